@@ -1,0 +1,100 @@
+// Functional operators over several tensors (the Tensor class holds the unary/binary methods).
+import { call, callMany, Tensor, type TensorLike } from './tensor.js';
+
+type Pair = number | [number, number];
+const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : v);
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+/** 2-D cross-correlation over (N, C, H, W), as torch.nn.functional.conv2d. */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o: Conv2dOptions = {}): Tensor {
+  return call('conv2d', x, weight, bias, pair(o.stride ?? 1), pair(o.padding ?? 0), pair(o.dilation ?? 1), o.groups ?? 1);
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  outputPadding?: Pair;
+}
+
+export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, o: ConvTranspose2dOptions = {}): Tensor {
+  return call('conv_transpose2d.input', x, weight, bias, pair(o.stride ?? 1), pair(o.padding ?? 0), pair(o.outputPadding ?? 0), o.groups ?? 1, pair(o.dilation ?? 1));
+}
+
+export function maxPool2d(x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor {
+  return call('max_pool2d', x, pair(kernel), pair(stride ?? kernel), pair(padding));
+}
+export function avgPool2d(x: Tensor, kernel: Pair, stride?: Pair, padding: Pair = 0): Tensor {
+  return call('avg_pool2d', x, pair(kernel), pair(stride ?? kernel), pair(padding));
+}
+export function adaptiveAvgPool2d(x: Tensor, size: Pair): Tensor {
+  return call('adaptive_avg_pool2d', x, pair(size));
+}
+
+/** Resizes (N, C, H, W) to `size` = [H', W'] (bilinear or nearest). */
+export function interpolate(x: Tensor, size: [number, number], mode: 'bilinear' | 'nearest' = 'bilinear', alignCorners = false): Tensor {
+  return mode === 'bilinear' ? call('upsample_bilinear2d.vec', x, size, alignCorners, null) : call('upsample_nearest2d.vec', x, size, null);
+}
+
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null, training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
+  return call('batch_norm', x, weight, bias, runningMean, runningVar, training, momentum, eps, true);
+}
+export function groupNorm(x: Tensor, groups: number, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  return call('group_norm', x, groups, weight, bias, eps, true);
+}
+export function instanceNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  return call('instance_norm', x, weight, bias, null, null, true, 0.1, eps, true);
+}
+export function layerNorm(x: Tensor, shape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+  return call('layer_norm', x, shape, weight, bias, eps, true);
+}
+
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  return call('linear', x, weight, bias);
+}
+
+export function cat(tensors: Tensor[], dim = 0): Tensor { return call('cat', tensors, dim); }
+export function stack(tensors: Tensor[], dim = 0): Tensor { return call('stack', tensors, dim); }
+
+/** Elementwise `cond ? a : b`. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  if (a instanceof Tensor && b instanceof Tensor) return call('where.self', cond, a, b);
+  if (a instanceof Tensor) return call('where.ScalarOther', cond, a, b);
+  if (b instanceof Tensor) return call('where.ScalarSelf', cond, a, b);
+  return call('where.Scalar', cond, a, b);
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor { return call('matmul', a, b); }
+export function einsum(equation: string, ...tensors: Tensor[]): Tensor { return call('einsum', equation, tensors, null); }
+
+// ---- Fourier transforms (torch.fft conventions: forward kernel exp(−2πi k·n/N), `norm` 'backward' by default) ----
+type FftNorm = 'backward' | 'forward' | 'ortho';
+const DIMS2: [number, number] = [-2, -1];
+export function fft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_fft2', x, s, DIMS2, norm); }
+export function ifft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_ifft2', x, s, DIMS2, norm); }
+export function rfft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_rfft2', x, s, DIMS2, norm); }
+/** Inverse of rfft2; pass `s` (the real output size) to recover odd sizes exactly. */
+export function irfft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_irfft2', x, s, DIMS2, norm); }
+export function fftshift(x: Tensor, dims: number[] = DIMS2): Tensor { return call('fft_fftshift', x, dims); }
+export function ifftshift(x: Tensor, dims: number[] = DIMS2): Tensor { return call('fft_ifftshift', x, dims); }
+
+/** abs·exp(i·angle), complex. */
+export function polar(abs: Tensor, angle: Tensor): Tensor { return call('polar', abs, angle); }
+export function complex(real: Tensor, imag: Tensor): Tensor { return call('complex', real, imag); }
+
+// ---- losses ----
+export function l1Loss(a: Tensor, b: Tensor, reduction: 'mean' | 'sum' | 'none' = 'mean'): Tensor {
+  return call('l1_loss', a, b, reduction === 'none' ? 0 : reduction === 'mean' ? 1 : 2);
+}
+export function mseLoss(a: Tensor, b: Tensor, reduction: 'mean' | 'sum' | 'none' = 'mean'): Tensor {
+  return call('mse_loss', a, b, reduction === 'none' ? 0 : reduction === 'mean' ? 1 : 2);
+}
+
+/** max over one dimension: [values, indices]. */
+export function maxDim(x: Tensor, dim: number, keepdim = false): [Tensor, Tensor] {
+  const [v, i] = callMany('max.dim', x, dim, keepdim) as [Tensor, Tensor];
+  return [v, i];
+}

@@ -1,0 +1,599 @@
+// The Tensor type: a JavaScript object holding an integer handle into the addon's tensor table.
+//
+// Lifetime is deterministic: `dispose()`, or `tidy(fn)`, which frees every tensor created inside `fn` except what
+// `fn` returns. A FinalizationRegistry frees forgotten tensors as a backstop only: V8 does not see native memory,
+// so relying on the garbage collector alone lets a training loop run out of memory (../shared/DESIGN.md).
+import { native } from './native.js';
+
+export type DType = 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'float16' | 'float32' | 'float64' | 'complex64' | 'complex128' | 'bool';
+
+/** c10::ScalarType codes. */
+const DTYPE_CODE: Record<DType, number> = {
+  uint8: 0, int8: 1, int16: 2, int32: 3, int64: 4, float16: 5, float32: 6, float64: 7, complex64: 9, complex128: 10, bool: 11,
+};
+const CODE_DTYPE: Record<number, DType> = Object.fromEntries(Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]));
+
+export function dtypeCode(dtype: DType): number {
+  const code = DTYPE_CODE[dtype];
+  if (code === undefined) throw new TypeError(`unknown dtype '${String(dtype)}'`);
+  return code;
+}
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
+
+/** The typed array that holds each dtype's elements (complex: interleaved real, imaginary). */
+function arrayFor(dtype: DType, buf: ArrayBuffer): TypedArray {
+  switch (dtype) {
+    case 'float32': case 'complex64': return new Float32Array(buf);
+    case 'float64': case 'complex128': return new Float64Array(buf);
+    case 'int32': return new Int32Array(buf);
+    case 'int64': return new BigInt64Array(buf);
+    case 'uint8': case 'bool': return new Uint8Array(buf);
+    case 'int8': return new Int8Array(buf);
+    case 'int16': return new Int16Array(buf);
+    default: throw new TypeError(`no typed array for dtype ${dtype}`);
+  }
+}
+
+function dtypeOfArray(a: ArrayBufferView): DType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  if (a instanceof BigInt64Array) return 'int64';
+  if (a instanceof Uint8Array) return 'uint8';
+  if (a instanceof Int8Array) return 'int8';
+  if (a instanceof Int16Array) return 'int16';
+  throw new TypeError(`unsupported typed array ${a.constructor.name}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Scopes
+// ---------------------------------------------------------------------------------------------------------------
+
+const scopes: Tensor[][] = [];
+const finalizer = new FinalizationRegistry<number>((h) => native.release(h));
+
+/** Anything that may contain tensors: what `tidy` keeps when `fn` returns it. */
+export type TensorContainer = Tensor | TensorContainer[] | { [key: string]: TensorContainer } | number | string | boolean | null | undefined | void;
+
+function collect(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) for (const v of value) collect(v, into);
+  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into);
+}
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except those in its result (a tensor, or arrays/plain
+ * objects of tensors), which move to the enclosing scope. Not for async functions.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  if (result instanceof Promise) throw new TypeError('tidy: fn must be synchronous');
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (keep.has(t)) outer?.push(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Moves `t` out of every tidy scope: the caller disposes it. */
+export function keep<T extends Tensor>(t: T): T {
+  t.kept = true;
+  return t;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Operators
+// ---------------------------------------------------------------------------------------------------------------
+
+const opIds = new Map<string, number>();
+
+/** The id of an ATen operator, "aten::name.overload" written as "name.overload". */
+export function opId(qualified: string): number {
+  let id = opIds.get(qualified);
+  if (id === undefined) {
+    const dot = qualified.indexOf('.');
+    const name = dot < 0 ? qualified : qualified.slice(0, dot);
+    const overload = dot < 0 ? '' : qualified.slice(dot + 1);
+    id = native.op('aten::' + name, overload);
+    opIds.set(qualified, id);
+  }
+  return id;
+}
+
+function toArg(a: unknown): unknown {
+  if (a instanceof Tensor) return a.handle;
+  if (Array.isArray(a)) return a.map(toArg);
+  if (a instanceof Generator) return a.handle;
+  return a;
+}
+
+/** Calls an ATen operator; Tensor arguments become handles. Returns the raw result (handles as numbers). */
+export function callRaw(op: string, args: unknown[]): unknown {
+  return native.call(opId(op), args.map(toArg));
+}
+
+/** Calls an operator that returns one tensor. */
+export function call(op: string, ...args: unknown[]): Tensor {
+  return new Tensor(native.call(opId(op), args.map(toArg)) as number);
+}
+
+/** Calls an operator that returns several tensors (or a tensor list). */
+export function callMany(op: string, ...args: unknown[]): Tensor[] {
+  const r = native.call(opId(op), args.map(toArg)) as number[];
+  return r.map((h) => new Tensor(h));
+}
+
+/** Calls an in-place operator on `self` (its first argument) and returns `self`. */
+function callInPlace(self: Tensor, op: string, ...rest: unknown[]): Tensor {
+  native.call(opId(op), [self.handle, ...rest.map(toArg)], true);
+  return self;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generators
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * A seeded random generator (Philox/MT19937 of libtorch's CPU generator). Random tensors are drawn on the CPU and
+ * moved to their device, so one seed gives the same numbers on every device. Same seed → same sample, every run.
+ */
+export class Generator {
+  #h: number;
+  constructor(seed: number | bigint) {
+    if (typeof seed === 'number' && (!Number.isInteger(seed) || seed < 0)) throw new TypeError(`Generator: seed must be a non-negative integer, got ${seed}`);
+    this.#h = native.newGenerator(seed);
+    generatorFinalizer.register(this, this.#h, this);
+  }
+  get handle(): number {
+    if (this.#h < 0) throw new Error('Generator used after dispose()');
+    return this.#h;
+  }
+  /** The full state (for checkpoints). */
+  getState(): Uint8Array {
+    return new Uint8Array(native.generatorState(this.handle));
+  }
+  setState(state: Uint8Array): void {
+    native.setGeneratorState(this.handle, state);
+  }
+  dispose(): void {
+    if (this.#h >= 0) {
+      native.releaseGenerator(this.#h);
+      generatorFinalizer.unregister(this);
+      this.#h = -1;
+    }
+  }
+}
+const generatorFinalizer = new FinalizationRegistry<number>((h) => native.releaseGenerator(h));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tensor
+// ---------------------------------------------------------------------------------------------------------------
+
+export type Scalar = number | boolean;
+export type TensorLike = Tensor | Scalar;
+
+export class Tensor {
+  #h: number;
+  #shape: number[] | undefined;
+  /** Set by `keep()`: the tensor leaves tidy scopes. */
+  kept = false;
+
+  constructor(handle: number) {
+    this.#h = handle;
+    const scope = scopes[scopes.length - 1];
+    if (scope) scope.push(this);
+    finalizer.register(this, handle, this);
+  }
+
+  get handle(): number {
+    if (this.#h < 0) throw new Error('Tensor used after dispose()');
+    return this.#h;
+  }
+  get isDisposed(): boolean {
+    return this.#h < 0;
+  }
+  dispose(): void {
+    if (this.#h >= 0 && !this.kept) {
+      native.release(this.#h);
+      finalizer.unregister(this);
+      this.#h = -1;
+    }
+  }
+  /** Frees the tensor even if kept. */
+  free(): void {
+    this.kept = false;
+    this.dispose();
+  }
+
+  get shape(): number[] {
+    return (this.#shape ??= native.shape(this.handle)).slice();
+  }
+  get ndim(): number {
+    return (this.#shape ??= native.shape(this.handle)).length;
+  }
+  size(dim: number): number {
+    const s = (this.#shape ??= native.shape(this.handle));
+    const d = dim < 0 ? dim + s.length : dim;
+    if (d < 0 || d >= s.length) throw new RangeError(`size: dim ${dim} out of range for ${s.length}-d tensor`);
+    return s[d]!;
+  }
+  get numel(): number {
+    return (this.#shape ??= native.shape(this.handle)).reduce((a, b) => a * b, 1);
+  }
+  get dtype(): DType {
+    return CODE_DTYPE[native.dtype(this.handle)]!;
+  }
+  get device(): string {
+    return native.device(this.handle);
+  }
+  get isComplex(): boolean {
+    const d = this.dtype;
+    return d === 'complex64' || d === 'complex128';
+  }
+  toString(): string {
+    return `Tensor(${this.isDisposed ? 'disposed' : `[${this.shape.join(', ')}], ${this.dtype}, ${this.device}`})`;
+  }
+
+  // ---- data ---------------------------------------------------------------------------------------------------
+  /** A copy of the elements (row-major, on the CPU). Complex tensors give interleaved (re, im). */
+  data(): TypedArray {
+    return arrayFor(this.dtype, native.toData(this.handle));
+  }
+  /** Elements as a plain number array (int64 converted to number). */
+  toArray(): number[] {
+    const d = this.data();
+    return d instanceof BigInt64Array ? Array.from(d, Number) : Array.from(d as ArrayLike<number>);
+  }
+  item(): number {
+    const v = native.item(this.handle);
+    return typeof v === 'boolean' ? Number(v) : v;
+  }
+
+  // ---- autograd -----------------------------------------------------------------------------------------------
+  get requiresGrad(): boolean {
+    return native.requiresGrad(this.handle);
+  }
+  set requiresGrad(on: boolean) {
+    native.setRequiresGrad(this.handle, on);
+  }
+  requiresGrad_(on = true): this {
+    native.setRequiresGrad(this.handle, on);
+    return this;
+  }
+  /** The accumulated gradient (a new handle each call; dispose it), or null. */
+  get grad(): Tensor | null {
+    const g = native.grad(this.handle);
+    return g === null ? null : new Tensor(g);
+  }
+  set grad(g: Tensor | null) {
+    native.setGrad(this.handle, g === null ? null : g.handle);
+  }
+  backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    native.backward([this.handle], gradient ? [gradient.handle] : null, opts.retainGraph ?? false, opts.createGraph ?? false);
+  }
+  detach(): Tensor { return call('detach', this); }
+
+  // ---- conversion ---------------------------------------------------------------------------------------------
+  to(target: { device?: string; dtype?: DType }): Tensor {
+    return call('to.dtype_layout', this, target.dtype === undefined ? null : dtypeCode(target.dtype), null, target.device ?? null);
+  }
+  toDevice(device: string): Tensor { return this.to({ device }); }
+  float(): Tensor { return this.to({ dtype: 'float32' }); }
+  double(): Tensor { return this.to({ dtype: 'float64' }); }
+  clone(): Tensor { return call('clone', this); }
+  contiguous(): Tensor { return call('contiguous', this); }
+
+  // ---- elementwise arithmetic ---------------------------------------------------------------------------------
+  add(o: TensorLike, alpha: number = 1): Tensor { return o instanceof Tensor ? call('add.Tensor', this, o, alpha) : call('add.Scalar', this, o, alpha); }
+  sub(o: TensorLike, alpha: number = 1): Tensor { return o instanceof Tensor ? call('sub.Tensor', this, o, alpha) : call('sub.Scalar', this, o, alpha); }
+  mul(o: TensorLike): Tensor { return o instanceof Tensor ? call('mul.Tensor', this, o) : call('mul.Scalar', this, o); }
+  div(o: TensorLike): Tensor { return o instanceof Tensor ? call('div.Tensor', this, o) : call('div.Scalar', this, o); }
+  /** `o - this` for a scalar o. */
+  rsub(o: Scalar): Tensor { return call('rsub.Scalar', this, o); }
+  pow(e: TensorLike): Tensor { return e instanceof Tensor ? call('pow.Tensor_Tensor', this, e) : call('pow.Tensor_Scalar', this, e); }
+  neg(): Tensor { return call('neg', this); }
+  abs(): Tensor { return call('abs', this); }
+  sign(): Tensor { return call('sign', this); }
+  sqrt(): Tensor { return call('sqrt', this); }
+  rsqrt(): Tensor { return call('rsqrt', this); }
+  square(): Tensor { return call('square', this); }
+  exp(): Tensor { return call('exp', this); }
+  log(): Tensor { return call('log', this); }
+  log10(): Tensor { return call('log10', this); }
+  log1p(): Tensor { return call('log1p', this); }
+  sin(): Tensor { return call('sin', this); }
+  cos(): Tensor { return call('cos', this); }
+  tan(): Tensor { return call('tan', this); }
+  atan2(o: Tensor): Tensor { return call('atan2', this, o); }
+  reciprocal(): Tensor { return call('reciprocal', this); }
+  floor(): Tensor { return call('floor', this); }
+  ceil(): Tensor { return call('ceil', this); }
+  round(): Tensor { return call('round', this); }
+  clamp(min: number | null, max: number | null = null): Tensor { return call('clamp', this, min, max); }
+  clampMin(min: number): Tensor { return call('clamp_min', this, min); }
+  maximum(o: Tensor): Tensor { return call('maximum', this, o); }
+  minimum(o: Tensor): Tensor { return call('minimum', this, o); }
+  lerp(end: Tensor, weight: number): Tensor { return call('lerp.Scalar', this, end, weight); }
+
+  // ---- comparisons and logic ----------------------------------------------------------------------------------
+  eq(o: TensorLike): Tensor { return o instanceof Tensor ? call('eq.Tensor', this, o) : call('eq.Scalar', this, o); }
+  ne(o: TensorLike): Tensor { return o instanceof Tensor ? call('ne.Tensor', this, o) : call('ne.Scalar', this, o); }
+  lt(o: TensorLike): Tensor { return o instanceof Tensor ? call('lt.Tensor', this, o) : call('lt.Scalar', this, o); }
+  le(o: TensorLike): Tensor { return o instanceof Tensor ? call('le.Tensor', this, o) : call('le.Scalar', this, o); }
+  gt(o: TensorLike): Tensor { return o instanceof Tensor ? call('gt.Tensor', this, o) : call('gt.Scalar', this, o); }
+  ge(o: TensorLike): Tensor { return o instanceof Tensor ? call('ge.Tensor', this, o) : call('ge.Scalar', this, o); }
+  logicalAnd(o: Tensor): Tensor { return call('logical_and', this, o); }
+  logicalOr(o: Tensor): Tensor { return call('logical_or', this, o); }
+  logicalNot(): Tensor { return call('logical_not', this); }
+  isfinite(): Tensor { return call('isfinite', this); }
+
+  // ---- reductions ---------------------------------------------------------------------------------------------
+  sum(dim?: number | number[], keepdim = false): Tensor { return dim === undefined ? call('sum', this) : call('sum.dim_IntList', this, asList(dim), keepdim); }
+  mean(dim?: number | number[], keepdim = false): Tensor { return dim === undefined ? call('mean', this) : call('mean.dim', this, asList(dim), keepdim); }
+  /** Variance; `unbiased` divides by n − 1. */
+  var(dim?: number | number[], opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
+    return call('var.dim', this, dim === undefined ? null : asList(dim), opts.unbiased ?? true, opts.keepdim ?? false);
+  }
+  std(dim?: number | number[], opts: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
+    return call('std.dim', this, dim === undefined ? null : asList(dim), opts.unbiased ?? true, opts.keepdim ?? false);
+  }
+  amax(dim: number | number[] = [], keepdim = false): Tensor { return call('amax', this, asList(dim), keepdim); }
+  amin(dim: number | number[] = [], keepdim = false): Tensor { return call('amin', this, asList(dim), keepdim); }
+  max(): Tensor { return call('max', this); }
+  min(): Tensor { return call('min', this); }
+  argmax(dim?: number, keepdim = false): Tensor { return call('argmax', this, dim ?? null, keepdim); }
+  norm(p = 2): Tensor { return call('norm.Scalar', this, p); }
+  cumsum(dim: number): Tensor { return call('cumsum', this, dim); }
+  prod(): Tensor { return call('prod', this); }
+
+  // ---- linear algebra -----------------------------------------------------------------------------------------
+  matmul(o: Tensor): Tensor { return call('matmul', this, o); }
+
+  // ---- shape --------------------------------------------------------------------------------------------------
+  reshape(shape: number[]): Tensor { return call('reshape', this, shape); }
+  view(shape: number[]): Tensor { return call('view', this, shape); }
+  flatten(startDim = 0, endDim = -1): Tensor { return call('flatten.using_ints', this, startDim, endDim); }
+  permute(dims: number[]): Tensor { return call('permute', this, dims); }
+  transpose(d0: number, d1: number): Tensor { return call('transpose.int', this, d0, d1); }
+  unsqueeze(dim: number): Tensor { return call('unsqueeze', this, dim); }
+  squeeze(dim?: number): Tensor { return dim === undefined ? call('squeeze', this) : call('squeeze.dim', this, dim); }
+  expand(shape: number[]): Tensor { return call('expand', this, shape); }
+  repeat(times: number[]): Tensor { return call('repeat', this, times); }
+  /** Elements start..end (exclusive) with a step along `dim`; negative indices count from the end. */
+  slice(dim: number, start: number | null, end: number | null = null, step = 1): Tensor { return call('slice.Tensor', this, dim, start, end, step); }
+  narrow(dim: number, start: number, length: number): Tensor { return call('narrow', this, dim, start, length); }
+  select(dim: number, index: number): Tensor { return call('select.int', this, dim, index); }
+  indexSelect(dim: number, index: Tensor): Tensor { return call('index_select', this, dim, index); }
+  gather(dim: number, index: Tensor): Tensor { return call('gather', this, dim, index); }
+  flip(dims: number[]): Tensor { return call('flip', this, dims); }
+  roll(shifts: number | number[], dims: number | number[]): Tensor { return call('roll', this, asList(shifts), asList(dims)); }
+  split(size: number, dim = 0): Tensor[] { return callMany('split.Tensor', this, size, dim); }
+  chunk(chunks: number, dim = 0): Tensor[] { return callMany('chunk', this, chunks, dim); }
+  /** torch.nn.functional.pad: `pad` lists (before, after) pairs from the last dimension backwards. */
+  pad(pad: number[], mode: 'constant' | 'reflect' | 'replicate' | 'circular' = 'constant', value = 0): Tensor {
+    return call('pad', this, pad, mode, mode === 'constant' ? value : null);
+  }
+
+  // ---- activations --------------------------------------------------------------------------------------------
+  relu(): Tensor { return call('relu', this); }
+  leakyRelu(slope = 0.01): Tensor { return call('leaky_relu', this, slope); }
+  gelu(): Tensor { return call('gelu', this); }
+  sigmoid(): Tensor { return call('sigmoid', this); }
+  tanh(): Tensor { return call('tanh', this); }
+  silu(): Tensor { return call('silu', this); }
+  softplus(beta = 1, threshold = 20): Tensor { return call('softplus', this, beta, threshold); }
+  elu(alpha = 1): Tensor { return call('elu', this, alpha); }
+  softmax(dim: number): Tensor { return call('softmax.int', this, dim); }
+  logSoftmax(dim: number): Tensor { return call('log_softmax.int', this, dim); }
+
+  // ---- complex ------------------------------------------------------------------------------------------------
+  /** Complex → real view with a trailing dimension of 2 (re, im). */
+  viewAsReal(): Tensor { return call('view_as_real', this); }
+  /** Real with a trailing dimension of 2 → complex. */
+  viewAsComplex(): Tensor { return call('view_as_complex', this); }
+  real(): Tensor { return call('real', this); }
+  imag(): Tensor { return call('imag', this); }
+  angle(): Tensor { return call('angle', this); }
+  conj(): Tensor { return call('conj_physical', this); }
+
+  // ---- in-place (for optimizers and buffers; not differentiable through leaves) -------------------------------
+  zero_(): this { callInPlace(this, 'zero_'); return this; }
+  fill_(v: number): this { callInPlace(this, 'fill_.Scalar', v); return this; }
+  copy_(src: Tensor): this { callInPlace(this, 'copy_', src); return this; }
+  add_(o: TensorLike, alpha: number = 1): this { if (o instanceof Tensor) callInPlace(this, 'add_.Tensor', o, alpha); else callInPlace(this, 'add_.Scalar', o, alpha); return this; }
+  sub_(o: TensorLike, alpha: number = 1): this { if (o instanceof Tensor) callInPlace(this, 'sub_.Tensor', o, alpha); else callInPlace(this, 'sub_.Scalar', o, alpha); return this; }
+  mul_(o: TensorLike): this { if (o instanceof Tensor) callInPlace(this, 'mul_.Tensor', o); else callInPlace(this, 'mul_.Scalar', o); return this; }
+  div_(o: TensorLike): this { if (o instanceof Tensor) callInPlace(this, 'div_.Tensor', o); else callInPlace(this, 'div_.Scalar', o); return this; }
+  addcmul_(t1: Tensor, t2: Tensor, value = 1): this { callInPlace(this, 'addcmul_', t1, t2, value); return this; }
+  addcdiv_(t1: Tensor, t2: Tensor, value = 1): this { callInPlace(this, 'addcdiv_', t1, t2, value); return this; }
+  lerp_(end: Tensor, weight: number): this { callInPlace(this, 'lerp_.Scalar', end, weight); return this; }
+  clamp_(min: number | null, max: number | null = null): this { callInPlace(this, 'clamp_', min, max); return this; }
+  sqrt_(): this { callInPlace(this, 'sqrt_'); return this; }
+}
+
+function asList(v: number | number[]): number[] {
+  return typeof v === 'number' ? [v] : v;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Creation
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface CreateOptions {
+  dtype?: DType;
+  device?: string;
+  requiresGrad?: boolean;
+}
+
+function finish(t: Tensor, opts: CreateOptions): Tensor {
+  if (opts.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+/**
+ * A tensor from a typed array (copied) or nested/flat number array. `shape` defaults to the flat length.
+ * Plain number arrays become float32 unless `dtype` says otherwise.
+ */
+export function tensor(values: ArrayBufferView | number[], shape?: readonly number[], opts: CreateOptions = {}): Tensor {
+  let data: ArrayBufferView;
+  let dtype: DType;
+  if (Array.isArray(values)) {
+    dtype = opts.dtype ?? 'float32';
+    switch (dtype) {
+      case 'float32': data = Float32Array.from(values); break;
+      case 'float64': data = Float64Array.from(values); break;
+      case 'int32': data = Int32Array.from(values); break;
+      case 'int64': data = BigInt64Array.from(values, (v) => BigInt(Math.trunc(v))); break;
+      case 'bool': case 'uint8': data = Uint8Array.from(values); break;
+      default: throw new TypeError(`tensor: cannot build ${dtype} from a number array`);
+    }
+  } else if (ArrayBuffer.isView(values)) {
+    data = values;
+    dtype = dtypeOfArray(values);
+    if (opts.dtype === 'bool' && dtype === 'uint8') dtype = 'bool';
+  } else {
+    throw new TypeError('tensor: values must be a typed array or a number array');
+  }
+  const n = (data as unknown as { length: number }).length;
+  const dims = shape ?? [n];
+  for (const d of dims) if (!Number.isInteger(d) || d < 0) throw new TypeError(`tensor: bad shape [${dims.join(', ')}]`);
+  const t = new Tensor(native.fromData(data, dims, dtypeCode(dtype)));
+  let out = t;
+  if ((opts.dtype && opts.dtype !== dtype) || (opts.device && opts.device !== 'cpu')) {
+    out = t.to({ dtype: opts.dtype, device: opts.device });
+    t.dispose();
+  }
+  return finish(out, opts);
+}
+
+export function scalarTensor(v: number, opts: CreateOptions = {}): Tensor {
+  return full([], v, opts);
+}
+
+function factoryArgs(opts: CreateOptions): unknown[] {
+  return [dtypeCode(opts.dtype ?? 'float32'), null, opts.device ?? 'cpu', null];
+}
+
+export function zeros(shape: number[], opts: CreateOptions = {}): Tensor { return finish(call('zeros', shape, ...factoryArgs(opts)), opts); }
+export function ones(shape: number[], opts: CreateOptions = {}): Tensor { return finish(call('ones', shape, ...factoryArgs(opts)), opts); }
+export function full(shape: number[], value: number, opts: CreateOptions = {}): Tensor { return finish(call('full', shape, value, ...factoryArgs(opts)), opts); }
+export function empty(shape: number[], opts: CreateOptions = {}): Tensor { return finish(call('empty.memory_format', shape, ...factoryArgs(opts)), opts); }
+export function zerosLike(t: Tensor): Tensor { return call('zeros_like', t); }
+export function onesLike(t: Tensor): Tensor { return call('ones_like', t); }
+/** start, start + step, … < end. */
+export function arange(start: number, end: number, step = 1, opts: CreateOptions = {}): Tensor {
+  return call('arange.start_step', start, end, step, ...factoryArgs(opts));
+}
+export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
+  return call('linspace', start, end, steps, ...factoryArgs(opts));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Random (always from an explicit generator)
+// ---------------------------------------------------------------------------------------------------------------
+
+function onDevice(t: Tensor, device: string | undefined): Tensor {
+  if (!device || device === 'cpu') return t;
+  const moved = t.toDevice(device);
+  t.dispose();
+  return moved;
+}
+
+/** U[low, high) samples. */
+export function uniform(gen: Generator, shape: number[], opts: CreateOptions & { low?: number; high?: number } = {}): Tensor {
+  const u = call('rand.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, 'cpu', null);
+  const low = opts.low ?? 0;
+  const high = opts.high ?? 1;
+  let out = u;
+  if (low !== 0 || high !== 1) {
+    out = u.mul(high - low).add(low);
+    u.dispose();
+  }
+  return onDevice(out, opts.device);
+}
+
+/** N(mean, std²) samples. */
+export function normal(gen: Generator, shape: number[], opts: CreateOptions & { mean?: number; std?: number } = {}): Tensor {
+  const z = call('randn.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, 'cpu', null);
+  let out = z;
+  if ((opts.mean ?? 0) !== 0 || (opts.std ?? 1) !== 1) {
+    out = z.mul(opts.std ?? 1).add(opts.mean ?? 0);
+    z.dispose();
+  }
+  return onDevice(out, opts.device);
+}
+
+/** Poisson samples with the given (non-negative) rates, on the rates' device. */
+export function poisson(gen: Generator, rates: Tensor): Tensor {
+  const device = rates.device;
+  if (device === 'cpu') return call('poisson', rates, gen);
+  const cpuRates = rates.toDevice('cpu');
+  const p = call('poisson', cpuRates, gen);
+  cpuRates.dispose();
+  return onDevice(p, device);
+}
+
+/** Integers uniform in [low, high). */
+export function randint(gen: Generator, low: number, high: number, shape: number[], opts: CreateOptions = {}): Tensor {
+  const r = call('randint.low_generator', low, high, shape, gen, dtypeCode(opts.dtype ?? 'int64'), null, 'cpu', null);
+  return onDevice(r, opts.device);
+}
+
+/** A random permutation of 0..n−1 (int64). */
+export function randperm(gen: Generator, n: number): Tensor {
+  return call('randperm.generator', n, gen, dtypeCode('int64'), null, 'cpu', null);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Global state
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Runs `fn` with gradient recording off (like torch.no_grad()). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = native.isGradEnabled();
+  native.setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    native.setGradEnabled(prev);
+  }
+}
+
+export function isGradEnabled(): boolean {
+  return native.isGradEnabled();
+}
+
+/** Seeds libtorch's global generator (used only by ops not given an explicit Generator). */
+export function manualSeed(seed: number): void {
+  native.manualSeed(seed);
+}
+
+export function setNumThreads(n: number): void {
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+/** Number of live native tensors (for leak tests). */
+export function liveTensors(): number {
+  return native.liveTensors();
+}
+export function torchVersion(): string {
+  return native.version();
+}
+
+/** Backward through several outputs at once. */
+export function backward(outputs: Tensor[], grads?: Tensor[], opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+  native.backward(outputs.map((t) => t.handle), grads ? grads.map((t) => t.handle) : null, opts.retainGraph ?? false, opts.createGraph ?? false);
+}
