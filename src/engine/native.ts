@@ -1,5 +1,6 @@
 // Loads the addon (native/psfid_torch.cc). Only src/engine/ imports this module.
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,3 +59,6 @@ function load(): NativeTorch {
 }
 
 export const native: NativeTorch = load();
+
+// libtorch starts with half the hardware threads (1 on a 2-core machine); use them all unless PSFID_THREADS says.
+native.setNumThreads(Number(process.env.PSFID_THREADS) || availableParallelism());

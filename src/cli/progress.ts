@@ -1,0 +1,27 @@
+// Progress bars on stderr with a known total (cli-progress); silent when stderr is not a terminal unless forced.
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  tick(n?: number, payload?: Record<string, string | number>): void;
+  stop(): void;
+}
+
+export function progressBar(label: string, total: number, opts: { unit?: string; extra?: string } = {}): Progress {
+  const enabled = process.stderr.isTTY || process.env.PSFID_PROGRESS === '1';
+  if (!enabled) return { tick: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {value}/{total} ${opts.unit ?? ''} | {percentage}% | ETA {eta_formatted}${opts.extra ? ' | ' + opts.extra : ''}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return {
+    tick: (n = 1, payload) => bar.increment(n, payload),
+    stop: () => bar.stop(),
+  };
+}

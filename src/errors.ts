@@ -1,0 +1,21 @@
+// One domain error for input a user can correct. `param` names the option or file so the CLI can name the flag.
+export class PsfidError extends Error {
+  constructor(
+    message: string,
+    /** The parameter, flag or file at fault (e.g. 'fc', '--pixel-size-nm', a path). */
+    readonly param?: string,
+    /** 'usage' for wrong or contradictory arguments (CLI exit 2), 'input' for bad data or files (exit 1). */
+    readonly kind: 'usage' | 'input' = 'usage',
+  ) {
+    super(message);
+    this.name = 'PsfidError';
+  }
+}
+
+export function usageError(param: string, message: string): PsfidError {
+  return new PsfidError(message, param, 'usage');
+}
+
+export function inputError(param: string, message: string): PsfidError {
+  return new PsfidError(message, param, 'input');
+}
