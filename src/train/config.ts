@@ -1,0 +1,123 @@
+// The training configuration: a JSON file validated against this schema (errors name the key), overridable by
+// CLI flags. Every default is here, in one place.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { usageError, inputError } from '../errors.js';
+
+const sourceSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('folder'),
+    /** A folder searched recursively for TIFF/PNG/JPEG images. */
+    path: z.string().min(1),
+    weight: z.number().positive().default(1),
+  }).strict(),
+  z.object({
+    kind: z.literal('manifest'),
+    /** ../shared/data/MANIFEST.tsv-style table: path, domain, split, … (paths relative to the table's folder). */
+    path: z.string().min(1),
+    split: z.string().default('train'),
+    domain: z.string().optional(),
+    weight: z.number().positive().default(1),
+  }).strict(),
+  z.object({
+    kind: z.literal('procedural'),
+    generator: z.enum(['dead-leaves', 'filaments', 'spots']),
+    weight: z.number().positive().default(1),
+  }).strict(),
+]);
+export type SourceConfig = z.infer<typeof sourceSchema>;
+
+export const trainConfigSchema = z.object({
+  /** Network preset: small (CPU, shipped), seed (~60 M, GPU), tiny (tests). */
+  preset: z.enum(['small', 'seed', 'tiny']).default('small'),
+  /** Seed of everything: initial weights, data, degradations. Step k's data depends only on (seed, k). */
+  seed: z.number().int().nonnegative().default(0),
+  device: z.string().default('auto'),
+  steps: z.number().int().positive().default(20000),
+  batchSize: z.number().int().positive().default(8),
+  /** Side of the blurred image y the network sees (the valid region); x crops are cropSize + S − 1. */
+  cropSize: z.number().int().min(16).default(64),
+  /** Weight λ of the data term ‖ĥ⋆x − y‖₁ (mean per pixel) against the PSF term ‖ĥ − h‖₁ (sum over the PSF). */
+  lambda: z.number().nonnegative().default(0.1),
+  optimizer: z.object({
+    kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
+    lr: z.number().positive().default(1e-3),
+    weightDecay: z.number().nonnegative().default(0),
+    momentum: z.number().min(0).max(1).default(0.9),
+  }).strict().default({ kind: 'adam', lr: 1e-3, weightDecay: 0, momentum: 0.9 }),
+  schedule: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('constant') }).strict(),
+    z.object({ kind: z.literal('cosine'), warmupSteps: z.number().int().nonnegative().default(200), minFactor: z.number().min(0).max(1).default(0.05) }).strict(),
+    z.object({ kind: z.literal('step'), everySteps: z.number().int().positive(), gamma: z.number().positive() }).strict(),
+  ]).default({ kind: 'cosine', warmupSteps: 200, minFactor: 0.05 }),
+  /** Overrides of the default prior μ (src/acquisition), e.g. {"thetaMax": [0.02, 0.15]}. */
+  prior: z.record(z.string(), z.unknown()).default({}),
+  data: z.object({
+    sources: z.array(sourceSchema).min(1).default([
+      { kind: 'procedural', generator: 'dead-leaves', weight: 1 },
+      { kind: 'procedural', generator: 'filaments', weight: 1 },
+      { kind: 'procedural', generator: 'spots', weight: 1 },
+    ]),
+    /** Images smaller than the crop are skipped; each image's planes (z, t, channels) count as separate images. */
+    maxImages: z.number().int().positive().default(2000),
+  }).strict().default({ sources: [
+    { kind: 'procedural', generator: 'dead-leaves', weight: 1 },
+    { kind: 'procedural', generator: 'filaments', weight: 1 },
+    { kind: 'procedural', generator: 'spots', weight: 1 },
+  ], maxImages: 2000 }),
+  validation: z.object({
+    every: z.number().int().positive().default(500),
+    size: z.number().int().positive().default(64),
+    seed: z.number().int().nonnegative().default(20261125),
+  }).strict().default({ every: 500, size: 64, seed: 20261125 }),
+  checkpointEvery: z.number().int().positive().default(200),
+  logEvery: z.number().int().positive().default(10),
+}).strict();
+
+export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** Validates a parsed config; throws a usage error naming the first bad key, e.g. `config.optimizer.lr: …`. */
+export function resolveTrainConfig(raw: unknown, source = 'config'): TrainConfig {
+  const r = trainConfigSchema.safeParse(raw ?? {});
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const path = [source, ...issue.path.map(String)];
+    if (issue.code === 'unrecognized_keys') {
+      const key = [...path, issue.keys[0]].join('.');
+      throw usageError(key, `${key}: unknown key (allowed: ${Object.keys(allowedKeys(issue.path)).join(', ')})`);
+    }
+    const key = path.join('.');
+    throw usageError(key, `${key}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+export function readTrainConfig(path: string): TrainConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw inputError(path, `${path}: cannot read config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw inputError(path, `${path}: not valid JSON (${(e as Error).message})`);
+  }
+  return resolveTrainConfig(raw, path);
+}
+
+/** The keys the schema allows at `path` (for "unknown key" messages). */
+function allowedKeys(path: PropertyKey[]): Record<string, unknown> {
+  let schema: z.ZodType = trainConfigSchema;
+  for (const k of path) {
+    let inner: unknown = schema;
+    while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = (inner as z.ZodDefault<z.ZodType>).unwrap();
+    if (inner instanceof z.ZodObject) schema = (inner.shape as Record<string, z.ZodType>)[String(k)]!;
+    else return {};
+  }
+  let inner: unknown = schema;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = (inner as z.ZodDefault<z.ZodType>).unwrap();
+  return inner instanceof z.ZodObject ? (inner.shape as Record<string, unknown>) : {};
+}
