@@ -6,3 +6,4 @@ export * as nn from './nn.js';
 export * from './optim.js';
 export * from './safetensors.js';
 export { writeFileAtomic } from './atomic.js';
+export { packageRoot } from './native.js';

@@ -2,5 +2,7 @@
 import type { Command } from 'commander';
 import { register as info } from './info.js';
 import { register as demo } from './demo.js';
+import { register as model } from './model.js';
+import { register as train } from './train.js';
 
-export const commands: ((program: Command) => void)[] = [info, demo];
+export const commands: ((program: Command) => void)[] = [info, model, train, demo];

@@ -1,0 +1,56 @@
+// Trained models on disk: model.safetensors (weights; metadata: preset architecture, prior μ, training summary)
+// with a JSON model card beside it. Nothing is ever downloaded: the shipped model lives in models/.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSafetensors, saveSafetensors, packageRoot } from '../engine/index.js';
+import { inputError } from '../errors.js';
+import { Identifier, type IdentifierConfig } from './identifier.js';
+
+export interface ModelInfo {
+  architecture: IdentifierConfig;
+  preset: string;
+  /** The prior μ the model was trained under (its mean is the default θmax and fc). */
+  prior: unknown;
+  training?: Record<string, unknown>;
+}
+
+export function saveModel(path: string, model: Identifier, info: ModelInfo): void {
+  saveSafetensors(path, model.stateDict(), {
+    format: 'psfid-model-1',
+    preset: info.preset,
+    architecture: JSON.stringify(info.architecture),
+    prior: JSON.stringify(info.prior),
+    training: JSON.stringify(info.training ?? {}),
+  });
+}
+
+export function loadModel(path: string, device = 'cpu'): { model: Identifier; info: ModelInfo } {
+  if (!existsSync(path)) throw inputError(path, `${path}: no such model file`);
+  let file;
+  try {
+    file = loadSafetensors(path);
+  } catch (e) {
+    throw inputError(path, `${path}: unreadable model (${(e as Error).message})`);
+  }
+  const { tensors, metadata } = file;
+  try {
+    if (metadata.format !== 'psfid-model-1') throw inputError(path, `${path}: not a psfid model (no psfid-model-1 metadata)`);
+    const info: ModelInfo = {
+      preset: metadata.preset ?? 'custom',
+      architecture: JSON.parse(metadata.architecture!),
+      prior: JSON.parse(metadata.prior ?? '{}'),
+      training: JSON.parse(metadata.training ?? '{}'),
+    };
+    const model = new Identifier(info.architecture);
+    model.loadStateDict(tensors);
+    model.to(device).eval();
+    return { model, info };
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+/** The model that ships with psfid (models/psfid-small.safetensors). */
+export function defaultModelPath(): string {
+  return join(packageRoot(), 'models', 'psfid-small.safetensors');
+}

@@ -1,0 +1,157 @@
+// The seed's training loop: for each step, draw a minibatch of crops x, draw (fc, θmax, γ, σ, q, s) ~ μ and θ,
+// synthesise y, minimise E‖ĥ − h(θ)‖₁ + λ E‖ĥ ⋆ x − y‖₁ (valid region), step the optimizer. Step k's data is a
+// pure function of (seed, k), so resuming from a checkpoint repeats an uninterrupted run exactly.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Adam, AdamW, SGD, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
+import { Identifier, resolvePreset } from '../model/identifier.js';
+import type { TrainConfig } from './config.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthesize.js';
+import { seedLoss } from './loss.js';
+import { validate, type ValidationResult } from './validate.js';
+import { writeCurves } from './curves.js';
+
+export interface TrainEvents {
+  onStart?(info: { startStep: number; steps: number; parameters: number; device: string; sources: string[] }): void;
+  onStep?(info: { step: number; loss: number; psfTerm: number; dataTerm: number; lr: number; stepMs: number; dataMs: number }): void;
+  onValidation?(info: { step: number } & ValidationResult): void;
+  onCheckpoint?(info: { step: number; path: string }): void;
+}
+
+export interface TrainResult {
+  step: number;
+  stopped: boolean;
+  lastValidation?: ValidationResult;
+  model: Identifier;
+  /** The resolved prior μ the run trained under. */
+  prior: unknown;
+}
+
+export interface TrainOptions {
+  outDir: string;
+  resume?: boolean;
+  /** Stop after this many steps in this call (for tests), even if `config.steps` is not reached. */
+  maxStepsThisRun?: number;
+  /** Folder that relative data paths are resolved against. */
+  baseDir?: string;
+  /** Checked after every step; when true the loop checkpoints and returns (SIGINT/SIGTERM). */
+  shouldStop?: () => boolean;
+  events?: TrainEvents;
+}
+
+function makeOptimizer(config: TrainConfig, params: Tensor[]): Optimizer {
+  const o = config.optimizer;
+  switch (o.kind) {
+    case 'adam': return new Adam(params, { lr: o.lr, weightDecay: o.weightDecay });
+    case 'adamw': return new AdamW(params, { lr: o.lr, weightDecay: o.weightDecay });
+    case 'sgd': return new SGD(params, { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
+  }
+}
+
+export function checkpointPath(outDir: string): string {
+  return join(outDir, 'checkpoint.safetensors');
+}
+
+/** Drops log lines after `step` (they belong to the part of an interrupted run that a resume repeats). */
+function truncateLog(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const kept = readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .filter((l) => {
+      try {
+        return (JSON.parse(l) as { step: number }).step <= step;
+      } catch {
+        return false;
+      }
+    });
+  writeFileSync(path, kept.map((l) => l + '\n').join(''));
+}
+
+export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
+  const device = resolveDevice(config.device);
+  mkdirSync(opts.outDir, { recursive: true });
+  const logPath = join(opts.outDir, 'log.jsonl');
+  const ckptPath = checkpointPath(opts.outDir);
+
+  const model = new Identifier(resolvePreset(config.preset), config.seed);
+  model.to(device);
+  const optimizer = makeOptimizer(config, model.parameters());
+  const synth: Synthesizer = makeSynthesizer(config, device, opts.baseDir ?? '.');
+
+  let startStep = 0;
+  if (opts.resume && existsSync(ckptPath)) {
+    const ck = loadCheckpoint(ckptPath);
+    try {
+      model.loadStateDict(ck.model);
+      optimizer.loadState({ step: ck.optimizerStep, slots: ck.optim });
+      startStep = ck.step;
+    } finally {
+      ck.dispose();
+    }
+    truncateLog(logPath, startStep);
+  } else {
+    writeFileSync(logPath, '');
+  }
+  writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify({ ...config, prior: synth.prior }, null, 2) + '\n');
+
+  const validationSet = synth.validationSet();
+  opts.events?.onStart?.({ startStep, steps: config.steps, parameters: model.numParameters(), device, sources: synth.sourceNames });
+
+  const log = (entry: object): void => appendFileSync(logPath, JSON.stringify(entry) + '\n');
+  const schedule = config.schedule.kind === 'cosine' ? { ...config.schedule, totalSteps: config.steps } : config.schedule;
+  const endStep = Math.min(config.steps, startStep + (opts.maxStepsThisRun ?? Infinity));
+  let step = startStep;
+  let lastValidation: ValidationResult | undefined;
+  let stopped = false;
+  const save = (): void => {
+    saveCheckpoint(ckptPath, model, optimizer, { step, config, prior: synth.prior, extra: { lastValidation } });
+    opts.events?.onCheckpoint?.({ step, path: ckptPath });
+  };
+
+  model.train();
+  while (step < endStep) {
+    const t0 = performance.now();
+    optimizer.lr = scheduledLr(schedule, config.optimizer.lr, step);
+    let dataMs = 0;
+    const terms = tidy(() => {
+      const td = performance.now();
+      const batch: TrainingBatch = synth.trainingBatch(step);
+      dataMs = performance.now() - td;
+      const hHat = model.identify(batch.y, batch.fc, batch.thetaMax);
+      const { loss, psfTerm, dataTerm } = seedLoss(hHat, batch, config.lambda);
+      loss.backward();
+      optimizer.step();
+      optimizer.zeroGrad();
+      return [loss.item(), psfTerm.item(), dataTerm.item()];
+    });
+    step++;
+    const stepMs = performance.now() - t0;
+    const [loss, psfTerm, dataTerm] = terms as [number, number, number];
+    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss}); lower optimizer.lr`);
+    if (step % config.logEvery === 0 || step === endStep) {
+      log({ kind: 'train', step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs: Math.round(stepMs), dataMs: Math.round(dataMs) });
+    }
+    opts.events?.onStep?.({ step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs, dataMs });
+    if (step % config.validation.every === 0 || step === config.steps) {
+      lastValidation = noGrad(() => validate(model, validationSet));
+      model.train();
+      log({ kind: 'val', step, ...lastValidation });
+      opts.events?.onValidation?.({ step, ...lastValidation });
+      writeCurves(logPath, join(opts.outDir, 'curves.png'));
+    }
+    if (step % config.checkpointEvery === 0) save();
+    await yieldToEventLoop(); // lets SIGINT/SIGTERM handlers run
+    if (opts.shouldStop?.()) {
+      stopped = true;
+      break;
+    }
+  }
+  save();
+  synth.dispose();
+  validationSet.dispose();
+  optimizer.dispose();
+  return { step, stopped, lastValidation, model, prior: synth.prior };
+}
