@@ -19,11 +19,12 @@ export function dtypeCode(dtype: DType): number {
   return code;
 }
 
-export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array;
+export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array | Uint16Array;
 
-/** The typed array that holds each dtype's elements (complex: interleaved real, imaginary). */
+/** The typed array that holds each dtype's elements (complex: interleaved real, imaginary; float16: raw IEEE bits). */
 function arrayFor(dtype: DType, buf: ArrayBuffer): TypedArray {
   switch (dtype) {
+    case 'float16': return new Uint16Array(buf);
     case 'float32': case 'complex64': return new Float32Array(buf);
     case 'float64': case 'complex128': return new Float64Array(buf);
     case 'int32': return new Int32Array(buf);
@@ -72,21 +73,28 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    // A throwing fn returns nothing to keep: free what it created (except kept tensors), as on success.
+    for (const t of scope) if (!t.kept) t.dispose();
+    throw e;
   } finally {
     scopes.pop();
   }
-  if (result instanceof Promise) throw new TypeError('tidy: fn must be synchronous');
+  if (result instanceof Promise) {
+    for (const t of scope) if (!t.kept) t.dispose();
+    throw new TypeError('tidy: fn must be synchronous');
+  }
   const keep = new Set<Tensor>();
   collect(result, keep);
   const outer = scopes[scopes.length - 1];
   for (const t of scope) {
     if (keep.has(t)) outer?.push(t);
-    else t.dispose();
+    else if (!t.kept) t.dispose();
   }
   return result;
 }
 
-/** Moves `t` out of every tidy scope: the caller disposes it. */
+/** Moves `t` out of every tidy scope: no scope frees it; the caller disposes it (`dispose()` still works). */
 export function keep<T extends Tensor>(t: T): T {
   t.kept = true;
   return t;
@@ -98,6 +106,46 @@ export function keep<T extends Tensor>(t: T): T {
 
 const opIds = new Map<string, number>();
 
+/**
+ * An argument that the addon receives as an integer handle: a tensor ('t'), a list of tensors ('l') or a generator
+ * ('g'). The addon cannot tell a handle from a number, so these positions are checked here: a number passed where a
+ * tensor belongs would otherwise silently name whichever tensor holds that handle.
+ */
+interface HandleArg { pos: number; kind: 't' | 'l' | 'g'; name: string }
+const opHandleArgs: HandleArg[][] = [];
+
+/** The handle-typed arguments of a schema such as "aten::conv2d(Tensor input, Tensor? bias=None, int[2] stride=1) -> Tensor". */
+function handleArgsOf(schema: string): HandleArg[] {
+  const open = schema.indexOf('(');
+  const parts: string[] = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let i = open; i < schema.length; i++) {
+    const c = schema[i];
+    if (c === '(' || c === '[') depth++;
+    else if (c === ')' || c === ']') {
+      if (--depth === 0) {
+        parts.push(schema.slice(start, i));
+        break;
+      }
+    } else if (c === ',' && depth === 1) {
+      parts.push(schema.slice(start, i));
+      start = i + 1;
+    }
+  }
+  const out: HandleArg[] = [];
+  let pos = 0;
+  for (const part of parts) {
+    const p = part.trim();
+    if (p === '*' || p === '') continue;
+    const [type = '', name = ''] = p.replace(/\([^)]*\)/g, '').trim().split(/\s+/);
+    if (type.startsWith('Tensor')) out.push({ pos, kind: type.endsWith('[]') ? 'l' : 't', name: name.replace(/=.*/, '') });
+    else if (type.startsWith('Generator')) out.push({ pos, kind: 'g', name: name.replace(/=.*/, '') });
+    pos++;
+  }
+  return out;
+}
+
 /** The id of an ATen operator, "aten::name.overload" written as "name.overload". */
 export function opId(qualified: string): number {
   let id = opIds.get(qualified);
@@ -106,9 +154,28 @@ export function opId(qualified: string): number {
     const name = dot < 0 ? qualified : qualified.slice(0, dot);
     const overload = dot < 0 ? '' : qualified.slice(dot + 1);
     id = native.op('aten::' + name, overload);
+    opHandleArgs[id] = handleArgsOf(native.opSchema(id));
     opIds.set(qualified, id);
   }
   return id;
+}
+
+function describe(a: unknown): string {
+  if (a === null) return 'null';
+  if (Array.isArray(a)) return 'an array';
+  if (typeof a === 'object') return (a as object).constructor?.name ?? 'an object';
+  return `${typeof a} ${String(a)}`;
+}
+
+/** Throws a TypeError when a tensor, tensor-list or generator argument holds anything else (null/undefined pass). */
+function checkArgs(id: number, op: string, args: unknown[], offset: number): void {
+  for (const { pos, kind, name } of opHandleArgs[id]!) {
+    const a = args[pos - offset];
+    if (pos < offset || a === null || a === undefined) continue;
+    if (kind === 't' ? a instanceof Tensor : kind === 'g' ? a instanceof Generator : Array.isArray(a) && a.every((x) => x instanceof Tensor || x === null)) continue;
+    const want = kind === 't' ? 'a Tensor' : kind === 'g' ? 'a Generator' : 'an array of Tensors';
+    throw new TypeError(`aten::${op} argument '${name}': expected ${want}, got ${describe(a)}`);
+  }
 }
 
 function toArg(a: unknown): unknown {
@@ -120,23 +187,31 @@ function toArg(a: unknown): unknown {
 
 /** Calls an ATen operator; Tensor arguments become handles. Returns the raw result (handles as numbers). */
 export function callRaw(op: string, args: unknown[]): unknown {
-  return native.call(opId(op), args.map(toArg));
+  const id = opId(op);
+  checkArgs(id, op, args, 0);
+  return native.call(id, args.map(toArg));
 }
 
 /** Calls an operator that returns one tensor. */
 export function call(op: string, ...args: unknown[]): Tensor {
-  return new Tensor(native.call(opId(op), args.map(toArg)) as number);
+  const id = opId(op);
+  checkArgs(id, op, args, 0);
+  return new Tensor(native.call(id, args.map(toArg)) as number);
 }
 
 /** Calls an operator that returns several tensors (or a tensor list). */
 export function callMany(op: string, ...args: unknown[]): Tensor[] {
-  const r = native.call(opId(op), args.map(toArg)) as number[];
+  const id = opId(op);
+  checkArgs(id, op, args, 0);
+  const r = native.call(id, args.map(toArg)) as number[];
   return r.map((h) => new Tensor(h));
 }
 
 /** Calls an in-place operator on `self` (its first argument) and returns `self`. */
 function callInPlace(self: Tensor, op: string, ...rest: unknown[]): Tensor {
-  native.call(opId(op), [self.handle, ...rest.map(toArg)], true);
+  const id = opId(op);
+  checkArgs(id, op, rest, 1);
+  native.call(id, [self.handle, ...rest.map(toArg)], true);
   return self;
 }
 
@@ -204,13 +279,13 @@ export class Tensor {
     return this.#h < 0;
   }
   dispose(): void {
-    if (this.#h >= 0 && !this.kept) {
+    if (this.#h >= 0) {
       native.release(this.#h);
       finalizer.unregister(this);
       this.#h = -1;
     }
   }
-  /** Frees the tensor even if kept. */
+  /** Same as dispose() (kept tensors included). */
   free(): void {
     this.kept = false;
     this.dispose();
@@ -250,9 +325,10 @@ export class Tensor {
   data(): TypedArray {
     return arrayFor(this.dtype, native.toData(this.handle));
   }
-  /** Elements as a plain number array (int64 converted to number). */
+  /** Elements as a plain number array (int64 converted to number, float16 decoded). */
   toArray(): number[] {
     const d = this.data();
+    if (d instanceof Uint16Array) return Array.from(d, halfToNumber);
     return d instanceof BigInt64Array ? Array.from(d, Number) : Array.from(d as ArrayLike<number>);
   }
   item(): number {
@@ -422,6 +498,16 @@ export class Tensor {
   sqrt_(): this { callInPlace(this, 'sqrt_'); return this; }
 }
 
+/** The value of IEEE-754 half-precision bits. */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
 function asList(v: number | number[]): number[] {
   return typeof v === 'number' ? [v] : v;
 }
@@ -460,7 +546,8 @@ export function tensor(values: ArrayBufferView | number[], shape?: readonly numb
     }
   } else if (ArrayBuffer.isView(values)) {
     data = values;
-    dtype = dtypeOfArray(values);
+    // A Uint16Array is accepted only as the raw bits of float16 elements (what data() gives for float16).
+    dtype = values instanceof Uint16Array && opts.dtype === 'float16' ? 'float16' : dtypeOfArray(values);
     if (opts.dtype === 'bool' && dtype === 'uint8') dtype = 'bool';
   } else {
     throw new TypeError('tensor: values must be a typed array or a number array');

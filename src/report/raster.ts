@@ -119,7 +119,7 @@ export function lineChart(title: string, xLabel: string, series: Series[], opts:
     const yv = y0 + ((y1 - y0) * k) / 4;
     const yy = H - B - ((yv - y0) / (y1 - y0)) * (H - T - B);
     r.line(L, yy, W - R, yy, grey);
-    const label = opts.logY ? (10 ** yv).toPrecision(2) : yv.toPrecision(3);
+    const label = opts.logY ? (10 ** yv).toPrecision(3) : yv.toPrecision(3);
     r.text(4, yy - 3, label);
     const xv = x0 + ((x1 - x0) * k) / 4;
     const xx = px(xv);

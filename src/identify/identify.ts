@@ -1,0 +1,136 @@
+// Blind PSF identification of a whole image (or region) with a trained network, and a grid of PSFs across the
+// field.
+//
+// Preprocessing (documented for users):
+// - The image enters on its own intensity scale; no offset or gain is needed because the network standardises
+//   every patch (minus its mean, over its standard deviation) before looking at it.
+// - Patches: the region is covered by square patches of `patchSize` pixels (default 128) on a regular lattice with
+//   `patchOverlap` (default 0.5); patches with NaN/Inf are refused earlier by the caller.
+// - Combination: each patch's estimate ĥ_p is weighted by the patch's standard deviation (flat, featureless patches
+//   carry little information about the blur), and the weighted mean is renormalised to sum 1.
+import { noGrad, stack, tensor, tidy, full, keep, type Tensor } from '../engine/index.js';
+import { usageError } from '../errors.js';
+import type { Identifier } from '../model/identifier.js';
+
+export interface IdentifyOptions {
+  /** Cut-off frequency in cycles/pixel. */
+  fc: number;
+  /** Aberration amplitude bound in waves. */
+  thetaMax: number;
+  patchSize?: number;
+  patchOverlap?: number;
+  /** Patches per network call. */
+  batchSize?: number;
+  device?: string;
+}
+
+export interface Region {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** Top-left corners of patches of side `p` covering [0, n) with the given overlap (last patch flush with the end). */
+export function patchStarts(n: number, p: number, overlap: number): number[] {
+  if (n <= p) return [0];
+  const stride = Math.max(1, Math.round(p * (1 - overlap)));
+  const starts: number[] = [];
+  for (let s = 0; s + p <= n; s += stride) starts.push(s);
+  if (starts[starts.length - 1]! + p < n) starts.push(n - p);
+  return starts;
+}
+
+/**
+ * The PSF of a grey image [H, W] (float32 on any scale) inside `region`: weighted mean of per-patch estimates,
+ * S×S, sum 1. Returns the PSF and the number of patches used.
+ */
+export function identifyRegion(model: Identifier, image: Float32Array, width: number, height: number, region: Region, opts: IdentifyOptions): { psf: Tensor; patches: number } {
+  const minSide = 2 ** (model.encoder.length - 1) * 4;
+  const p = Math.min(opts.patchSize ?? 128, region.width, region.height);
+  if (p < minSide) throw usageError('roi', `region ${region.width}×${region.height} is too small: the network needs at least ${minSide}×${minSide} pixels`);
+  const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0.5).map((s) => s + region.x);
+  const ys = patchStarts(region.height, p, opts.patchOverlap ?? 0.5).map((s) => s + region.y);
+  const corners = ys.flatMap((y) => xs.map((x) => [x, y] as const));
+  const device = opts.device ?? 'cpu';
+  const batch = opts.batchSize ?? 16;
+  const S = model.config.psfSize;
+  return noGrad(() =>
+    tidy(() => {
+      let acc = full([S, S], 0, { device });
+      let wsum = 0;
+      for (let k = 0; k < corners.length; k += batch) {
+        const chunk = corners.slice(k, k + batch);
+        const buf = new Float32Array(chunk.length * p * p);
+        const weights: number[] = [];
+        chunk.forEach(([x0, y0], b) => {
+          let s = 0;
+          let s2 = 0;
+          for (let r = 0; r < p; r++) {
+            const row = image.subarray((y0 + r) * width + x0, (y0 + r) * width + x0 + p);
+            buf.set(row, (b * p + r) * p);
+            for (const v of row) {
+              s += v;
+              s2 += v * v;
+            }
+          }
+          const n = p * p;
+          weights.push(Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2)));
+        });
+        const y = tensor(buf, [chunk.length, 1, p, p], { device });
+        const fc = full([chunk.length], opts.fc, { device });
+        const tm = full([chunk.length], opts.thetaMax, { device });
+        const hHat = model.identify(y, fc, tm);
+        const w = tensor(weights, [chunk.length, 1, 1], { device });
+        acc = acc.add(hHat.mul(w).sum(0));
+        wsum += weights.reduce((a, b) => a + b, 0);
+      }
+      if (!(wsum > 0)) throw usageError('image', 'the image region is constant: there is nothing to identify a PSF from');
+      const psf = acc.div(acc.sum());
+      return { psf, patches: corners.length };
+    }),
+  );
+}
+
+export interface GridOptions extends IdentifyOptions {
+  tiles: [number, number];
+  /** Fractional overlap of neighbouring tiles (0 ≤ overlap < 1). */
+  tileOverlap?: number;
+}
+
+export interface PsfGrid {
+  /** [ny·nx, S, S], row-major over tiles (row = y). */
+  psfs: Tensor;
+  tiles: [number, number];
+  /** Tile centres (x = column, y = row, pixels), in the same order as `psfs`. */
+  centres: [number, number][];
+  regions: Region[];
+}
+
+/** One PSF per tile of an nx × ny grid; tiles of size W/nx·(1+overlap) (clipped to the image), centred on the lattice. */
+export function identifyGrid(model: Identifier, image: Float32Array, width: number, height: number, opts: GridOptions): PsfGrid {
+  const [nx, ny] = opts.tiles;
+  if (!(nx >= 1 && ny >= 1 && Number.isInteger(nx) && Number.isInteger(ny))) throw usageError('tiles', `tiles must be positive integers like 4x4, got ${nx}x${ny}`);
+  const ov = opts.tileOverlap ?? 0.5;
+  if (!(ov >= 0 && ov < 1)) throw usageError('overlap', `overlap must be in [0, 1), got ${ov}`);
+  const tw = Math.min(width, Math.round((width / nx) * (1 + ov)));
+  const th = Math.min(height, Math.round((height / ny) * (1 + ov)));
+  const psfs: Tensor[] = [];
+  const centres: [number, number][] = [];
+  const regions: Region[] = [];
+  for (let j = 0; j < ny; j++) {
+    for (let i = 0; i < nx; i++) {
+      const cx = ((i + 0.5) * width) / nx;
+      const cy = ((j + 0.5) * height) / ny;
+      const x = Math.max(0, Math.min(width - tw, Math.round(cx - tw / 2)));
+      const y = Math.max(0, Math.min(height - th, Math.round(cy - th / 2)));
+      const region = { x, y, width: tw, height: th };
+      psfs.push(identifyRegion(model, image, width, height, region, opts).psf);
+      centres.push([cx, cy]);
+      regions.push(region);
+    }
+  }
+  const all = keep(stack(psfs));
+  for (const t of psfs) t.dispose();
+  return { psfs: all, tiles: [nx, ny], centres, regions };
+}

@@ -1,0 +1,88 @@
+// Training data synthesised on the fly: crops x from the configured sources, degradations (fc, θmax, θ, γ, σ, q, s)
+// ~ μ, and y = S_s Q_q(P_γ(h ⋆ x) + ε_σ) on the valid region. Step k draws from Rng/Generator seeded by
+// stepSeed(seed, k), so a step's batch never depends on what ran before it (exact resume, parallel prefetch).
+import { Generator, keep, tensor, tidy, type Tensor } from '../engine/index.js';
+import { acquire, resolvePrior, sampleDegradation, type Prior, type PriorSpec } from '../acquisition/index.js';
+import { resolveOptics, type Optics } from '../optics/index.js';
+import { Rng, stepSeed } from '../data/rng.js';
+import { resolveSources, sampleCrop, type Source } from '../data/sources.js';
+import { resolvePreset } from '../model/identifier.js';
+import type { TrainConfig } from './config.js';
+import type { ValidationSet } from './validate.js';
+
+export interface TrainingBatch {
+  /** Sharp crops [B, 1, C + S − 1, C + S − 1] on [0, 1]. */
+  x: Tensor;
+  /** Observations [B, 1, C, C]. */
+  y: Tensor;
+  /** Noise-free blurred crops h ⋆ x [B, 1, C, C]. */
+  y0: Tensor;
+  /** True PSFs [B, S, S]. */
+  h: Tensor;
+  fc: Tensor;
+  thetaMax: Tensor;
+}
+
+export interface Synthesizer {
+  readonly prior: Prior;
+  readonly optics: Optics;
+  readonly sourceNames: string[];
+  /** The batch of training step `step` (0-based). */
+  trainingBatch(step: number): TrainingBatch;
+  /** The fixed validation set (config.validation.size samples from config.validation.seed). */
+  validationSet(): ValidationSet;
+  dispose(): void;
+}
+
+/** Builds one batch from its own random streams. */
+export function synthesizeBatch(sources: Source[], prior: Prior, optics: Optics, rng: Rng, gen: Generator, batch: number, cropSize: number, device: string): TrainingBatch {
+  const n = cropSize + optics.psfSize - 1;
+  const weights = sources.map((s) => s.weight);
+  const buf = new Float32Array(batch * n * n);
+  for (let b = 0; b < batch; b++) buf.set(sampleCrop(sources[rng.pick(weights)]!, rng, n), b * n * n);
+  return tidy(() => {
+    const x = tensor(buf, [batch, 1, n, n], { device });
+    const params = sampleDegradation(gen, prior, batch, { device });
+    const { y, y0, h } = acquire(gen, x, params, optics, { boundary: 'valid' });
+    return { x, y, y0, h, fc: params.fc, thetaMax: params.thetaMax };
+  });
+}
+
+export function makeSynthesizer(config: TrainConfig, device: string, baseDir: string): Synthesizer {
+  const prior = resolvePrior(config.prior as PriorSpec);
+  const arch = resolvePreset(config.preset);
+  // The optics' own fc is a placeholder: every sample carries its own fc from μ.
+  const optics = resolveOptics({ fc: prior.fc[1], psfSize: arch.psfSize, zernikeNoll: prior.zernikeNoll });
+  const n = config.cropSize + optics.psfSize - 1;
+  const sources = resolveSources(config.data.sources, n, config.data.maxImages, baseDir);
+  return {
+    prior,
+    optics,
+    sourceNames: sources.map((s) => (s.kind === 'images' ? `${s.name} (${s.images.length} images)` : s.name)),
+    trainingBatch(step: number): TrainingBatch {
+      const gen = new Generator(stepSeed(config.seed, step, 1));
+      try {
+        return synthesizeBatch(sources, prior, optics, new Rng(stepSeed(config.seed, step, 0)), gen, config.batchSize, config.cropSize, device);
+      } finally {
+        gen.dispose();
+      }
+    },
+    validationSet(): ValidationSet {
+      const { size, seed } = config.validation;
+      const batches: ValidationSet['batches'] = [];
+      const per = Math.min(16, size);
+      for (let k = 0; k * per < size; k++) {
+        const gen = new Generator(stepSeed(seed, k, 3));
+        const b = synthesizeBatch(sources, prior, optics, new Rng(stepSeed(seed, k, 2)), gen, Math.min(per, size - k * per), config.cropSize, device);
+        gen.dispose();
+        for (const t of Object.values(b)) keep(t as Tensor);
+        batches.push(b);
+      }
+      return {
+        batches,
+        dispose: () => batches.forEach((b) => Object.values(b).forEach((t) => (t as Tensor).dispose())),
+      };
+    },
+    dispose: () => {},
+  };
+}
