@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { writeFileAtomic } from '../../engine/index.js';
+import { resolveDevice } from '../../engine/index.js';
+import { resolvePrior, type PriorSpec } from '../../acquisition/index.js';
+import { resolveSources } from '../../data/sources.js';
+import { evaluate, markdownTable, type EvalMode } from '../../evaluate/evaluate.js';
+import { loadModel, defaultModelPath } from '../../model/store.js';
+import { montage } from '../../report/figures.js';
+import { writePng } from '../../io/index.js';
+import { usageError } from '../../errors.js';
+import { progressBar } from '../progress.js';
+
+interface EvalFlags {
+  model?: string;
+  images: string[];
+  n: string;
+  seed: string;
+  mode: string;
+  cropSize: string;
+  baselines: string;
+  figure?: string;
+  out: string;
+  device: string;
+  title?: string;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('measure a model the seed\'s way: PSNR of ĥ and of ĥ⋆x, PSF SNR, with baselines, on degradations drawn from μ')
+    .option('--model <file>', 'trained model (.safetensors); default: the shipped models/psfid-small.safetensors')
+    .requiredOption('--images <dir>', 'folder of test images (TIFF/PNG/JPEG, recursive); repeat to pool folders', collect)
+    .option('--n <count>', 'number of test acquisitions', '200')
+    .option('--seed <n>', 'seed of crops and degradations (same seed, same test set)', '0')
+    .option('--mode <mode>', 'given: the network gets the true (fc, θmax); mean: the prior\'s mean; both', 'both')
+    .option('--crop-size <px>', 'side of each observed crop y in pixels', '64')
+    .option('--baselines <list>', 'comma-separated from mean-psf, blind-tv, oracle, or none', 'mean-psf,blind-tv,oracle')
+    .option('--figure <png>', 'write a montage of the first examples (y, true h, ĥ, |ĥ−h|)')
+    .option('--title <text>', 'title of the Markdown table (default: the image folders)')
+    .option('--device <device>', 'cpu, cuda or auto', 'auto')
+    .requiredOption('--out <json>', 'report with per-image values')
+    .action((f: EvalFlags) => {
+      const n = Number(f.n);
+      if (!Number.isInteger(n) || n < 1) throw usageError('--n', `--n must be a positive integer, got '${f.n}'`);
+      const seed = Number(f.seed);
+      if (!Number.isInteger(seed) || seed < 0) throw usageError('--seed', `--seed must be a non-negative integer, got '${f.seed}'`);
+      const cropSize = Number(f.cropSize);
+      if (!Number.isInteger(cropSize) || cropSize < 16) throw usageError('--crop-size', `--crop-size must be an integer ≥ 16, got '${f.cropSize}'`);
+      if (!['given', 'mean', 'both'].includes(f.mode)) throw usageError('--mode', `--mode must be given, mean or both, got '${f.mode}'`);
+      const modes: EvalMode[] = f.mode === 'both' ? ['given', 'mean'] : [f.mode as EvalMode];
+      const known = ['mean-psf', 'blind-tv', 'oracle'] as const;
+      const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
+      for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
+      const device = resolveDevice(f.device);
+      const modelPath = f.model ?? defaultModelPath();
+      const { model, info } = loadModel(modelPath, device);
+      const prior = resolvePrior((info.prior ?? {}) as PriorSpec);
+      const sources = resolveSources(f.images.map((p) => ({ kind: 'folder' as const, path: p, weight: 1 })), cropSize + model.config.psfSize - 1, 5000);
+      const bar = progressBar('eval', n, { unit: 'images' });
+      let last = 0;
+      const report = evaluate(model, sources, prior, {
+        n, seed, modes, cropSize, device,
+        baselines: baselines as (typeof known)[number][],
+        keepExamples: f.figure ? 6 : 0,
+        onProgress: (done) => {
+          bar.tick(done - last);
+          last = done;
+        },
+      });
+      bar.stop();
+      const table = markdownTable(report, f.title ?? f.images.join(' + '));
+      const { examples, ...rest } = report;
+      writeFileAtomic(f.out, JSON.stringify({ model: modelPath, folders: f.images, table, ...rest }, null, 1) + '\n');
+      if (f.figure) {
+        const r = montage(examples.map((e) => ({ ...e, label: `PSNR ${e.psnrPsf.toFixed(1)} DB` })));
+        writePng(f.figure, { width: r.width, height: r.height, channels: 3, data: r.data });
+      }
+      console.log(table);
+    });
+}

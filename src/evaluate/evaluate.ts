@@ -1,0 +1,178 @@
+// The seed's evaluation: draw degradations from μ (seeded), run the network, report PSNR(ĥ), PSNR(ĥ⋆x) and the
+// PSF SNR as mean ± standard deviation, in the seed's two modes — (fc, θmax) given to the network, or fixed to the
+// prior's mean — next to three baselines: (a) the mean PSF (θ = 0 at the true fc: no identification), (b) a
+// classical blind estimator (alternating minimisation with a TV prior, src/identify/fit.ts), (c) the oracle fit of θ
+// with the sharp image known (an upper bound for any Zernike-based estimate).
+import { Generator, full, noGrad, tidy, zeros, type Tensor } from '../engine/index.js';
+import { blur, type Prior } from '../acquisition/index.js';
+import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
+import { Rng, stepSeed } from '../data/rng.js';
+import { synthesizeBatch, type TrainingBatch } from '../train/synthesize.js';
+import type { Source } from '../data/sources.js';
+import type { Identifier } from '../model/identifier.js';
+import { fitBlind, fitOracle } from '../identify/fit.js';
+import { psnrImage, psnrPsf, psfSnr } from './metrics.js';
+
+export type EvalMode = 'given' | 'mean';
+export type MethodName = 'network-given' | 'network-mean' | 'mean-psf' | 'blind-tv' | 'oracle';
+
+export interface EvalOptions {
+  n: number;
+  seed: number;
+  modes: EvalMode[];
+  cropSize: number;
+  /** Baselines to run (the classical ones cost seconds per image). */
+  baselines: ('mean-psf' | 'blind-tv' | 'oracle')[];
+  batchSize?: number;
+  device?: string;
+  onProgress?(done: number, total: number): void;
+  /** Keep the first few samples' y, h and ĥ (first network mode) for a figure. */
+  keepExamples?: number;
+}
+
+export interface Example {
+  y: Float32Array;
+  ySize: number;
+  h: Float32Array;
+  hHat: Float32Array;
+  psfSize: number;
+  psnrPsf: number;
+}
+
+export interface PerImage {
+  index: number;
+  fc: number;
+  thetaMax: number;
+  /** Per method: [PSNR(ĥ), PSNR(ĥ⋆x), SNR] in dB. */
+  scores: Partial<Record<MethodName, [number, number, number]>>;
+}
+
+export interface Summary {
+  mean: number;
+  std: number;
+}
+
+export interface EvalReport {
+  n: number;
+  seed: number;
+  cropSize: number;
+  prior: Prior;
+  methods: MethodName[];
+  /** Per method: mean ± std of each metric. */
+  summary: Partial<Record<MethodName, { psnrPsf: Summary; psnrImage: Summary; psfSnr: Summary }>>;
+  images: PerImage[];
+  examples: Example[];
+}
+
+const stats = (v: number[]): Summary => {
+  const m = v.reduce((a, b) => a + b, 0) / v.length;
+  return { mean: m, std: Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1)) };
+};
+
+function score(hHat: Tensor, b: TrainingBatch): [number, number, number][] {
+  return noGrad(() =>
+    tidy(() => {
+      const p = psnrPsf(hHat, b.h).toArray();
+      const i = psnrImage(blur(b.x, hHat, 'valid'), b.y0).toArray();
+      const s = psfSnr(hHat, b.h).toArray();
+      return p.map((v, k): [number, number, number] => [v, i[k]!, s[k]!]);
+    }),
+  );
+}
+
+export function priorMean(prior: Prior): { fc: number; thetaMax: number } {
+  return { fc: (prior.fc[0] + prior.fc[1]) / 2, thetaMax: (prior.thetaMax[0] + prior.thetaMax[1]) / 2 };
+}
+
+/** Evaluates `model` on `n` synthetic acquisitions of crops from `sources`; sample k depends only on (seed, k). */
+export function evaluate(model: Identifier, sources: Source[], prior: Prior, opts: EvalOptions): EvalReport {
+  const device = opts.device ?? 'cpu';
+  const optics: Optics = resolveOptics({ fc: prior.fc[1], psfSize: model.config.psfSize, zernikeNoll: prior.zernikeNoll });
+  const per = opts.batchSize ?? 8;
+  const images: PerImage[] = [];
+  const methods: MethodName[] = [
+    ...opts.modes.map((m) => (m === 'given' ? 'network-given' : 'network-mean') as MethodName),
+    ...opts.baselines,
+  ];
+  const mean = priorMean(prior);
+  const examples: Example[] = [];
+  model.eval();
+  for (let k = 0; k * per < opts.n; k++) {
+    const count = Math.min(per, opts.n - k * per);
+    const gen = new Generator(stepSeed(opts.seed, k, 5));
+    const b = synthesizeBatch(sources, prior, optics, new Rng(stepSeed(opts.seed, k, 4)), gen, count, opts.cropSize, device);
+    gen.dispose();
+    const fc = b.fc.toArray();
+    const tm = b.thetaMax.toArray();
+    const rows: PerImage[] = fc.map((f, i) => ({ index: k * per + i, fc: f, thetaMax: tm[i]!, scores: {} }));
+    const record = (name: MethodName, hHat: Tensor): void => {
+      score(hHat, b).forEach((s, i) => (rows[i]!.scores[name] = s));
+      hHat.dispose();
+    };
+    for (const mode of opts.modes) {
+      const hHat = noGrad(() =>
+        mode === 'given'
+          ? model.identify(b.y, b.fc, b.thetaMax)
+          : model.identify(b.y, full([count], mean.fc, { device }), full([count], mean.thetaMax, { device })),
+      );
+      if (mode === opts.modes[0]) {
+        const want = Math.min(count, (opts.keepExamples ?? 0) - examples.length);
+        if (want > 0) {
+          const [yd, hd, hh] = [b.y.data(), b.h.data(), hHat.data()] as Float32Array[];
+          const c = b.y.size(2);
+          const S = b.h.size(1);
+          const scores = noGrad(() => tidy(() => psnrPsf(hHat, b.h).toArray()));
+          for (let i = 0; i < want; i++) {
+            examples.push({ y: yd!.slice(i * c * c, (i + 1) * c * c), ySize: c, h: hd!.slice(i * S * S, (i + 1) * S * S), hHat: hh!.slice(i * S * S, (i + 1) * S * S), psfSize: S, psnrPsf: scores[i]! });
+          }
+        }
+      }
+      record(mode === 'given' ? 'network-given' : 'network-mean', hHat);
+    }
+    if (opts.baselines.includes('mean-psf')) record('mean-psf', noGrad(() => psfFromZernike(optics, zeros([count, optics.zernikeNoll.length], { device }), { fc })));
+    if (opts.baselines.includes('blind-tv')) {
+      const r = fitBlind(optics, b.y, fc, { seed: k });
+      r.theta.dispose();
+      record('blind-tv', r.psf);
+    }
+    if (opts.baselines.includes('oracle')) {
+      const r = fitOracle(optics, b.x, b.y, fc, { seed: k });
+      r.theta.dispose();
+      record('oracle', r.psf);
+    }
+    for (const t of Object.values(b)) (t as Tensor).dispose();
+    images.push(...rows);
+    opts.onProgress?.(images.length, opts.n);
+  }
+  const summary: EvalReport['summary'] = {};
+  for (const m of methods) {
+    const s = images.map((r) => r.scores[m]!).filter(Boolean);
+    summary[m] = { psnrPsf: stats(s.map((v) => v[0])), psnrImage: stats(s.map((v) => v[1])), psfSnr: stats(s.map((v) => v[2])) };
+  }
+  return { n: images.length, seed: opts.seed, cropSize: opts.cropSize, prior, methods, summary, images, examples };
+}
+
+const LABELS: Record<MethodName, string> = {
+  'network-given': 'network, (fc, θmax) given',
+  'network-mean': 'network, (fc, θmax) = prior mean',
+  'mean-psf': 'baseline (a): mean PSF (θ = 0)',
+  'blind-tv': 'baseline (b): blind Zernike fit + TV',
+  oracle: 'baseline (c): oracle Zernike fit (x known)',
+};
+
+/** The report as a Markdown table (mean ± std, dB). */
+export function markdownTable(report: EvalReport, title: string): string {
+  const f = (s: Summary): string => `${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}`;
+  const lines = [
+    `**${title}** — n = ${report.n}, seed ${report.seed}, ${report.cropSize}×${report.cropSize} crops`,
+    '',
+    '| method | PSNR(ĥ) dB | PSNR(ĥ⋆x) dB | PSF SNR dB |',
+    '|---|---|---|---|',
+  ];
+  for (const m of report.methods) {
+    const s = report.summary[m];
+    if (s) lines.push(`| ${LABELS[m]} | ${f(s.psnrPsf)} | ${f(s.psnrImage)} | ${f(s.psfSnr)} |`);
+  }
+  return lines.join('\n');
+}
+
