@@ -1,0 +1,113 @@
+// Training images: folders and manifest tables of real images, and procedural generators, mixed by weight.
+// Real images are converted to float32 grey once at start (integers scaled by their dtype's full range, never by
+// the data's maximum; RGB by luminance 0.2989 R + 0.5870 G + 0.1140 B — src/io toFloat32Gray); every plane of a
+// stack (z, t, channel) counts as one image.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { readImage, toFloat32Gray } from '../io/index.js';
+import { inputError } from '../errors.js';
+import { procedural, type ProceduralKind } from './procedural.js';
+import type { Rng } from './rng.js';
+import type { SourceConfig } from '../train/config.js';
+
+export interface GrayImage {
+  width: number;
+  height: number;
+  data: Float32Array;
+  path: string;
+}
+
+const IMAGE_EXT = new Set(['.tif', '.tiff', '.png', '.jpg', '.jpeg']);
+
+function listImages(folder: string): string[] {
+  let st;
+  try {
+    st = statSync(folder);
+  } catch {
+    throw inputError(folder, `${folder}: no such folder`);
+  }
+  if (!st.isDirectory()) throw inputError(folder, `${folder}: not a folder`);
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (IMAGE_EXT.has(extname(e.name).toLowerCase())) out.push(p);
+    }
+  };
+  walk(folder);
+  return out;
+}
+
+/** Rows of a MANIFEST.tsv (header: path, domain, split, …) matching split and domain; paths made absolute. */
+export function manifestPaths(table: string, split: string, domain?: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(table, 'utf8');
+  } catch {
+    throw inputError(table, `${table}: cannot read manifest`);
+  }
+  const [head, ...rows] = text.split('\n').filter((l) => l.trim());
+  const cols = head!.split('\t');
+  const [ip, id, is] = ['path', 'domain', 'split'].map((c) => cols.indexOf(c));
+  if (ip! < 0 || is! < 0) throw inputError(table, `${table}: manifest needs 'path' and 'split' columns`);
+  return rows
+    .map((r) => r.split('\t'))
+    .filter((c) => c[is!] === split && (!domain || c[id!] === domain))
+    .map((c) => resolve(dirname(table), c[ip!]!));
+}
+
+/** Loads every plane of every file as grey float32, skipping planes smaller than `minSize` on either side. */
+export function loadGrayImages(paths: string[], minSize: number, maxImages: number, onFile?: (path: string) => void): GrayImage[] {
+  const out: GrayImage[] = [];
+  for (const p of paths) {
+    onFile?.(p);
+    if (out.length >= maxImages) break;
+    const img = readImage(p);
+    if (img.width < minSize || img.height < minSize) continue;
+    for (let k = 0; k < img.planes.length && out.length < maxImages; k++) {
+      const data = toFloat32Gray(img, k);
+      if (!data.every(Number.isFinite)) continue;
+      out.push({ width: img.width, height: img.height, data, path: p });
+    }
+  }
+  return out;
+}
+
+export type Source =
+  | { kind: 'images'; name: string; weight: number; images: GrayImage[] }
+  | { kind: 'procedural'; name: string; weight: number; generator: ProceduralKind };
+
+export function resolveSources(configs: SourceConfig[], minSize: number, maxImages: number, baseDir = '.'): Source[] {
+  return configs.map((c): Source => {
+    if (c.kind === 'procedural') return { kind: 'procedural', name: c.generator, weight: c.weight, generator: c.generator };
+    const path = resolve(baseDir, c.path);
+    const paths = c.kind === 'folder' ? listImages(path) : manifestPaths(path, c.split, c.domain);
+    const images = loadGrayImages(paths, minSize, maxImages);
+    if (!images.length) throw inputError(c.path, `${c.path}: no usable images (TIFF/PNG/JPEG at least ${minSize}×${minSize})`);
+    const name = c.kind === 'folder' ? c.path : `${c.path}[${c.split}${c.domain ? ',' + c.domain : ''}]`;
+    return { kind: 'images', name, weight: c.weight, images };
+  });
+}
+
+/** A size×size crop from a source: a random window with a random flip and 90° rotation, or a procedural image. */
+export function sampleCrop(source: Source, rng: Rng, size: number): Float32Array {
+  if (source.kind === 'procedural') return procedural(source.generator, rng, size);
+  const img = source.images[rng.int(source.images.length)]!;
+  const x0 = rng.int(img.width - size + 1);
+  const y0 = rng.int(img.height - size + 1);
+  const flip = rng.next() < 0.5;
+  const rot = rng.int(4);
+  const out = new Float32Array(size * size);
+  const last = size - 1;
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      // (u, v): the crop coordinate after rotation by rot·90° and an optional horizontal flip
+      let u = flip ? last - x : x;
+      let v = y;
+      for (let r = 0; r < rot; r++) [u, v] = [last - v, u];
+      out[y * size + x] = img.data[(y0 + v) * img.width + (x0 + u)]!;
+    }
+  }
+  return out;
+}
