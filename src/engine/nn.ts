@@ -249,7 +249,7 @@ export class Sequential extends Module {
     let h = x;
     for (const m of this.layers) {
       const next = m.forward(h);
-      if (h !== x) h.dispose();
+      if (h !== x && next !== h) h.dispose(); // an identity layer returns its input: keep it
       h = next;
     }
     return h;

@@ -64,7 +64,7 @@ export function decodeSafetensors(buf: Buffer, source = 'safetensors'): Safetens
     const bytes = new Uint8Array(e - b);
     bytes.set(buf.subarray(base + b, base + e)); // copy: aligned, owned
     const view = typedView(dt, bytes.buffer);
-    tensors.set(name, tensor(view, shape, dt === 'bool' ? { dtype: 'bool' } : {}));
+    tensors.set(name, tensor(view, shape, dt === 'bool' || dt === 'float16' ? { dtype: dt } : {}));
   }
   return { tensors, metadata };
 }
@@ -73,6 +73,7 @@ function typedView(dt: DType, b: ArrayBuffer): ArrayBufferView {
   switch (dt) {
     case 'float64': return new Float64Array(b);
     case 'float32': return new Float32Array(b);
+    case 'float16': return new Uint16Array(b);
     case 'int64': return new BigInt64Array(b);
     case 'int32': return new Int32Array(b);
     case 'int16': return new Int16Array(b);

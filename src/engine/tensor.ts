@@ -602,23 +602,16 @@ export function uniform(gen: Generator, shape: number[], opts: CreateOptions & {
   const u = call('rand.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, 'cpu', null);
   const low = opts.low ?? 0;
   const high = opts.high ?? 1;
-  let out = u;
-  if (low !== 0 || high !== 1) {
-    out = u.mul(high - low).add(low);
-    u.dispose();
-  }
-  return onDevice(out, opts.device);
+  // In place: out-of-place mul().add() left the intermediate product unfreed outside a tidy scope.
+  if (low !== 0 || high !== 1) u.mul_(high - low).add_(low);
+  return finish(onDevice(u, opts.device), opts);
 }
 
 /** N(mean, std²) samples. */
 export function normal(gen: Generator, shape: number[], opts: CreateOptions & { mean?: number; std?: number } = {}): Tensor {
   const z = call('randn.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, 'cpu', null);
-  let out = z;
-  if ((opts.mean ?? 0) !== 0 || (opts.std ?? 1) !== 1) {
-    out = z.mul(opts.std ?? 1).add(opts.mean ?? 0);
-    z.dispose();
-  }
-  return onDevice(out, opts.device);
+  if ((opts.mean ?? 0) !== 0 || (opts.std ?? 1) !== 1) z.mul_(opts.std ?? 1).add_(opts.mean ?? 0);
+  return finish(onDevice(z, opts.device), opts);
 }
 
 /** Poisson samples with the given (non-negative) rates, on the rates' device. */
