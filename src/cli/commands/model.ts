@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { Identifier, describeModel, resolvePreset } from '../../model/identifier.js';
-import { loadModel } from '../../model/store.js';
+import { loadModel, saveModel } from '../../model/store.js';
+import { loadCheckpoint } from '../../train/checkpoint.js';
+import { resolveTrainConfig } from '../../train/config.js';
 import { usageError } from '../../errors.js';
 
 export function register(program: Command): void {
@@ -31,5 +33,24 @@ export function register(program: Command): void {
         console.log(`total parameters: ${parameters.toLocaleString('en-US')}`);
       }
       m.dispose();
+    });
+  model
+    .command('export')
+    .description('write the weights of a training checkpoint as a model file (safetensors + metadata) that identify, grid and eval use')
+    .requiredOption('--checkpoint <file>', 'a checkpoint.safetensors written by psfid train')
+    .requiredOption('--out <file>', 'the model file to write (.safetensors)')
+    .action((f: { checkpoint: string; out: string }) => {
+      const ck = loadCheckpoint(f.checkpoint);
+      try {
+        const config = resolveTrainConfig(ck.config, f.checkpoint);
+        const m = new Identifier(resolvePreset(config.preset), config.seed);
+        m.loadStateDict(ck.model);
+        const validation = (ck.extra as { lastValidation?: unknown } | undefined)?.lastValidation ?? null;
+        saveModel(f.out, m, { preset: config.preset, architecture: m.config, prior: ck.prior, training: { steps: ck.step, config, validation } });
+        console.log(`psfid model export: ${f.out} (${config.preset}, step ${ck.step})`);
+        m.dispose();
+      } finally {
+        ck.dispose();
+      }
     });
 }

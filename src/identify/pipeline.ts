@@ -1,0 +1,120 @@
+// From a microscope image to PSFs: resolve fc (flags, else the file's metadata, else a clear error) and θmax (flag,
+// else the model's prior mean), take the grey plane, identify one PSF (or a grid), and read out Zernike coefficients.
+import { noGrad, type Tensor } from '../engine/index.js';
+import { usageError, inputError } from '../errors.js';
+import { findNonFinite, toFloat32Gray, type ImageStack } from '../io/index.js';
+import { cutoffFromMicroscope, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
+import type { Identifier } from '../model/identifier.js';
+import type { ModelInfo } from '../model/store.js';
+import { identifyGrid, identifyRegion, type PsfGrid, type Region } from './identify.js';
+import { fitZernikeToPsf } from './fit.js';
+
+export interface OpticsFlags {
+  fc?: number;
+  numericalAperture?: number;
+  wavelengthNm?: number;
+  pixelSizeNm?: number;
+  allowUndersampling?: boolean;
+}
+
+export interface Resolved<T> {
+  value: T;
+  /** Where the value came from: 'flag', 'metadata', 'model prior mean', … */
+  source: string;
+}
+
+/** fc from the flags, else from the image's metadata (pixel size, NA, emission wavelength), else an error naming the flags. */
+export function resolveCutoff(flags: OpticsFlags, image: ImageStack, path: string): Resolved<number> {
+  if (flags.fc !== undefined) return { value: flags.fc, source: 'flag --fc' };
+  const md = image.metadata;
+  const na = flags.numericalAperture ?? md.numericalAperture;
+  const wl = flags.wavelengthNm ?? md.emissionWavelengthNm;
+  const px = flags.pixelSizeNm ?? md.pixelSizeNm;
+  if (na !== undefined && wl !== undefined && px !== undefined) {
+    const from = [
+      flags.numericalAperture !== undefined ? 'NA: flag' : 'NA: metadata',
+      flags.wavelengthNm !== undefined ? 'wavelength: flag' : 'wavelength: metadata',
+      flags.pixelSizeNm !== undefined ? 'pixel size: flag' : 'pixel size: metadata',
+    ].join(', ');
+    return { value: cutoffFromMicroscope(na, wl, px), source: `NA·pixel/λ = ${na}·${px}/${wl} (${from})` };
+  }
+  const missing = [
+    na === undefined && '--na',
+    wl === undefined && '--wavelength-nm',
+    px === undefined && '--pixel-size-nm',
+  ].filter(Boolean);
+  throw usageError('--fc', `${path}: cannot tell the cut-off frequency: give --fc, or ${missing.join(', ')} (not in the file's metadata)`);
+}
+
+export function priorMeanOf(info: ModelInfo): { fc: number; thetaMax: number } {
+  const p = info.prior as { fc?: [number, number]; thetaMax?: [number, number] };
+  const fc = p.fc ?? [0.125, 0.25];
+  const tm = p.thetaMax ?? [0.02, 0.15];
+  return { fc: (fc[0] + fc[1]) / 2, thetaMax: (tm[0] + tm[1]) / 2 };
+}
+
+/** The grey float32 plane the tools work on, refusing NaN/Inf; integers scaled by their dtype's range (documented). */
+export function grayPlane(image: ImageStack, path: string, plane = 0): Float32Array {
+  const planes = image.planes.length;
+  if (!Number.isInteger(plane) || plane < 0 || plane >= planes) throw usageError('--plane', `--plane must be in 0…${planes - 1} for ${path}, got ${plane}`);
+  const bad = findNonFinite({ ...image, planes: [image.planes[plane]!] });
+  if (bad > 0) throw inputError(path, `${path}: ${bad} NaN/Inf pixels in plane ${plane}; clean them first`);
+  return toFloat32Gray(image, plane);
+}
+
+export function parseRegion(text: string, width: number, height: number): Region {
+  const parts = text.split(',').map((s) => Number(s.trim()));
+  if (parts.length !== 4 || parts.some((v) => !Number.isInteger(v))) throw usageError('--roi', `--roi must be x,y,w,h in whole pixels, got '${text}'`);
+  const [x, y, w, h] = parts as [number, number, number, number];
+  if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > width || y + h > height) {
+    throw usageError('--roi', `--roi ${text} lies outside the ${width}×${height} image`);
+  }
+  return { x, y, width: w, height: h };
+}
+
+export interface ZernikeReadout {
+  /** Noll index → waves (sign rule: defocus ≥ 0). */
+  coefficients: { noll: number; name: string; waves: number }[];
+  /** Relative L2 misfit ‖h(θ) − ĥ‖ / ‖ĥ‖ of the fitted PSF. */
+  relativeMisfit: number;
+}
+
+/** The Noll coefficients that best explain each PSF [B, S, S]. */
+export function zernikeReadout(psfs: Tensor, fc: number, opts: { pupilSize?: number; allowUndersampling?: boolean } = {}): ZernikeReadout[] {
+  const batch = psfs.size(0);
+  const optics: Optics = resolveOptics({ fc, psfSize: psfs.size(1), allowUndersampling: opts.allowUndersampling });
+  const fit = fitZernikeToPsf(optics, psfs, Array(batch).fill(fc), { starts: 6, iterations: 200 });
+  const theta = fit.theta.toArray();
+  const misfit = noGrad(() => fit.psf.sub(psfs).square().sum([1, 2]).sqrt().div(psfs.square().sum([1, 2]).sqrt()).toArray());
+  fit.theta.dispose();
+  fit.psf.dispose();
+  const k = optics.zernikeNoll.length;
+  return Array.from({ length: batch }, (_, b) => ({
+    coefficients: optics.zernikeNoll.map((noll, i) => ({ noll, name: ZERNIKE_NAMES[noll] ?? `Z${noll}`, waves: theta[b * k + i]! })),
+    relativeMisfit: misfit[b]!,
+  }));
+}
+
+export interface IdentifyImageOptions {
+  fc: number;
+  thetaMax: number;
+  region?: Region;
+  device?: string;
+  patchSize?: number;
+}
+
+export function identifyImage(model: Identifier, gray: Float32Array, width: number, height: number, opts: IdentifyImageOptions): { psf: Tensor; patches: number } {
+  const region = opts.region ?? { x: 0, y: 0, width, height };
+  return identifyRegion(model, gray, width, height, region, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, patchSize: opts.patchSize });
+}
+
+export function identifyImageGrid(model: Identifier, gray: Float32Array, width: number, height: number, tiles: [number, number], opts: IdentifyImageOptions & { overlap?: number }): PsfGrid {
+  return identifyGrid(model, gray, width, height, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, tiles, tileOverlap: opts.overlap, patchSize: opts.patchSize });
+}
+
+/** Parses "4x4" (columns × rows). */
+export function parseTiles(text: string): [number, number] {
+  const m = /^(\d+)x(\d+)$/i.exec(text.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[1]) > 64 || Number(m[2]) > 64) throw usageError('--tiles', `--tiles must look like 4x4 (columns x rows, 1–64 each), got '${text}'`);
+  return [Number(m[1]), Number(m[2])];
+}
