@@ -1,0 +1,134 @@
+// Training: overfitting a fixed batch, the loss against an independent computation, exact resume, crash-safe
+// checkpoints, config validation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Adam, Generator, noGrad, tidy, keep, type Tensor } from '../../src/engine/index.js';
+import { Identifier, PRESETS } from '../../src/model/identifier.js';
+import { resolveTrainConfig } from '../../src/train/config.js';
+import { makeSynthesizer } from '../../src/train/synthesize.js';
+import { seedLoss } from '../../src/train/loss.js';
+import { train } from '../../src/train/loop.js';
+import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { PsfidError } from '../../src/errors.js';
+
+const tiny = (extra: object = {}) =>
+  resolveTrainConfig({ preset: 'tiny', steps: 6, batchSize: 2, cropSize: 24, validation: { every: 3, size: 2, seed: 1 }, checkpointEvery: 3, logEvery: 1, ...extra });
+
+test('the tiny network overfits one fixed batch (loss falls ≥ 10×)', () => {
+  const config = tiny({ batchSize: 2 });
+  const synth = makeSynthesizer(config, 'cpu', '.');
+  const batch = synth.trainingBatch(0);
+  for (const t of Object.values(batch)) keep(t as Tensor);
+  const model = new Identifier(PRESETS.tiny, 3);
+  const opt = new Adam(model.parameters(), { lr: 3e-3 });
+  const lossAt = (): number => tidy(() => seedLoss(model.identify(batch.y, batch.fc, batch.thetaMax), batch, 0).loss.item());
+  const first = lossAt();
+  for (let i = 0; i < 500; i++) {
+    tidy(() => {
+      seedLoss(model.identify(batch.y, batch.fc, batch.thetaMax), batch, 0).loss.backward();
+      opt.step();
+      opt.zeroGrad();
+    });
+  }
+  const last = lossAt();
+  assert.ok(last < first / 10, `loss ${first} → ${last}`);
+});
+
+test('the seed loss equals an independent computation (JS loops, true convolution)', () => {
+  const config = tiny({ batchSize: 2, cropSize: 16 });
+  const synth = makeSynthesizer(config, 'cpu', '.');
+  const b = synth.trainingBatch(5);
+  const gen = new Generator(9);
+  const model = new Identifier(PRESETS.tiny, 1);
+  const hHat = noGrad(() => model.identify(b.y, b.fc, b.thetaMax));
+  gen.dispose();
+  const lambda = 0.37;
+  const { loss } = noGrad(() => seedLoss(hHat, b, lambda));
+  const [x, y, h, e] = [b.x.data(), b.y.data(), b.h.data(), hHat.data()] as Float32Array[];
+  const B = 2, S = 15, C = 16, N = C + S - 1;
+  let psf = 0;
+  for (let i = 0; i < B * S * S; i++) psf += Math.abs(e![i]! - h![i]!);
+  psf /= B;
+  let data = 0;
+  for (let n = 0; n < B; n++) {
+    for (let r = 0; r < C; r++) {
+      for (let c = 0; c < C; c++) {
+        // valid true convolution: out[r, c] = Σ_{u,v} ĥ[u, v] · x[r + S − 1 − u, c + S − 1 − v]
+        let s = 0;
+        for (let u = 0; u < S; u++) for (let v = 0; v < S; v++) s += e![n * S * S + u * S + v]! * x![n * N * N + (r + S - 1 - u) * N + (c + S - 1 - v)]!;
+        data += Math.abs(s - y![n * C * C + r * C + c]!);
+      }
+    }
+  }
+  data /= B * C * C;
+  assert.ok(Math.abs(loss.item() - (psf + lambda * data)) < 1e-5 * (psf + lambda * data), `${loss.item()} vs ${psf + lambda * data}`);
+});
+
+test('resume repeats an uninterrupted run exactly', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-resume-'));
+  const straight: number[] = [];
+  const resumed: number[] = [];
+  await train(tiny(), { outDir: join(dir, 'a'), events: { onStep: (s) => straight.push(s.loss) } });
+  await train(tiny(), { outDir: join(dir, 'b'), maxStepsThisRun: 3, events: { onStep: (s) => resumed.push(s.loss) } });
+  await train(tiny(), { outDir: join(dir, 'b'), resume: true, events: { onStep: (s) => resumed.push(s.loss) } });
+  assert.equal(straight.length, 6);
+  assert.deepEqual(resumed, straight);
+  const log = readFileSync(join(dir, 'b', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(log.filter((l) => l.kind === 'train').map((l) => l.step), [1, 2, 3, 4, 5, 6]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a checkpoint write killed midway leaves the previous checkpoint valid', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-ckpt-'));
+  const path = join(dir, 'checkpoint.safetensors');
+  const model = new Identifier(PRESETS.small, 0); // ~7.5 MB: writes take long enough to be interrupted
+  saveCheckpoint(path, model, null, { step: 1, config: {}, prior: {} });
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { Identifier, PRESETS } = await import(${JSON.stringify(join(here, '../../src/model/identifier.js'))});
+    const { saveCheckpoint } = await import(${JSON.stringify(join(here, '../../src/train/checkpoint.js'))});
+    const m = new Identifier(PRESETS.small, 1);
+    process.stdout.write('ready\\n');
+    for (let s = 2; ; s++) saveCheckpoint(${JSON.stringify(path)}, m, null, { step: s, config: {}, prior: {} });
+  `]);
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  await new Promise((r) => setTimeout(r, 700));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const ck = loadCheckpoint(path); // must parse completely
+  assert.ok(ck.step >= 1);
+  assert.equal(ck.model.size, model.stateDict().size);
+  ck.dispose();
+  model.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('bad configs are refused with the key named', () => {
+  const cases: [object, RegExp][] = [
+    [{ optimizer: { lr: -1 } }, /config\.optimizer\.lr/],
+    [{ batchSize: 2.5 }, /config\.batchSize/],
+    [{ bogus: 1 }, /config\.bogus: unknown key/],
+    [{ data: { sources: [{ kind: 'procedural', generator: 'clouds' }] } }, /config\.data\.sources\.0\.generator/],
+    [{ schedule: { kind: 'step' } }, /config\.schedule\.everySteps/],
+  ];
+  for (const [raw, re] of cases) {
+    assert.throws(() => resolveTrainConfig(raw), (e: unknown) => e instanceof PsfidError && re.test(e.message), JSON.stringify(raw));
+  }
+  // an invalid prior is refused when the run starts, naming the prior key
+  assert.throws(() => makeSynthesizer(resolveTrainConfig({ prior: { sigma: [0.1, 0.01] } }), 'cpu', '.'), /prior\.sigma/);
+});
+
+test('training writes its log, curves, checkpoint and a loadable model', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-train-'));
+  await train(tiny(), { outDir: dir });
+  for (const f of ['log.jsonl', 'curves.png', 'checkpoint.safetensors', 'config.json']) assert.ok(existsSync(join(dir, f)), f);
+  const vals = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.kind === 'val');
+  assert.equal(vals.length, 2);
+  assert.ok(Number.isFinite(vals[0].psnrPsf) && Number.isFinite(vals[0].psnrImage));
+  rmSync(dir, { recursive: true, force: true });
+});
