@@ -1,0 +1,128 @@
+// Engine benchmark: psfid's libtorch engine from TypeScript against PyTorch from Python (bench/python/engine_ref.py),
+// the same work on the same machine in the same run, median milliseconds per call.
+//   engine.train_small  one training step of convs 1→32→32→32→1 (3×3, ReLU), batch 8 of 1×64×64, L1, Adam 1e-3
+//   engine.rfft2        rfft2 of a 16×256×256 float32 tensor
+//   engine.train_unet   one step of a U-Net-sized block (64 channels, batch 8 of 1×128×128, LeakyReLU, max-pool,
+//                       transposed conv, additive skip), L1, Adam 1e-3
+// psfid uses all cores (2 here); the reference sets torch.set_num_threads(2).
+import { Adam, Generator, keep, l1Loss, maxPool2d, nn, normal, rfft2, tidy, type Tensor } from '../src/engine/index.js';
+import type { BenchLine } from './types.js';
+import { compare, PythonServer, pythonScript, ReferenceUnavailable, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
+
+const { Conv2d, ConvTranspose2d, Module, Sequential, ReLU } = nn;
+
+const conv3 = (cin: number, cout: number): nn.Conv2d => new Conv2d(cin, cout, 3, { padding: 1 });
+
+function smallNet(): nn.Module {
+  return new Sequential(conv3(1, 32), ReLU(), conv3(32, 32), ReLU(), conv3(32, 32), ReLU(), conv3(32, 1));
+}
+
+/** Same layers as UNetish in engine_ref.py. */
+class UNetish extends Module {
+  readonly inc = this.registerModule('inc', conv3(1, 64));
+  readonly enc1 = this.registerModule('enc1', conv3(64, 64));
+  readonly enc2 = this.registerModule('enc2', conv3(64, 64));
+  readonly mid1 = this.registerModule('mid1', conv3(64, 64));
+  readonly mid2 = this.registerModule('mid2', conv3(64, 64));
+  readonly up = this.registerModule('up', new ConvTranspose2d(64, 64, 2, { stride: 2 }));
+  readonly dec = this.registerModule('dec', conv3(64, 64));
+  readonly out = this.registerModule('out', conv3(64, 1));
+  forward(x: Tensor): Tensor {
+    const a = this.enc2.forward(this.enc1.forward(this.inc.forward(x).leakyRelu()).leakyRelu()).leakyRelu();
+    const b = this.mid2.forward(this.mid1.forward(maxPool2d(a, 2)).leakyRelu()).leakyRelu();
+    const u = this.dec.forward(this.up.forward(b).add(a)).leakyRelu();
+    return this.out.forward(u);
+  }
+}
+
+/** A figure's psfid side: state built once, then `sample` per round. */
+interface Prepared {
+  sample: (t: TimingOptions) => number[];
+  dispose: () => void;
+}
+
+/** One training step (forward, L1, backward, Adam step, zero grad), each step inside tidy(). */
+function trainStep(makeModel: () => nn.Module, shape: [number, number, number, number]): Prepared {
+  const gen = new Generator(0);
+  const model = makeModel();
+  const x = keep(normal(gen, shape));
+  const target = keep(normal(gen, [shape[0], 1, shape[2], shape[3]]));
+  const opt = new Adam(model.parameters(), { lr: 1e-3 });
+  const step = (): void =>
+    tidy(() => {
+      l1Loss(model.forward(x), target).backward();
+      opt.step();
+      opt.zeroGrad();
+    });
+  return {
+    sample: (t) => sampleMs(step, t),
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+      x.free();
+      target.free();
+      gen.dispose();
+    },
+  };
+}
+
+function rfft2Call(): Prepared {
+  const gen = new Generator(0);
+  const x = keep(normal(gen, [16, 256, 256]));
+  return {
+    sample: (t) => sampleMs(() => tidy(() => void rfft2(x)), t),
+    dispose: () => {
+      x.free();
+      gen.dispose();
+    },
+  };
+}
+
+interface Figure {
+  name: string;
+  /** Warm-up before the first round. */
+  warmup: number;
+  /** Per round: a short re-warm (after the other process ran) and the timed calls. */
+  round: TimingOptions;
+  prepare: () => Prepared;
+}
+
+const FIGURES: Figure[] = [
+  { name: 'train_small', warmup: 10, round: { warmup: 2, repeats: 20 }, prepare: () => trainStep(smallNet, [8, 1, 64, 64]) },
+  { name: 'rfft2', warmup: 20, round: { warmup: 3, repeats: 40 }, prepare: rfft2Call },
+  { name: 'train_unet', warmup: 2, round: { warmup: 1, repeats: 3 }, prepare: () => trainStep(() => new UNetish(), [8, 1, 128, 128]) },
+];
+
+export async function run(): Promise<BenchLine[]> {
+  const only = process.env.PSFID_BENCH_ONLY?.split(',');
+  const lines: BenchLine[] = [];
+  let server: PythonServer | null = null;
+  try {
+    server = PythonServer.start(pythonScript('engine_ref.py'));
+  } catch (e) {
+    if (!(e instanceof ReferenceUnavailable)) throw e;
+    process.stderr.write(`bench: skipping engine.*: ${e.message}\n`);
+    return lines;
+  }
+  try {
+    for (const f of FIGURES) {
+      if (only && !only.includes(f.name)) continue;
+      const ours = f.prepare();
+      try {
+        ours.sample({ warmup: f.warmup, repeats: 0 });
+        await server.request({ figure: f.name, warmup: f.warmup, repeats: 0 });
+        const line = await compare({
+          name: `engine.${f.name}`,
+          psfid: () => ours.sample(f.round),
+          reference: async () => (await server!.request<ReferenceSamples>({ figure: f.name, ...f.round })).samples_ms,
+        });
+        if (line) lines.push(line);
+      } finally {
+        ours.dispose();
+      }
+    }
+  } finally {
+    server.close();
+  }
+  return lines;
+}

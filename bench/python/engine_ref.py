@@ -1,0 +1,142 @@
+"""PyTorch reference for bench/engine.ts: the same work as psfid's engine benchmark, timed the same way.
+
+Usage: python3 engine_ref.py FIGURE WARMUP REPEATS, or python3 engine_ref.py serve (requests on stdin, see serve()).
+FIGURE is one of train_small, rfft2, train_unet. Prints one JSON line {"figure", "samples_ms"}: the duration of each
+timed call in milliseconds, after WARMUP untimed calls. 2 threads (psfid uses all cores of this 2-core machine).
+Development tool only (Debian python3-torch), never a runtime dependency of psfid.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_num_threads(2)
+
+
+def conv(cin, cout):
+    return nn.Conv2d(cin, cout, 3, padding=1)
+
+
+class SmallNet(nn.Module):
+    """Convs 1→32→32→32→1, 3×3, padding 1, ReLU between."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList([conv(1, 32), conv(32, 32), conv(32, 32), conv(32, 1)])
+
+    def forward(self, x):
+        for i, c in enumerate(self.convs):
+            x = c(x)
+            if i < len(self.convs) - 1:
+                x = F.relu(x)
+        return x
+
+
+class UNetish(nn.Module):
+    """A U-Net-sized block at 64 channels: two levels, max-pool down, transposed conv up, additive skip."""
+
+    def __init__(self):
+        super().__init__()
+        self.inc = conv(1, 64)
+        self.enc1 = conv(64, 64)
+        self.enc2 = conv(64, 64)
+        self.mid1 = conv(64, 64)
+        self.mid2 = conv(64, 64)
+        self.up = nn.ConvTranspose2d(64, 64, 2, stride=2)
+        self.dec = conv(64, 64)
+        self.out = conv(64, 1)
+
+    def forward(self, x):
+        a = F.leaky_relu(self.inc(x))
+        a = F.leaky_relu(self.enc1(a))
+        a = F.leaky_relu(self.enc2(a))
+        b = F.max_pool2d(a, 2)
+        b = F.leaky_relu(self.mid1(b))
+        b = F.leaky_relu(self.mid2(b))
+        u = self.up(b) + a
+        u = F.leaky_relu(self.dec(u))
+        return self.out(u)
+
+
+def train_step_fn(model, shape):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=g)
+    target = torch.randn((shape[0], 1, shape[2], shape[3]), generator=g)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        loss = F.l1_loss(model(x), target)
+        loss.backward()
+        opt.step()
+        # psfid's zeroGrad() drops the gradients (PyTorch's set_to_none=True).
+        opt.zero_grad(set_to_none=True)
+
+    return step
+
+
+def rfft2_fn():
+    x = torch.randn((16, 256, 256), generator=torch.Generator().manual_seed(0))
+
+    def step():
+        torch.fft.rfft2(x)
+
+    return step
+
+
+FIGURES = {
+    "train_small": lambda: train_step_fn(SmallNet(), (8, 1, 64, 64)),
+    "rfft2": rfft2_fn,
+    "train_unet": lambda: train_step_fn(UNetish(), (8, 1, 128, 128)),
+}
+
+
+def measure(fn, warmup, repeats):
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    return samples
+
+
+def serve():
+    """One JSON request per stdin line: {"figure", "warmup", "repeats"}; one JSON answer per line on stdout.
+
+    Each figure's model, optimizer and data are built at its first request and reused by later ones (psfid's side
+    does the same), so interleaved rounds continue the same training run."""
+    built = {}
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            figure = req["figure"]
+            if figure not in FIGURES:
+                raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
+            if figure not in built:
+                torch.manual_seed(0)
+                built[figure] = FIGURES[figure]()
+            out = {"figure": figure, "samples_ms": measure(built[figure], int(req["warmup"]), int(req["repeats"]))}
+        except Exception as e:  # reported to the harness, which fails the figure with this message
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(out), flush=True)
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "serve":
+        serve()
+        return
+    if len(sys.argv) != 4 or sys.argv[1] not in FIGURES:
+        sys.exit(f"usage: engine_ref.py serve | engine_ref.py {{{','.join(FIGURES)}}} WARMUP REPEATS")
+    figure, warmup, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    torch.manual_seed(0)
+    print(json.dumps({"figure": figure, "samples_ms": measure(FIGURES[figure](), warmup, repeats)}))
+
+
+if __name__ == "__main__":
+    main()

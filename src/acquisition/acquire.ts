@@ -1,0 +1,51 @@
+// acquire = camera ∘ noise ∘ blur (../shared/CONVENTIONS.md, acquisition model, in this order):
+//   y0 = h ⋆ x (true convolution, 'valid' by default),  y = S_s(Q_q(P_γ(y0) + ε_σ)),  h = h(θ, fc) per sample.
+import { tidy, type Generator, Tensor } from '../engine/index.js';
+import { usageError } from '../errors.js';
+import type { Optics } from '../optics/optics.js';
+import { psfFromZernike, type PsfMethod } from '../optics/psf.js';
+import { blur, type Boundary } from './blur.js';
+import { gaussianNoise, poissonNoise, quantize, saltPepper } from './noise.js';
+import type { Degradation } from './prior.js';
+
+export interface Acquisition {
+  /** The observation, after noise and camera [B, 1, H', W']. */
+  y: Tensor;
+  /** The noise-free blurred image h ⋆ x, same region as y. */
+  y0: Tensor;
+  /** The PSFs [B, S, S] (sum 1). */
+  h: Tensor;
+}
+
+export interface AcquireOptions {
+  /** Blur boundary (default 'valid': y is (H − S + 1) × (W − S + 1)). */
+  boundary?: Boundary;
+  /** PSF method (default 'mft'). */
+  method?: PsfMethod;
+}
+
+/**
+ * Simulates the acquisition of x [B, 1, H, W] (on [0, 1]) under per-sample parameters `params` (from
+ * sampleDegradation): PSFs from (params.theta, params.fc) with the optics' PSF size, pupil grid and limits (the
+ * optics' own fc is not used), then blur, Poisson, Gaussian, quantization and salt-and-pepper, drawing from `gen`
+ * in that order. PSFs follow params.theta's dtype and x's device; x must have the same dtype.
+ */
+export function acquire(gen: Generator, x: Tensor, params: Degradation, optics: Optics, opts: AcquireOptions = {}): Acquisition {
+  if (!(x instanceof Tensor) || x.ndim !== 4 || x.size(1) !== 1) throw usageError('x', `acquire: x must be a Tensor [B, 1, H, W], got ${x instanceof Tensor ? `[${x.shape.join(', ')}]` : String(x)}`);
+  const batch = x.size(0);
+  if (params.theta.size(0) !== batch) throw usageError('params', `acquire: params hold ${params.theta.size(0)} samples but x holds ${batch}`);
+  const noll = optics.zernikeNoll;
+  if (params.zernikeNoll.length !== noll.length || params.zernikeNoll.some((j, i) => j !== noll[i])) {
+    throw usageError('zernikeNoll', `acquire: params are drawn on Noll [${params.zernikeNoll.join(', ')}] but the optics use [${noll.join(', ')}]`);
+  }
+  return tidy(() => {
+    const h = psfFromZernike(optics, params.theta.toDevice(x.device), { fc: params.fc, method: opts.method ?? 'mft' });
+    const y0 = blur(x, h, opts.boundary ?? 'valid');
+    const device = (t: Tensor): Tensor => t.toDevice(x.device);
+    let y = poissonNoise(gen, y0, device(params.gain));
+    y = gaussianNoise(gen, y, device(params.sigma));
+    y = quantize(y, device(params.bits));
+    y = saltPepper(gen, y, device(params.saltPepper));
+    return { y, y0, h };
+  });
+}

@@ -1,0 +1,5 @@
+// Optics: Zernike polynomials, the validated Optics value, pupils and batched PSFs.
+export * from './zernike.js';
+export * from './optics.js';
+export { psfFromZernike, psfFullGrid, randomTheta, type PsfMethod, type PsfOptions } from './psf.js';
+export { apertureWeights, clearPupilCache, fullBand, supportBand, type PupilBand } from './pupil.js';
