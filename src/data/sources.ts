@@ -90,9 +90,46 @@ export function resolveSources(configs: SourceConfig[], minSize: number, maxImag
   });
 }
 
+export interface CropOptions {
+  /**
+   * 'max': divide each crop from a real image by its maximum, so its brightest structure is at 1 as the
+   * acquisition model and the prior's noise levels assume (a 12-bit camera image stored in uint16 would otherwise
+   * sit in [0, 0.06] and drown in noise meant for [0, 1]); 'none': keep the dtype-range scaling.
+   */
+  normalize: 'max' | 'none';
+  /** Crops whose standard deviation (after normalisation) is below this are redrawn (up to 20 tries): flat background carries no information about the blur. */
+  minStd: number;
+}
+
+export const DEFAULT_CROP_OPTIONS: CropOptions = { normalize: 'max', minStd: 0.05 };
+
+function cropStd(a: Float32Array): number {
+  let s = 0;
+  let s2 = 0;
+  for (const v of a) {
+    s += v;
+    s2 += v * v;
+  }
+  const n = a.length;
+  return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
+}
+
 /** A size×size crop from a source: a random window with a random flip and 90° rotation, or a procedural image. */
-export function sampleCrop(source: Source, rng: Rng, size: number): Float32Array {
+export function sampleCrop(source: Source, rng: Rng, size: number, opts: CropOptions = DEFAULT_CROP_OPTIONS): Float32Array {
   if (source.kind === 'procedural') return procedural(source.generator, rng, size);
+  let crop = rawCrop(source, rng, size);
+  for (let attempt = 0; ; attempt++) {
+    if (opts.normalize === 'max') {
+      let max = 0;
+      for (const v of crop) if (v > max) max = v;
+      if (max > 0) for (let i = 0; i < crop.length; i++) crop[i]! /= max;
+    }
+    if (attempt >= 19 || cropStd(crop) >= opts.minStd) return crop;
+    crop = rawCrop(source, rng, size);
+  }
+}
+
+function rawCrop(source: Extract<Source, { kind: 'images' }>, rng: Rng, size: number): Float32Array {
   const img = source.images[rng.int(source.images.length)]!;
   const x0 = rng.int(img.width - size + 1);
   const y0 = rng.int(img.height - size + 1);

@@ -60,7 +60,11 @@ export const trainConfigSchema = z.object({
     ]),
     /** Images smaller than the crop are skipped; each image's planes (z, t, channels) count as separate images. */
     maxImages: z.number().int().positive().default(2000),
-  }).strict().default({ sources: [
+    /** Crops from real images divided by their maximum ('max') or kept on the dtype-range scale ('none'). */
+    cropNormalization: z.enum(['max', 'none']).default('max'),
+    /** Real-image crops flatter than this standard deviation (after normalisation) are redrawn. */
+    minCropStd: z.number().min(0).max(0.5).default(0.05),
+  }).strict().default({ cropNormalization: 'max', minCropStd: 0.05, sources: [
     { kind: 'procedural', generator: 'dead-leaves', weight: 1 },
     { kind: 'procedural', generator: 'filaments', weight: 1 },
     { kind: 'procedural', generator: 'spots', weight: 1 },

@@ -5,7 +5,7 @@ import { Generator, keep, tensor, tidy, type Tensor } from '../engine/index.js';
 import { acquire, resolvePrior, sampleDegradation, type Prior, type PriorSpec } from '../acquisition/index.js';
 import { resolveOptics, type Optics } from '../optics/index.js';
 import { Rng, stepSeed } from '../data/rng.js';
-import { resolveSources, sampleCrop, type Source } from '../data/sources.js';
+import { DEFAULT_CROP_OPTIONS, resolveSources, sampleCrop, type CropOptions, type Source } from '../data/sources.js';
 import { resolvePreset } from '../model/identifier.js';
 import type { TrainConfig } from './config.js';
 import type { ValidationSet } from './validate.js';
@@ -35,11 +35,11 @@ export interface Synthesizer {
 }
 
 /** Builds one batch from its own random streams. */
-export function synthesizeBatch(sources: Source[], prior: Prior, optics: Optics, rng: Rng, gen: Generator, batch: number, cropSize: number, device: string): TrainingBatch {
+export function synthesizeBatch(sources: Source[], prior: Prior, optics: Optics, rng: Rng, gen: Generator, batch: number, cropSize: number, device: string, crop: CropOptions = DEFAULT_CROP_OPTIONS): TrainingBatch {
   const n = cropSize + optics.psfSize - 1;
   const weights = sources.map((s) => s.weight);
   const buf = new Float32Array(batch * n * n);
-  for (let b = 0; b < batch; b++) buf.set(sampleCrop(sources[rng.pick(weights)]!, rng, n), b * n * n);
+  for (let b = 0; b < batch; b++) buf.set(sampleCrop(sources[rng.pick(weights)]!, rng, n, crop), b * n * n);
   return tidy(() => {
     const x = tensor(buf, [batch, 1, n, n], { device });
     const params = sampleDegradation(gen, prior, batch, { device });
@@ -55,6 +55,7 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
   const optics = resolveOptics({ fc: prior.fc[1], psfSize: arch.psfSize, zernikeNoll: prior.zernikeNoll });
   const n = config.cropSize + optics.psfSize - 1;
   const sources = resolveSources(config.data.sources, n, config.data.maxImages, baseDir);
+  const crop: CropOptions = { normalize: config.data.cropNormalization, minStd: config.data.minCropStd };
   return {
     prior,
     optics,
@@ -62,7 +63,7 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
     trainingBatch(step: number): TrainingBatch {
       const gen = new Generator(stepSeed(config.seed, step, 1));
       try {
-        return synthesizeBatch(sources, prior, optics, new Rng(stepSeed(config.seed, step, 0)), gen, config.batchSize, config.cropSize, device);
+        return synthesizeBatch(sources, prior, optics, new Rng(stepSeed(config.seed, step, 0)), gen, config.batchSize, config.cropSize, device, crop);
       } finally {
         gen.dispose();
       }
@@ -73,7 +74,7 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
       const per = Math.min(16, size);
       for (let k = 0; k * per < size; k++) {
         const gen = new Generator(stepSeed(seed, k, 3));
-        const b = synthesizeBatch(sources, prior, optics, new Rng(stepSeed(seed, k, 2)), gen, Math.min(per, size - k * per), config.cropSize, device);
+        const b = synthesizeBatch(sources, prior, optics, new Rng(stepSeed(seed, k, 2)), gen, Math.min(per, size - k * per), config.cropSize, device, crop);
         gen.dispose();
         for (const t of Object.values(b)) keep(t as Tensor);
         batches.push(b);
