@@ -46,7 +46,7 @@ export function patchStarts(n: number, p: number, overlap: number): number[] {
  * S×S, sum 1. Returns the PSF and the number of patches used.
  */
 export function identifyRegion(model: Identifier, image: Float32Array, width: number, height: number, region: Region, opts: IdentifyOptions): { psf: Tensor; patches: number } {
-  const minSide = 2 ** (model.encoder.length - 1) * 4;
+  const minSide = Math.max(2 ** (model.encoder.length - 1) * 4, model.config.spectralChannels > 0 ? (model.config.spectralTile ?? 64) : 0);
   const p = Math.min(opts.patchSize ?? 128, region.width, region.height);
   if (p < minSide) throw usageError('roi', `region ${region.width}×${region.height} is too small: the network needs at least ${minSide}×${minSide} pixels`);
   const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0.5).map((s) => s + region.x);

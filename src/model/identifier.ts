@@ -11,7 +11,7 @@
 // i.e. the default prior's range mapped to [−1, 1] (deepinv's RAM feeds its noise level the same way).
 // Input normalisation: each y is standardised (minus its mean, over its standard deviation + 1e-6), so the
 // estimate does not depend on the image's intensity scale or offset.
-import { nn, Generator, Tensor, cat, maxPool2d, full, tidy } from '../engine/index.js';
+import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, type DType } from '../engine/index.js';
 import { usageError } from '../errors.js';
 
 export interface IdentifierConfig {
@@ -25,15 +25,28 @@ export interface IdentifierConfig {
   psfSize: number;
   /** LeakyReLU slope. */
   slope: number;
+  /**
+   * Channels of the spectral branch (0 = none): a small CNN over the Welch-averaged log power spectrum of the
+   * standardised input (64×64 Hann-windowed tiles, fftshifted, with two frequency-coordinate channels), flattened
+   * after pooling to 4×4 so that *where* in frequency a feature sits is kept. The blur's transfer function
+   * |OTF(f)|² multiplies the image's spectrum, so this is where most of the PSF's signature lives; the purely
+   * spatial encoder (globally pooled) learned it far more slowly on CPU budgets.
+   */
+  spectralChannels: number;
+  /** Side of the spectral branch's tiles (a multiple of 16; default 64): inputs must be at least this large. */
+  spectralTile?: number;
 }
+
+/** Default side of the tiles the spectral branch averages periodograms over. */
+export const SPECTRAL_TILE = 64;
 
 export const PRESETS: Record<'small' | 'seed' | 'tiny', IdentifierConfig> = {
   /** ≈ 2 M parameters: trains on 2 CPU cores within hours; the shipped model. */
-  small: { baseChannels: 32, levels: 4, decoderChannels: 256, psfSize: 31, slope: 0.1 },
+  small: { baseChannels: 32, levels: 4, decoderChannels: 256, psfSize: 31, slope: 0.1, spectralChannels: 32 },
   /** ≈ 57 M parameters, the seed's size (64 → 1024 channels, five stages) for GPU users. */
-  seed: { baseChannels: 64, levels: 5, decoderChannels: 2048, psfSize: 31, slope: 0.1 },
+  seed: { baseChannels: 64, levels: 5, decoderChannels: 1792, psfSize: 31, slope: 0.1, spectralChannels: 64 },
   /** A few thousand parameters, for tests. */
-  tiny: { baseChannels: 4, levels: 2, decoderChannels: 16, psfSize: 15, slope: 0.1 },
+  tiny: { baseChannels: 4, levels: 2, decoderChannels: 16, psfSize: 15, slope: 0.1, spectralChannels: 4, spectralTile: 16 },
 };
 export type PresetName = keyof typeof PRESETS;
 
@@ -69,6 +82,10 @@ export class Identifier extends nn.Module {
   readonly head: nn.Conv2d;
   readonly seedProj: nn.Linear;
   readonly decoderWidths: number[];
+  readonly spectral: DoubleConv[] = [];
+  readonly spectralProj: nn.Linear | null = null;
+  /** Width of the spectral feature vector appended to every pooled feature (0 without the branch). */
+  readonly spectralWidth: number;
 
   constructor(readonly config: IdentifierConfig, seed = 0) {
     super();
@@ -86,9 +103,19 @@ export class Identifier extends nn.Module {
       cin = cout;
     }
     const bottleneck = widths[levels - 1]!;
+    const sc = config.spectralChannels ?? 0;
+    this.spectralWidth = sc > 0 ? 8 * sc : 0;
+    if (sc > 0) {
+      // tile → tile/16 by four 2×2 pools, channels sc, 2sc, 4sc, 4sc, then flatten (4sc·(tile/16)²) → 8sc.
+      [[3, sc], [sc, 2 * sc], [2 * sc, 4 * sc], [4 * sc, 4 * sc]].forEach(([a, b], i) => this.spectral.push(this.registerModule(`spec${i}`, new DoubleConv(a!, b!, slope, gen))));
+      const tile = config.spectralTile ?? SPECTRAL_TILE;
+      if (tile % 16 !== 0 || tile < 16) throw usageError('spectralTile', `spectralTile must be a multiple of 16, got ${tile}`);
+      this.spectralProj = this.registerModule('specproj', new nn.Linear(4 * sc * (tile / 16) ** 2, this.spectralWidth, { gen }));
+    }
+    const extra = this.spectralWidth;
     // Decoder widths: decoderChannels, halving, ≥ 16; stage 0 is the 1×1 → 3×3 step.
     this.decoderWidths = Array.from({ length: stages + 1 }, (_, i) => Math.max(16, config.decoderChannels >> i));
-    this.seedProj = this.registerModule('seed', new nn.Linear(bottleneck, this.decoderWidths[0]!, { gen }));
+    this.seedProj = this.registerModule('seed', new nn.Linear(bottleneck + extra, this.decoderWidths[0]!, { gen }));
     for (let i = 0; i <= stages; i++) {
       const cinD = this.decoderWidths[i]!;
       const coutD = this.decoderWidths[Math.min(i + 1, stages)]!;
@@ -96,7 +123,7 @@ export class Identifier extends nn.Module {
       this.up.push(this.registerModule(`up${i}`, new nn.ConvTranspose2d(cinD, coutD, 3, { stride: i === 0 ? 1 : 2, gen })));
       // Fuse globally pooled features of encoder stage (deepest first) as a per-channel bias.
       const src = widths[Math.max(0, levels - 1 - i)]!;
-      this.skip.push(this.registerModule(`skip${i}`, new nn.Linear(src, coutD, { gen })));
+      this.skip.push(this.registerModule(`skip${i}`, new nn.Linear(src + extra, coutD, { gen })));
       this.refine.push(this.registerModule(`refine${i}`, new nn.Conv2d(coutD, coutD, 3, { padding: 1, gen })));
     }
     this.head = this.registerModule('head', new nn.Conv2d(this.decoderWidths[stages]!, 1, 3, { padding: 1, gen }));
@@ -131,10 +158,12 @@ export class Identifier extends nn.Module {
         pooled.push(h.mean([2, 3]));
       });
       const levels = this.encoder.length;
-      let d = this.seedProj.forward(pooled[levels - 1]!).leakyRelu(slope).reshape([B, -1, 1, 1]);
+      const spec = this.spectralFeatures(yn);
+      const withSpec = (v: Tensor): Tensor => (spec ? cat([v, spec], 1) : v);
+      let d = this.seedProj.forward(withSpec(pooled[levels - 1]!)).leakyRelu(slope).reshape([B, -1, 1, 1]);
       this.up.forEach((up, i) => {
         d = up.forward(d);
-        const bias = this.skip[i]!.forward(pooled[Math.max(0, levels - 1 - i)]!);
+        const bias = this.skip[i]!.forward(withSpec(pooled[Math.max(0, levels - 1 - i)]!));
         d = d.add(bias.reshape([B, -1, 1, 1])).leakyRelu(slope);
         d = this.refine[i]!.forward(d).leakyRelu(slope).add(d);
       });
@@ -142,6 +171,63 @@ export class Identifier extends nn.Module {
       return logits.softmax(1).reshape([B, S, S]);
     });
   }
+
+  /**
+   * Welch log power spectrum of the standardised input: non-overlapping 64×64 tiles (the input cropped to whole
+   * tiles), Hann-windowed, |FFT|² averaged over tiles, log(· + 1e-3), fftshifted; plus frequency coordinates.
+   * Returns the flattened spectral feature vector [B, spectralWidth], or null without the branch.
+   */
+  private spectralFeatures(yn: Tensor): Tensor | null {
+    if (!this.spectralProj) return null;
+    const [B, , H, W] = yn.shape as [number, number, number, number];
+    const n = this.config.spectralTile ?? SPECTRAL_TILE;
+    const ty = Math.floor(H / n);
+    const tx = Math.floor(W / n);
+    if (ty < 1 || tx < 1) throw new TypeError(`Identifier: inputs must be at least ${n}×${n} pixels, got ${H}×${W}`);
+    const { window, coords } = spectralConstantsFor(n, yn.dtype, yn.device);
+    const tiles = yn
+      .narrow(2, 0, ty * n)
+      .narrow(3, 0, tx * n)
+      .reshape([B, ty, n, tx, n])
+      .permute([0, 1, 3, 2, 4])
+      .reshape([B * ty * tx, 1, n, n]);
+    const power = fft2(tiles.mul(window)).abs().square().div(n * n);
+    const welch = power.reshape([B, ty * tx, n, n]).mean(1, true);
+    const logSpec = fftshift(welch.add(1e-3).log());
+    // Channels: log spectrum, fx, fy. (fc and θmax reach the decoder through the spatial branch's features.)
+    let h = cat([logSpec, coords.expand([B, 2, n, n])], 1);
+    for (const stage of this.spectral) h = maxPool2d(stage.forward(h), 2);
+    return this.spectralProj.forward(h.reshape([B, -1])).leakyRelu(this.config.slope);
+  }
+}
+
+/** Cached 2-D Hann window and frequency-coordinate channels for the spectral branch. */
+const spectralConstants = new Map<string, { window: Tensor; coords: Tensor }>();
+function spectralConstantsFor(n: number, dtype: DType, device: string): { window: Tensor; coords: Tensor } {
+  const key = `${n}|${dtype}|${device}`;
+  let c = spectralConstants.get(key);
+  if (!c) {
+    const w1 = Array.from({ length: n }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * (i + 0.5)) / n));
+    const win = new Float32Array(n * n);
+    const fx = new Float32Array(n * n);
+    const fy = new Float32Array(n * n);
+    for (let r = 0; r < n; r++) {
+      for (let q = 0; q < n; q++) {
+        win[r * n + q] = w1[r]! * w1[q]!;
+        fx[r * n + q] = (q - n / 2) / (n / 2); // frequency along x, in units of Nyquist, after fftshift
+        fy[r * n + q] = (r - n / 2) / (n / 2);
+      }
+    }
+    const coords = new Float32Array(2 * n * n);
+    coords.set(fx, 0);
+    coords.set(fy, n * n);
+    c = {
+      window: keep(tensor(win, [1, 1, n, n], { dtype, device })),
+      coords: keep(tensor(coords, [1, 2, n, n], { dtype, device })),
+    };
+    spectralConstants.set(key, c);
+  }
+  return c;
 }
 
 /** A one-line-per-layer summary and the parameter count, for `psfid model info`. */
