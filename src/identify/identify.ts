@@ -6,6 +6,7 @@
 //   every patch (minus its mean, over its standard deviation) before looking at it.
 // - Patches: the region is covered by square patches of `patchSize` pixels (default 128) on a regular lattice with
 //   `patchOverlap` (default 0.5); patches with NaN/Inf are refused earlier by the caller.
+// - At most `maxPatches` (default 256) patches, evenly spread, are used, so huge images cost bounded time/memory.
 // - Combination: each patch's estimate ĥ_p is weighted by the patch's standard deviation (flat, featureless patches
 //   carry little information about the blur), and the weighted mean is renormalised to sum 1.
 import { noGrad, stack, tensor, tidy, full, keep, type Tensor } from '../engine/index.js';
@@ -21,6 +22,8 @@ export interface IdentifyOptions {
   patchOverlap?: number;
   /** Patches per network call. */
   batchSize?: number;
+  /** At most this many patches (evenly spread over the region) are used: bounds time and memory on huge images. */
+  maxPatches?: number;
   device?: string;
 }
 
@@ -51,7 +54,9 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
   if (p < minSide) throw usageError('roi', `region ${region.width}×${region.height} is too small: the network needs at least ${minSide}×${minSide} pixels`);
   const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0.5).map((s) => s + region.x);
   const ys = patchStarts(region.height, p, opts.patchOverlap ?? 0.5).map((s) => s + region.y);
-  const corners = ys.flatMap((y) => xs.map((x) => [x, y] as const));
+  const all = ys.flatMap((y) => xs.map((x) => [x, y] as const));
+  const maxPatches = opts.maxPatches ?? 256;
+  const corners = all.length <= maxPatches ? all : Array.from({ length: maxPatches }, (_, i) => all[Math.floor((i * all.length) / maxPatches)]!);
   const device = opts.device ?? 'cpu';
   const batch = opts.batchSize ?? 16;
   const S = model.config.psfSize;

@@ -31,6 +31,8 @@ export function resolveCutoff(flags: OpticsFlags, image: ImageStack, path: strin
   const wl = flags.wavelengthNm ?? md.emissionWavelengthNm;
   const px = flags.pixelSizeNm ?? md.pixelSizeNm;
   if (na !== undefined && wl !== undefined && px !== undefined) {
+    // validates against Nyquist with a message that names the pixel size that would work
+    resolveOptics({ numericalAperture: na, wavelengthNm: wl, pixelSizeNm: px, allowUndersampling: flags.allowUndersampling });
     const from = [
       flags.numericalAperture !== undefined ? 'NA: flag' : 'NA: metadata',
       flags.wavelengthNm !== undefined ? 'wavelength: flag' : 'wavelength: metadata',

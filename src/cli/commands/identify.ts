@@ -1,0 +1,167 @@
+// `psfid identify` and `psfid grid`: the PSF of a microscope image (or a grid of PSFs across the field).
+import type { Command } from 'commander';
+import { writeFileAtomic, resolveDevice, type Tensor } from '../../engine/index.js';
+import { readImage, writeTiff, writePng, type ImageStack } from '../../io/index.js';
+import { loadModel, defaultModelPath, type ModelInfo } from '../../model/store.js';
+import type { Identifier } from '../../model/identifier.js';
+import {
+  grayPlane, identifyImage, identifyImageGrid, parseRegion, parseTiles, priorMeanOf, resolveCutoff, zernikeReadout,
+  type Resolved,
+} from '../../identify/pipeline.js';
+import { psfGridFigure } from '../../report/figures.js';
+import { usageError } from '../../errors.js';
+import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, type OpticsFlags as RawOpticsFlags } from '../options.js';
+import type { OpticsFlags } from '../../identify/pipeline.js';
+
+/** Adds the cut-off flags (fc, or NA, wavelength and pixel size; each falls back to the file's metadata). */
+export function addCutoffFlags(cmd: Command): Command {
+  return cmd
+    .option('--fc <cycles/px>', 'pupil cut-off in cycles/pixel, fc = NA·pixel size/wavelength (≤ 0.25 for Nyquist sampling)')
+    .option('--na <NA>', "numerical aperture of the objective (default: the file's metadata)")
+    .option('--wavelength-nm <nm>', "emission wavelength in nanometres (default: the file's metadata)")
+    .option('--pixel-size-nm <nm>', "pixel size in the sample plane in nanometres (default: the file's metadata)")
+    .option('--allow-undersampling', 'accept 0.25 < fc < 0.5 (pixels larger than Nyquist; the PSF aliases)')
+    .addHelpText('after', opticsHelp());
+}
+
+/** The flags as numbers; NA, wavelength and pixel size may each be missing (the file's metadata fills them). */
+export function parseCutoffFlags(f: RawOpticsFlags): OpticsFlags {
+  const base = { allowUndersampling: !!f.allowUndersampling };
+  if (f.fc !== undefined) {
+    const c = cutoffFromFlags(f); // refuses --fc together with the triple
+    return { ...base, fc: c.source === 'fc' ? c.fc : undefined };
+  }
+  return {
+    ...base,
+    numericalAperture: optionalNumberFlag('--na', f.na, { min: 0, minExclusive: true }),
+    wavelengthNm: optionalNumberFlag('--wavelength-nm', f.wavelengthNm, { min: 0, minExclusive: true }),
+    pixelSizeNm: optionalNumberFlag('--pixel-size-nm', f.pixelSizeNm, { min: 0, minExclusive: true }),
+  };
+}
+
+interface CommonFlags extends Omit<RawOpticsFlags, 'zernike'> {
+  thetaMax?: string;
+  plane: string;
+  model?: string;
+  patchSize: string;
+  device: string;
+  out: string;
+  json?: boolean;
+  readout: boolean;
+}
+
+export interface Prepared {
+  image: ImageStack;
+  gray: Float32Array;
+  fc: Resolved<number>;
+  thetaMax: Resolved<number>;
+  model: Identifier;
+  info: ModelInfo;
+  modelPath: string;
+  device: string;
+  patchSize: number;
+  pixelSizeNm?: number;
+}
+
+/** Reads the image and the model and resolves fc and θmax, each with where it came from. */
+export function prepare(path: string, f: CommonFlags): Prepared {
+  const optics = parseCutoffFlags(f);
+  if (optics.fc !== undefined && optics.fc >= 0.5) throw usageError('--fc', `--fc must be < 0.5 cycles/pixel, got ${optics.fc}`);
+  if (optics.fc !== undefined && optics.fc > 0.25 && !optics.allowUndersampling) throw usageError('--fc', `--fc must be ≤ 0.25 cycles/pixel (Nyquist), got ${optics.fc}; pass --allow-undersampling to accept aliasing`);
+  const thetaMaxFlag = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
+  const plane = numberFlag('--plane', f.plane, { integer: true, min: 0 });
+  const patchSize = numberFlag('--patch-size', f.patchSize, { integer: true, min: 16 });
+  const device = resolveDevice(f.device);
+  const image = readImage(path);
+  const fc = resolveCutoff(optics, image, path);
+  const gray = grayPlane(image, path, plane);
+  const modelPath = f.model ?? defaultModelPath();
+  const { model, info } = loadModel(modelPath, device);
+  const mean = priorMeanOf(info);
+  const thetaMax: Resolved<number> = thetaMaxFlag !== undefined ? { value: thetaMaxFlag, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
+  return { image, gray, fc, thetaMax, model, info, modelPath, device, patchSize, pixelSizeNm: optics.pixelSizeNm ?? image.metadata.pixelSizeNm };
+}
+
+function commonFlags(cmd: Command): Command {
+  addCutoffFlags(cmd);
+  return cmd
+    .option('--theta-max <waves>', "aberration amplitude bound θmax in waves (default: the mean of the model's prior)")
+    .option('--plane <k>', 'plane of a stack (z, t or channel, in file order) to use', '0')
+    .option('--model <file>', 'identification model (.safetensors); default: the shipped models/psfid-small.safetensors')
+    .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
+    .option('--device <device>', 'cpu, cuda or auto', 'auto')
+    .option('--no-readout', 'skip the Zernike readout (a fit of Noll 4–11 to each estimated PSF)')
+    .option('--json', 'print a JSON summary: fc and θmax used and where each came from, patches, the Zernike readout');
+}
+
+function planesOf(t: Tensor): Float32Array[] {
+  const [n, s] = [t.size(0), t.size(1)];
+  const d = t.data() as Float32Array;
+  return Array.from({ length: n }, (_, k) => d.slice(k * s * s, (k + 1) * s * s));
+}
+
+export function register(program: Command): void {
+  commonFlags(
+    program
+      .command('identify <image>')
+      .description('estimate the PSF of a microscope image (TIFF/PNG/JPEG) with the identification network')
+      .option('--roi <x,y,w,h>', 'use only this region (pixels; x along columns)')
+      .requiredOption('--out <psf.tif>', 'output PSF: float32 TIFF, S×S, sum 1, optical axis at ⌊S/2⌋'),
+  ).action((path: string, f: CommonFlags & { roi?: string }) => {
+    const p = prepare(path, f);
+    const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
+    const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { fc: p.fc.value, thetaMax: p.thetaMax.value, region, device: p.device, patchSize: p.patchSize });
+    const readout = f.readout ? zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling })[0] : undefined;
+    const S = psf.size(0);
+    writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
+    const summary = {
+      image: path, out: f.out, model: p.modelPath, psfSize: S, patches,
+      region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
+      fc: p.fc, thetaMax: p.thetaMax,
+      zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
+    };
+    if (f.json) console.log(JSON.stringify(summary, null, 2));
+    else console.log(`psfid identify: ${f.out} (${S}×${S}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${p.thetaMax.value} from ${p.thetaMax.source}, ${patches} patches)`);
+    psf.dispose();
+    p.model.dispose();
+  });
+
+  commonFlags(
+    program
+      .command('grid <image>')
+      .description('estimate one PSF per tile of a grid across the field (spatially varying blur)')
+      .requiredOption('--tiles <nxm>', 'tiles along x (columns) × y (rows), e.g. 4x4')
+      .option('--overlap <fraction>', 'each tile is enlarged by this fraction of the tile pitch (0 ≤ overlap < 1)', '0.5')
+      .option('--figure <png>', 'draw the image with each tile\'s PSF at its centre (contrast-stretched)')
+      .requiredOption('--out <grid.tif>', 'output: float32 TIFF stack, one S×S PSF per tile (row-major: y, then x), with a JSON sidecar <grid>.json giving the tile centres'),
+  ).action((path: string, f: CommonFlags & { tiles: string; overlap: string; figure?: string }) => {
+    const tiles = parseTiles(f.tiles);
+    const overlap = Number(f.overlap);
+    if (!(overlap >= 0 && overlap < 1)) throw usageError('--overlap', `--overlap must be in [0, 1), got '${f.overlap}'`);
+    const p = prepare(path, f);
+    const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { fc: p.fc.value, thetaMax: p.thetaMax.value, overlap, device: p.device, patchSize: p.patchSize });
+    const planes = planesOf(grid.psfs);
+    const S = grid.psfs.size(1);
+    const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling }) : undefined;
+    const sidecar = {
+      image: path, grid: f.out, model: p.modelPath, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
+      centres: grid.centres, regions: grid.regions, fc: p.fc, thetaMax: p.thetaMax,
+      zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', tiles: readout },
+    };
+    writeTiff(f.out, { width: S, height: S, planes }, { pixelSizeNm: p.pixelSizeNm });
+    writeFileAtomic(sidecarPath(f.out), JSON.stringify(sidecar, null, 2) + '\n');
+    if (f.figure) {
+      const r = psfGridFigure(p.gray, p.image.width, p.image.height, planes, S, grid.centres);
+      writePng(f.figure, { width: r.width, height: r.height, channels: 3, data: r.data });
+    }
+    if (f.json) console.log(JSON.stringify(sidecar, null, 2));
+    else console.log(`psfid grid: ${f.out} (${tiles[0]}×${tiles[1]} PSFs of ${S}×${S}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}); centres in ${sidecarPath(f.out)}`);
+    grid.psfs.dispose();
+    p.model.dispose();
+  });
+}
+
+/** The JSON sidecar of a grid TIFF: grid.tif → grid.json. */
+export function sidecarPath(gridPath: string): string {
+  return gridPath.replace(/\.tiff?$/i, '') + '.json';
+}
