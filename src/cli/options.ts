@@ -1,0 +1,346 @@
+// Command-line flags shared by the commands that need an imaging system (psf, simulate, and later identify, grid,
+// deconvolve): the pupil cut-off, the Zernike aberrations, the PSF and pupil grid sizes, and strict numeric
+// parsing. Everything here turns strings into validated values and names the FLAG in every error (exit 2); the
+// physics is checked by the library (resolveOptics), whose errors are re-labelled with the flag at fault.
+//
+// Units: wavelength and pixel size in nanometres (the pixel size in the sample plane: camera pixel ÷
+// magnification); the cut-off fc in cycles/pixel, fc = NA · pixel / λ; Zernike amplitudes in waves.
+import { Command, Option } from 'commander';
+import type { Prior, PriorSpec } from '../acquisition/prior.js';
+import { resolvePrior } from '../acquisition/prior.js';
+import { PsfidError, usageError } from '../errors.js';
+import {
+  DEFAULT_PSF_SIZE,
+  DEFAULT_PUPIL_SIZE,
+  DEFAULT_ZERNIKE_NOLL,
+  MAX_FC,
+  NYQUIST_FC,
+  cutoffFromMicroscope,
+  nollToAnsi,
+  parseZernikeCoefficients,
+  resolveOptics,
+  zernikeName,
+  type Optics,
+  type ZernikeCoefficients,
+} from '../optics/index.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Numbers
+// ---------------------------------------------------------------------------------------------------------------
+
+const NUMBER = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+export interface NumberRule {
+  /** Smallest accepted value (inclusive unless minExclusive). */
+  min?: number;
+  minExclusive?: boolean;
+  /** Largest accepted value (inclusive unless maxExclusive). */
+  max?: number;
+  maxExclusive?: boolean;
+  integer?: boolean;
+  /** Appended to the range in messages, e.g. 'waves'. */
+  unit?: string;
+}
+
+function describeRule(r: NumberRule): string {
+  const kind = r.integer ? 'an integer' : 'a number';
+  const unit = r.unit ? ` ${r.unit}` : '';
+  if (r.min !== undefined && r.max !== undefined) {
+    return `${kind} in ${r.minExclusive ? '(' : '['}${r.min}, ${r.max}${r.maxExclusive ? ')' : ']'}${unit}`;
+  }
+  if (r.min !== undefined) return `${kind} ${r.minExclusive ? '>' : '≥'} ${r.min}${unit}`;
+  if (r.max !== undefined) return `${kind} ${r.maxExclusive ? '<' : '≤'} ${r.max}${unit}`;
+  return `${kind}${unit ? ` (${r.unit})` : ''}`;
+}
+
+/**
+ * Parses a flag's text as a finite decimal number (no hex, no empty string, no 'Infinity') and checks it against
+ * `rule`. Throws a usage error naming `flag`, the value given and the accepted range.
+ */
+export function numberFlag(flag: string, text: string, rule: NumberRule = {}): number {
+  const t = String(text).trim();
+  const v = NUMBER.test(t) ? Number(t) : NaN;
+  const ok =
+    Number.isFinite(v) &&
+    (!rule.integer || Number.isInteger(v)) &&
+    (rule.min === undefined || (rule.minExclusive ? v > rule.min : v >= rule.min)) &&
+    (rule.max === undefined || (rule.maxExclusive ? v < rule.max : v <= rule.max));
+  if (!ok) throw usageError(flag, `${flag} must be ${describeRule(rule)}, got '${text}'`);
+  return v;
+}
+
+/** numberFlag for an optional flag: undefined stays undefined. */
+export function optionalNumberFlag(flag: string, text: string | undefined, rule: NumberRule = {}): number | undefined {
+  return text === undefined ? undefined : numberFlag(flag, text, rule);
+}
+
+/** A seed: an integer 0 … 2^53 − 1. */
+export function seedFlag(text: string, flag = '--seed'): number {
+  return numberFlag(flag, text, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
+}
+
+/** Shortest readable form of a number for messages and help (4 significant digits). */
+export function fmt(v: number): string {
+  return Number(v.toPrecision(4)).toString();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Optics flags
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The optics flags as commander hands them over (strings, camelCased names). */
+export interface OpticsFlags {
+  fc?: string;
+  na?: string;
+  wavelengthNm?: string;
+  pixelSizeNm?: string;
+  allowUndersampling?: boolean;
+  size?: string;
+  pupilSize?: string;
+  zernike?: string;
+  zernikeAnsi?: string;
+}
+
+/** Library parameter → flag, for re-labelling errors of resolveOptics and friends. */
+export const OPTICS_FLAG_NAMES: Readonly<Record<string, string>> = Object.freeze({
+  fc: '--fc',
+  numericalAperture: '--na',
+  wavelengthNm: '--wavelength-nm',
+  pixelSizeNm: '--pixel-size-nm',
+  psfSize: '--size',
+  pupilSize: '--pupil-size',
+  allowUndersampling: '--allow-undersampling',
+});
+
+/** An example microscope for the help text: the Nyquist pixel of NA 1.4 at 520 nm. */
+const EXAMPLE = { na: 1.4, wavelengthNm: 520 };
+
+function floorTo(v: number, digits: number): string {
+  const f = 10 ** digits;
+  return (Math.floor(v * f) / f).toFixed(digits);
+}
+
+/**
+ * Adds the optics flags to `cmd`: --fc | --na --wavelength-nm --pixel-size-nm, --allow-undersampling, --size,
+ * --pupil-size, and (unless `zernike: false`) --zernike / --zernike-ansi. Read them back with opticsFromFlags and
+ * zernikeFromFlags.
+ */
+export function addOpticsOptions(cmd: Command, opts: { zernike?: boolean; pixelSizeNote?: string } = {}): Command {
+  cmd
+    .option('--fc <cycles/px>', `pupil cut-off fc in cycles/pixel: 0 < fc < ${MAX_FC}, and ≤ ${NYQUIST_FC} unless --allow-undersampling (see below)`)
+    .option('--na <NA>', 'numerical aperture of the objective; with --wavelength-nm and --pixel-size-nm instead of --fc')
+    .option('--wavelength-nm <nm>', 'emission wavelength in nanometres (with --na and --pixel-size-nm)')
+    .option('--pixel-size-nm <nm>', `pixel size in the sample plane (camera pixel ÷ magnification) in nanometres (with --na and --wavelength-nm)${opts.pixelSizeNote ? `; ${opts.pixelSizeNote}` : ''}`)
+    .option('--allow-undersampling', `accept ${NYQUIST_FC} < fc < ${MAX_FC}: the image is sampled below Nyquist and the PSF aliases`)
+    .option('--size <px>', 'PSF side S in pixels, odd (the optical axis sits at the centre pixel ⌊S/2⌋)', String(DEFAULT_PSF_SIZE))
+    .option('--pupil-size <samples>', 'pupil grid side P in samples, P ≥ 4·S (finer grid, more accurate PSF, slower)', String(DEFAULT_PUPIL_SIZE));
+  if (opts.zernike !== false) {
+    cmd
+      .option('--zernike <list>', 'aberrations as Noll index:waves pairs, e.g. "4:0.1,7:-0.05" (defocus 0.1 waves, vertical coma −0.05 waves)')
+      .option('--zernike-ansi <list>', 'the same with ANSI/OSA indices (j ≥ 0; e.g. "4:0.1" is defocus, ANSI 4 = Noll 4)');
+  }
+  return cmd;
+}
+
+/** Help text on fc, units and Zernike indexing, for `cmd.addHelpText('after', OPTICS_HELP)`. */
+export function opticsHelp(): string {
+  const pixel = floorTo(cutoffPixel(NYQUIST_FC, EXAMPLE.na, EXAMPLE.wavelengthNm), 1);
+  const modes = DEFAULT_ZERNIKE_NOLL.map((j) => `${j} ${zernikeName(j)}`);
+  const half = Math.ceil(modes.length / 2);
+  const names = `${modes.slice(0, half).join(', ')},\n  ${modes.slice(half).join(', ')}`;
+  return `
+Optics:
+  The pupil cut-off fc, in cycles/pixel, sets the size of the PSF: fc = NA · pixel size / wavelength (pixel size
+  in the sample plane, both in nm). The incoherent OTF extends to 2·fc, so Nyquist sampling needs fc ≤ ${NYQUIST_FC}, that
+  is pixel ≤ λ/(4·NA): e.g. ≤ ${pixel} nm for NA ${EXAMPLE.na} at ${EXAMPLE.wavelengthNm} nm. Larger fc is refused unless
+  --allow-undersampling; fc ≥ ${MAX_FC} is always refused. The Airy pattern's first zero lies at 0.61/fc
+  pixels. Give --fc, or all three of --na, --wavelength-nm and --pixel-size-nm, not both.
+
+Aberrations:
+  Zernike coefficients are in waves (phase = 2π · waves · Z), Noll-normalised (RMS 1 over the pupil), indexed
+  by Noll (j ≥ 1) with --zernike or by ANSI/OSA (j ≥ 0) with --zernike-ansi; other indices add to the default
+  modes, Noll ${names}.
+  Angles: ϑ = atan2(y, x) with x = columns (to the right), y = rows (downward).
+`;
+}
+
+function cutoffPixel(fc: number, na: number, wavelengthNm: number): number {
+  return (fc * wavelengthNm) / na;
+}
+
+/** Where fc came from. */
+export type CutoffSource = 'fc' | 'microscope' | 'none';
+
+/** The cut-off as the flags state it (numbers parsed, contradictions refused; limits are checked by opticsFromFlags). */
+export type CutoffFlags =
+  | { readonly source: 'fc'; readonly fc: number }
+  | { readonly source: 'microscope'; readonly fc: number; readonly numericalAperture: number; readonly wavelengthNm: number; readonly pixelSizeNm: number }
+  | { readonly source: 'none' };
+
+/**
+ * Reads --fc or the (--na, --wavelength-nm, --pixel-size-nm) triple. Refuses --fc together with any of the triple
+ * and an incomplete triple, naming the flags (exit 2). Returns source 'none' when neither is given.
+ */
+export function cutoffFromFlags(flags: OpticsFlags): CutoffFlags {
+  const triple: [string, string | undefined][] = [
+    ['--na', flags.na],
+    ['--wavelength-nm', flags.wavelengthNm],
+    ['--pixel-size-nm', flags.pixelSizeNm],
+  ];
+  const given = triple.filter(([, v]) => v !== undefined).map(([f]) => f);
+  if (flags.fc !== undefined && given.length > 0) {
+    throw usageError('--fc', `--fc contradicts ${given.join(', ')}: give the cut-off either directly (--fc) or from the microscope (--na, --wavelength-nm and --pixel-size-nm; fc = NA·pixel/λ), not both`);
+  }
+  if (flags.fc !== undefined) return { source: 'fc', fc: numberFlag('--fc', flags.fc, { min: 0, minExclusive: true, unit: 'cycles/pixel' }) };
+  if (given.length === 0) return { source: 'none' };
+  if (given.length < 3) {
+    const missing = triple.filter(([, v]) => v === undefined).map(([f]) => f);
+    throw usageError(missing[0]!, `${given.join(' and ')} ${given.length === 1 ? 'needs' : 'need'} ${missing.join(' and ')} too: fc = NA·pixel/λ takes all three of --na, --wavelength-nm and --pixel-size-nm (or give --fc alone)`);
+  }
+  const numericalAperture = numberFlag('--na', flags.na!, { min: 0, minExclusive: true });
+  const wavelengthNm = numberFlag('--wavelength-nm', flags.wavelengthNm!, { min: 0, minExclusive: true, unit: 'nm' });
+  const pixelSizeNm = numberFlag('--pixel-size-nm', flags.pixelSizeNm!, { min: 0, minExclusive: true, unit: 'nm' });
+  return { source: 'microscope', fc: cutoffFromMicroscope(numericalAperture, wavelengthNm, pixelSizeNm), numericalAperture, wavelengthNm, pixelSizeNm };
+}
+
+/**
+ * Runs `fn`, turning a PsfidError whose parameter is a library name (fc, pixelSizeNm, …, see `names`) into the same
+ * error labelled with the flag: `--pixel-size-nm: pixelSizeNm must be ≤ 92.8 …`.
+ */
+export function withFlagNames<T>(fn: () => T, names: Readonly<Record<string, string>> = OPTICS_FLAG_NAMES): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof PsfidError && e.param !== undefined && names[e.param] !== undefined) {
+      const flag = names[e.param]!;
+      const message = e.message.replace(/^[A-Za-z]+: /, '');
+      const relabelled = new PsfidError(`${flag}: ${message}`, flag, e.kind);
+      (relabelled as { cause?: unknown }).cause = e;
+      throw relabelled;
+    }
+    throw e;
+  }
+}
+
+/** --size and --pupil-size as integers (their physics is checked by resolveOptics). */
+export function gridFromFlags(flags: OpticsFlags): { psfSize: number; pupilSize: number } {
+  const psfSize = numberFlag('--size', flags.size ?? String(DEFAULT_PSF_SIZE), { integer: true, min: 3, unit: 'pixels' });
+  if (psfSize % 2 === 0) throw usageError('--size', `--size must be odd (the optical axis sits at the centre pixel), got ${psfSize}; use ${psfSize + 1}`);
+  const pupilSize = numberFlag('--pupil-size', flags.pupilSize ?? String(DEFAULT_PUPIL_SIZE), { integer: true, min: 1, unit: 'samples' });
+  return { psfSize, pupilSize };
+}
+
+/**
+ * The Zernike coefficients of --zernike (Noll) or --zernike-ansi (ANSI/OSA, converted to Noll), or null when
+ * neither is given. Both together are refused.
+ */
+export function zernikeFromFlags(flags: OpticsFlags): ZernikeCoefficients | null {
+  if (flags.zernike !== undefined && flags.zernikeAnsi !== undefined) {
+    throw usageError('--zernike', '--zernike contradicts --zernike-ansi: give the coefficients with one indexing (Noll or ANSI/OSA), not both');
+  }
+  if (flags.zernike !== undefined) return withFlagNames(() => parseZernikeCoefficients(flags.zernike!, 'noll'), { zernike: '--zernike' });
+  if (flags.zernikeAnsi !== undefined) return withFlagNames(() => parseZernikeCoefficients(flags.zernikeAnsi!, 'ansi'), { zernike: '--zernike-ansi' });
+  return null;
+}
+
+/** The active Noll modes: the default set (4–11) plus any other index the coefficients use, in increasing order. */
+export function activeZernike(coefficients: ZernikeCoefficients | null): number[] {
+  const set = new Set<number>(DEFAULT_ZERNIKE_NOLL);
+  for (const j of coefficients?.noll ?? []) set.add(j);
+  return [...set].sort((a, b) => a - b);
+}
+
+export interface OpticsFromFlags {
+  readonly optics: Optics;
+  readonly cutoff: CutoffFlags;
+}
+
+/**
+ * Resolves the optics flags into a validated Optics (limits: Nyquist, pupil grid, PSF size), errors naming the
+ * flag. When the flags give no cut-off, `fallbackFc` is used (e.g. a value drawn from the prior, or the prior's
+ * smallest fc to validate the grid before drawing); without a fallback, the missing cut-off is a usage error.
+ */
+export function opticsFromFlags(flags: OpticsFlags, opts: { zernikeNoll?: readonly number[]; fallbackFc?: number } = {}): OpticsFromFlags {
+  const cutoff = cutoffFromFlags(flags);
+  const { psfSize, pupilSize } = gridFromFlags(flags);
+  const base = { psfSize, pupilSize, allowUndersampling: flags.allowUndersampling === true, ...(opts.zernikeNoll ? { zernikeNoll: opts.zernikeNoll } : {}) };
+  const optics = withFlagNames(() => {
+    if (cutoff.source === 'fc') return resolveOptics({ ...base, fc: cutoff.fc });
+    if (cutoff.source === 'microscope') {
+      return resolveOptics({ ...base, numericalAperture: cutoff.numericalAperture, wavelengthNm: cutoff.wavelengthNm, pixelSizeNm: cutoff.pixelSizeNm });
+    }
+    if (opts.fallbackFc === undefined) {
+      throw usageError('--fc', 'no pupil cut-off: give --fc, or --na with --wavelength-nm and --pixel-size-nm');
+    }
+    return resolveOptics({ ...base, fc: opts.fallbackFc });
+  });
+  return { optics, cutoff };
+}
+
+/** One Zernike coefficient for reports: Noll and ANSI indices, the mode's name, the amplitude in waves. */
+export interface CoefficientReport {
+  noll: number;
+  ansi: number;
+  name: string;
+  waves: number;
+}
+
+/** θ (aligned with `noll`) as a list of named coefficients. */
+export function describeCoefficients(noll: readonly number[], theta: readonly number[]): CoefficientReport[] {
+  return noll.map((j, i) => ({ noll: j, ansi: nollToAnsi(j), name: zernikeName(j), waves: theta[i]! }));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Acquisition parameters drawn from the prior
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Parameters fixed by flags; the others are drawn from the prior. */
+export interface PinnedParameters {
+  fc?: number;
+  thetaMax?: number;
+  gain?: number;
+  sigma?: number;
+  bits?: number;
+  saltPepper?: number;
+}
+
+/**
+ * A prior whose given parameters are pinned (a range [v, v], bits [q]) and whose others keep `base`'s ranges.
+ * Sampling it draws every parameter in the usual order, so the same seed gives the same values for the free
+ * parameters whichever others are pinned, and pinned ones come out exactly (float64).
+ */
+export function pinnedPrior(base: Prior, pinned: PinnedParameters, zernikeNoll: readonly number[]): Prior {
+  const spec: PriorSpec = { ...base, zernikeNoll };
+  const fix = (v: number | undefined): readonly [number, number] | undefined => (v === undefined ? undefined : ([v, v] as const));
+  const names: Record<string, string> = {
+    'prior.fc': '--fc',
+    'prior.thetaMax': '--theta-max',
+    'prior.gain': '--gain',
+    'prior.sigma': '--sigma',
+    'prior.bits': '--bits',
+    'prior.saltPepper': '--salt-pepper',
+  };
+  return withFlagNames(
+    () =>
+      resolvePrior({
+        ...spec,
+        ...(pinned.fc !== undefined && { fc: fix(pinned.fc) }),
+        ...(pinned.thetaMax !== undefined && { thetaMax: fix(pinned.thetaMax) }),
+        ...(pinned.gain !== undefined && { gain: fix(pinned.gain) }),
+        ...(pinned.sigma !== undefined && { sigma: fix(pinned.sigma) }),
+        ...(pinned.bits !== undefined && { bits: [pinned.bits] }),
+        ...(pinned.saltPepper !== undefined && { saltPepper: fix(pinned.saltPepper) }),
+      }),
+    names,
+  );
+}
+
+/** "U[a, b]" for help texts. */
+export function rangeText(r: readonly [number, number], unit = ''): string {
+  return `U[${r[0]}, ${r[1]}]${unit ? ` ${unit}` : ''}`;
+}
+
+/** A commander Option with choices (for --boundary and the like). */
+export function choiceOption(flags: string, description: string, choices: readonly string[], defaultValue: string): Option {
+  return new Option(flags, description).choices([...choices]).default(defaultValue);
+}
