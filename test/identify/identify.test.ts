@@ -1,0 +1,158 @@
+// Blind identification with the shipped model on synthetic data with a known PSF, the PSF grid against a known
+// spatially varying field, and the identify/grid/deconvolve commands end to end (bad input included).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Generator, noGrad, packageRoot, tensor, tidy, zeros } from '../../src/engine/index.js';
+import { blur, gaussianNoise } from '../../src/acquisition/index.js';
+import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
+import { gridBlurOperator } from '../../src/deconv/index.js';
+import { psnrPsf } from '../../src/evaluate/metrics.js';
+import { identifyImage, identifyImageGrid } from '../../src/identify/pipeline.js';
+import { loadModel, defaultModelPath } from '../../src/model/store.js';
+import { demoSpecimen } from '../../src/demo/scene.js';
+import { readImage, writeTiff } from '../../src/io/index.js';
+
+const root = packageRoot();
+const cli = join(root, 'bin', 'psfid.js');
+const haveModel = existsSync(defaultModelPath());
+const fc = 0.2;
+const optics = resolveOptics({ fc, psfSize: 31 });
+
+/** A 256² specimen blurred by h(θ) (valid region) with a little noise. */
+function observe(theta: number[], seed: number, size = 256): { y: Float32Array; h: ReturnType<typeof psfFromZernike> } {
+  return noGrad(() => {
+    const h = psfFromZernike(optics, tensor(theta, [1, 8]));
+    const y = tidy(() => {
+      const x = tensor(demoSpecimen(seed, size + 30), [1, 1, size + 30, size + 30]);
+      const gen = new Generator(seed);
+      const out = gaussianNoise(gen, blur(x, h, 'valid'), 0.002).data() as Float32Array;
+      gen.dispose();
+      return out;
+    });
+    return { y, h };
+  });
+}
+
+test('identify beats the mean-PSF baseline on synthetic data with a known PSF', (t) => {
+  if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const { model } = loadModel(defaultModelPath());
+  const cases = [
+    [0.12, 0.03, -0.06, 0.02, 0.04, 0, 0.02, 0.03],
+    [-0.1, -0.05, 0.08, -0.04, 0.0, 0.03, 0, -0.02],
+    [0.06, 0.08, 0.0, 0.05, -0.05, -0.02, 0.03, 0.04],
+  ];
+  let gain = 0;
+  for (const [k, theta] of cases.entries()) {
+    const { y, h } = observe(theta, 100 + k);
+    const { psf } = identifyImage(model, y, 256, 256, { fc, thetaMax: 0.12 });
+    const mean = noGrad(() => psfFromZernike(optics, zeros([1, 8])));
+    const [net, base] = noGrad(() => [psnrPsf(psf.unsqueeze(0), h).item(), psnrPsf(mean, h).item()]);
+    t.diagnostic(`case ${k}: network ${net.toFixed(2)} dB, mean PSF ${base.toFixed(2)} dB`);
+    gain += (net - base) / cases.length;
+  }
+  assert.ok(gain > 3, `mean gain over the mean-PSF baseline ${gain.toFixed(2)} dB`);
+  model.dispose();
+});
+
+test('a PSF grid recovers a spatially varying field better than one global PSF', (t) => {
+  if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const { model } = loadModel(defaultModelPath());
+  const size = 384;
+  const n = 2;
+  // strong defocus on the left, nearly none on the right
+  const thetas = [0.14, 0, 0, 0, 0, 0, 0, 0, 0.01, 0, 0, 0, 0, 0, 0, 0, 0.14, 0, 0, 0, 0, 0, 0, 0, 0.01, 0, 0, 0, 0, 0, 0, 0];
+  const centres: [number, number][] = [[96, 96], [288, 96], [96, 288], [288, 288]];
+  const { y, truth } = noGrad(() => {
+    const psfs = psfFromZernike(optics, tensor(thetas, [4, 8]));
+    const op = gridBlurOperator({ psfs, centres, tiles: [n, n] }, [size, size]);
+    const x = tensor(demoSpecimen(5, size + 30), [1, 1, size + 30, size + 30]);
+    const out = { y: op.forward(x).data() as Float32Array, truth: psfs };
+    op.dispose();
+    return out;
+  });
+  const grid = identifyImageGrid(model, y, size, size, [n, n], { fc, thetaMax: 0.12, overlap: 0 });
+  const global = identifyImage(model, y, size, size, { fc, thetaMax: 0.12 }).psf;
+  const [gridScore, globalScore] = noGrad(() => [
+    psnrPsf(grid.psfs, truth).mean().item(),
+    psnrPsf(global.unsqueeze(0).expand([4, 31, 31]).contiguous(), truth).mean().item(),
+  ]);
+  t.diagnostic(`grid ${gridScore.toFixed(2)} dB vs one global PSF ${globalScore.toFixed(2)} dB`);
+  assert.ok(gridScore > globalScore, `grid ${gridScore} vs global ${globalScore}`);
+  model.dispose();
+});
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+}
+
+test('identify, grid and deconvolve end to end, with metadata and outputs on the input scale', (t) => {
+  if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-id-'));
+  const { y } = observe([0.1, 0, 0.05, 0, 0, 0, 0, 0], 3, 192);
+  const img = join(dir, 'cells.tif');
+  // a 12-bit camera image in uint16 with an offset of 100, calibrated: 65 nm pixels
+  writeTiff(img, { width: 192, height: 192, planes: [Uint16Array.from(y, (v) => Math.round(100 + v * 3000))] }, { pixelSizeNm: 65 });
+  let r = run(['identify', img, '--na', '1.4', '--wavelength-nm', '520', '--out', join(dir, 'psf.tif'), '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout);
+  assert.ok(Math.abs(summary.fc.value - (1.4 * 65) / 520) < 1e-12);
+  assert.match(summary.fc.source, /pixel size: metadata/);
+  assert.equal(summary.zernike.coefficients.length, 8);
+  assert.ok(summary.zernike.coefficients[0].waves >= 0, 'sign rule: defocus ≥ 0');
+  const psf = readImage(join(dir, 'psf.tif'));
+  assert.equal(psf.dtype, 'float32');
+  const sum = (psf.planes[0] as Float32Array).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-4);
+  assert.ok(Math.abs((psf.metadata.pixelSizeNm ?? 0) - 65) < 1e-3);
+
+  r = run(['grid', img, '--fc', '0.175', '--tiles', '2x2', '--no-readout', '--out', join(dir, 'grid.tif'), '--figure', join(dir, 'grid.png')]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readImage(join(dir, 'grid.tif')).planes.length, 4);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'grid.json'), 'utf8')).centres.length, 4);
+
+  r = run(['deconvolve', img, '--grid', join(dir, 'grid.tif'), '--iterations', '5', '--offset', '100', '--out', join(dir, 'x.tif')]);
+  assert.equal(r.status, 0, r.stderr);
+  const x = readImage(join(dir, 'x.tif'));
+  const xs = x.planes[0] as Float32Array;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const inMean = y.reduce((a, b) => a + 100 + b * 3000, 0) / y.length;
+  assert.equal(x.dtype, 'float32');
+  assert.ok(Math.abs(mean - inMean) / inMean < 0.05, `output mean ${mean} vs input ${inMean}: the intensity scale is kept`);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('bad input: one line, exit code, no partial output', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-bad-'));
+  const empty = join(dir, 'empty.tif');
+  writeFileSync(empty, '');
+  const text = join(dir, 'notes.tif');
+  writeFileSync(text, 'this is not an image\n');
+  const good = join(dir, 'good.tif');
+  writeTiff(good, { width: 64, height: 64, planes: [new Float32Array(64 * 64).fill(0.5)] });
+  const cases: [string[], number, RegExp][] = [
+    [['identify', join(dir, 'missing.tif'), '--fc', '0.2', '--out', join(dir, 'o1.tif')], 1, /missing\.tif/],
+    [['identify', empty, '--fc', '0.2', '--out', join(dir, 'o2.tif')], 1, /empty\.tif/],
+    [['identify', text, '--fc', '0.2', '--out', join(dir, 'o3.tif')], 1, /notes\.tif/],
+    [['identify', good, '--out', join(dir, 'o4.tif')], 2, /--fc/],
+    [['identify', good, '--fc', '0.3', '--out', join(dir, 'o5.tif')], 2, /0\.25/],
+    [['identify', good, '--fc', '0.2', '--na', '1.4', '--out', join(dir, 'o6.tif')], 2, /--fc/],
+    [['grid', good, '--fc', '0.2', '--tiles', 'four', '--out', join(dir, 'o7.tif')], 2, /--tiles/],
+    [['deconvolve', good, '--out', join(dir, 'o8.tif')], 2, /--psf, --grid or --blind/],
+    [['deconvolve', good, '--psf', text, '--out', join(dir, 'o9.tif')], 1, /notes\.tif/],
+    [['deconvolve', good, '--psf', good, '--iterations', '0', '--out', join(dir, 'o10.tif')], 2, /--iterations/],
+  ];
+  for (const [args, code, re] of cases) {
+    const r = run(args);
+    assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^error: /);
+    assert.match(lines[0]!, re);
+  }
+  assert.deepEqual(readdirSync(dir).sort(), ['empty.tif', 'good.tif', 'notes.tif']);
+  rmSync(dir, { recursive: true, force: true });
+});
