@@ -13,6 +13,10 @@
 // estimate does not depend on the image's intensity scale or offset.
 import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, type DType } from '../engine/index.js';
 import { usageError } from '../errors.js';
+import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
+
+/** The modes the 'zernike' head predicts. */
+export const ZERNIKE_HEAD_NOLL: readonly number[] = Object.freeze([4, 5, 6, 7, 8, 9, 10, 11]);
 
 export interface IdentifierConfig {
   /** Channels of the first encoder stage; stage i has base·2^i. */
@@ -35,6 +39,13 @@ export interface IdentifierConfig {
   spectralChannels: number;
   /** Side of the spectral branch's tiles (a multiple of 16; default 64): inputs must be at least this large. */
   spectralTile?: number;
+  /**
+   * 'pixels' (default): the transposed-convolution decoder and a softmax over the S² pixels.
+   * 'zernike': a physics head — an MLP predicts Noll 4–11 coefficients θ̂ = θmax·tanh(z) and ĥ = h(θ̂, fc) is computed
+   * by the (exact, differentiable) optics. Far easier to learn on a CPU budget; it can only express aberrations in
+   * that set. The loss stays on ĥ, so the twin-image ambiguity costs nothing.
+   */
+  head?: 'pixels' | 'zernike';
 }
 
 /** Default side of the tiles the spectral branch averages periodograms over. */
@@ -42,7 +53,7 @@ export const SPECTRAL_TILE = 64;
 
 export const PRESETS: Record<'small' | 'seed' | 'tiny', IdentifierConfig> = {
   /** ≈ 2 M parameters: trains on 2 CPU cores within hours; the shipped model. */
-  small: { baseChannels: 32, levels: 4, decoderChannels: 256, psfSize: 31, slope: 0.1, spectralChannels: 32 },
+  small: { baseChannels: 32, levels: 4, decoderChannels: 256, psfSize: 31, slope: 0.1, spectralChannels: 32, head: 'zernike' },
   /** ≈ 57 M parameters, the seed's size (64 → 1024 channels, five stages) for GPU users. */
   seed: { baseChannels: 64, levels: 5, decoderChannels: 1792, psfSize: 31, slope: 0.1, spectralChannels: 64 },
   /** A few thousand parameters, for tests. */
@@ -79,8 +90,10 @@ export class Identifier extends nn.Module {
   readonly up: nn.ConvTranspose2d[] = [];
   readonly skip: nn.Linear[] = [];
   readonly refine: nn.Conv2d[] = [];
-  readonly head: nn.Conv2d;
+  readonly head: nn.Conv2d | null;
   readonly seedProj: nn.Linear;
+  readonly zernikeOut: nn.Linear | null = null;
+  readonly optics: Optics | null = null;
   readonly decoderWidths: number[];
   readonly spectral: DoubleConv[] = [];
   readonly spectralProj: nn.Linear | null = null;
@@ -116,6 +129,13 @@ export class Identifier extends nn.Module {
     // Decoder widths: decoderChannels, halving, ≥ 16; stage 0 is the 1×1 → 3×3 step.
     this.decoderWidths = Array.from({ length: stages + 1 }, (_, i) => Math.max(16, config.decoderChannels >> i));
     this.seedProj = this.registerModule('seed', new nn.Linear(bottleneck + extra, this.decoderWidths[0]!, { gen }));
+    if (config.head === 'zernike') {
+      // MLP: (bottleneck + spectral) → decoderChannels → 8 Zernike coefficients (Noll 4–11)
+      this.zernikeOut = this.registerModule('zernike', new nn.Linear(this.decoderWidths[0]!, ZERNIKE_HEAD_NOLL.length, { gen }));
+      this.optics = resolveOptics({ fc: 0.25, psfSize: S, zernikeNoll: ZERNIKE_HEAD_NOLL, allowUndersampling: true });
+      this.head = null;
+      return;
+    }
     for (let i = 0; i <= stages; i++) {
       const cinD = this.decoderWidths[i]!;
       const coutD = this.decoderWidths[Math.min(i + 1, stages)]!;
@@ -160,14 +180,19 @@ export class Identifier extends nn.Module {
       const levels = this.encoder.length;
       const spec = this.spectralFeatures(yn);
       const withSpec = (v: Tensor): Tensor => (spec ? cat([v, spec], 1) : v);
-      let d = this.seedProj.forward(withSpec(pooled[levels - 1]!)).leakyRelu(slope).reshape([B, -1, 1, 1]);
+      const seedVec = this.seedProj.forward(withSpec(pooled[levels - 1]!)).leakyRelu(slope);
+      if (this.zernikeOut && this.optics) {
+        const theta = this.zernikeOut.forward(seedVec).tanh().mul(thetaMax.reshape([B, 1]));
+        return psfFromZernike(this.optics, theta, { fc: fc.toArray() });
+      }
+      let d = seedVec.reshape([B, -1, 1, 1]);
       this.up.forEach((up, i) => {
         d = up.forward(d);
         const bias = this.skip[i]!.forward(withSpec(pooled[Math.max(0, levels - 1 - i)]!));
         d = d.add(bias.reshape([B, -1, 1, 1])).leakyRelu(slope);
         d = this.refine[i]!.forward(d).leakyRelu(slope).add(d);
       });
-      const logits = this.head.forward(d).reshape([B, S * S]);
+      const logits = this.head!.forward(d).reshape([B, S * S]);
       return logits.softmax(1).reshape([B, S, S]);
     });
   }
