@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .requiredOption('--images <dir>', 'folder of test images (TIFF/PNG/JPEG, recursive); repeat to pool folders', collect)
     .option('--n <count>', 'number of test acquisitions', '200')
     .option('--seed <n>', 'seed of crops and degradations (same seed, same test set)', '0')
-    .option('--mode <mode>', 'given: the network gets the true (fc, θmax); mean: the prior\'s mean; both', 'both')
+    .option('--mode <mode>', 'given: the network gets the true (fc, θmax); mean: the prior\'s mean; both; none (baselines only)', 'both')
     .option('--crop-size <px>', 'side of each observed crop y in pixels', '64')
     .option('--baselines <list>', 'comma-separated from mean-psf, blind-tv, oracle, or none', 'mean-psf,blind-tv,oracle')
     .option('--figure <png>', 'write a montage of the first examples (y, true h, ĥ, |ĥ−h|)')
@@ -48,8 +48,8 @@ export function register(program: Command): void {
       if (!Number.isInteger(seed) || seed < 0) throw usageError('--seed', `--seed must be a non-negative integer, got '${f.seed}'`);
       const cropSize = Number(f.cropSize);
       if (!Number.isInteger(cropSize) || cropSize < 16) throw usageError('--crop-size', `--crop-size must be an integer ≥ 16, got '${f.cropSize}'`);
-      if (!['given', 'mean', 'both'].includes(f.mode)) throw usageError('--mode', `--mode must be given, mean or both, got '${f.mode}'`);
-      const modes: EvalMode[] = f.mode === 'both' ? ['given', 'mean'] : [f.mode as EvalMode];
+      if (!['given', 'mean', 'both', 'none'].includes(f.mode)) throw usageError('--mode', `--mode must be given, mean, both or none, got '${f.mode}'`);
+      const modes: EvalMode[] = f.mode === 'both' ? ['given', 'mean'] : f.mode === 'none' ? [] : [f.mode as EvalMode];
       const known = ['mean-psf', 'blind-tv', 'oracle'] as const;
       const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
