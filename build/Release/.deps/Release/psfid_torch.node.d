@@ -1,1 +1,0 @@
-cmd_Release/psfid_torch.node := ln -f "Release/obj.target/psfid_torch.node" "Release/psfid_torch.node" 2>/dev/null || (rm -rf "Release/psfid_torch.node" && cp -af "Release/obj.target/psfid_torch.node" "Release/psfid_torch.node")
