@@ -27,7 +27,6 @@ program
   .name('psfid')
   .description('Identify the point-spread function (PSF) of a microscope from one blurred, noisy image, and deblur it.')
   .option('--debug', 'print stack traces on errors')
-  .showHelpAfterError('(run with --help for the options)')
   .exitOverride();
 program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 for (const register of commands) register(program);

@@ -142,9 +142,9 @@ export function addOpticsOptions(cmd: Command, opts: { zernike?: boolean; pixelS
   return cmd;
 }
 
-/** Help text on fc, units and Zernike indexing, for `cmd.addHelpText('after', OPTICS_HELP)`. */
+/** Help text on fc, units and Zernike indexing, for `cmd.addHelpText('after', opticsHelp())`. */
 export function opticsHelp(): string {
-  const pixel = floorTo(cutoffPixel(NYQUIST_FC, EXAMPLE.na, EXAMPLE.wavelengthNm), 1);
+  const pixel = floorTo(cutoffPixel(NYQUIST_FC, EXAMPLE.na, EXAMPLE.wavelengthNm), 2);
   const modes = DEFAULT_ZERNIKE_NOLL.map((j) => `${j} ${zernikeName(j)}`);
   const half = Math.ceil(modes.length / 2);
   const names = `${modes.slice(0, half).join(', ')},\n  ${modes.slice(half).join(', ')}`;
@@ -205,7 +205,7 @@ export function cutoffFromFlags(flags: OpticsFlags): CutoffFlags {
 
 /**
  * Runs `fn`, turning a PsfidError whose parameter is a library name (fc, pixelSizeNm, …, see `names`) into the same
- * error labelled with the flag: `--pixel-size-nm: pixelSizeNm must be ≤ 92.8 …`.
+ * error labelled with the flag: `pixelSizeNm must be ≤ 92.85 …` becomes `--pixel-size-nm must be ≤ 92.85 …`.
  */
 export function withFlagNames<T>(fn: () => T, names: Readonly<Record<string, string>> = OPTICS_FLAG_NAMES): T {
   try {
@@ -214,7 +214,8 @@ export function withFlagNames<T>(fn: () => T, names: Readonly<Record<string, str
     if (e instanceof PsfidError && e.param !== undefined && names[e.param] !== undefined) {
       const flag = names[e.param]!;
       const message = e.message.replace(/^[A-Za-z]+: /, '');
-      const relabelled = new PsfidError(`${flag}: ${message}`, flag, e.kind);
+      const text = message.startsWith(`${e.param} `) ? `${flag}${message.slice(e.param.length)}` : `${flag}: ${message}`;
+      const relabelled = new PsfidError(text, flag, e.kind);
       (relabelled as { cause?: unknown }).cause = e;
       throw relabelled;
     }
@@ -227,6 +228,7 @@ export function gridFromFlags(flags: OpticsFlags): { psfSize: number; pupilSize:
   const psfSize = numberFlag('--size', flags.size ?? String(DEFAULT_PSF_SIZE), { integer: true, min: 3, unit: 'pixels' });
   if (psfSize % 2 === 0) throw usageError('--size', `--size must be odd (the optical axis sits at the centre pixel), got ${psfSize}; use ${psfSize + 1}`);
   const pupilSize = numberFlag('--pupil-size', flags.pupilSize ?? String(DEFAULT_PUPIL_SIZE), { integer: true, min: 1, unit: 'samples' });
+  if (pupilSize < 4 * psfSize) throw usageError('--pupil-size', `--pupil-size must be ≥ 4 × --size = ${4 * psfSize} samples, got ${pupilSize}`);
   return { psfSize, pupilSize };
 }
 
@@ -258,23 +260,53 @@ export interface OpticsFromFlags {
 /**
  * Resolves the optics flags into a validated Optics (limits: Nyquist, pupil grid, PSF size), errors naming the
  * flag. When the flags give no cut-off, `fallbackFc` is used (e.g. a value drawn from the prior, or the prior's
- * smallest fc to validate the grid before drawing); without a fallback, the missing cut-off is a usage error.
+ * smallest fc to validate the grid before drawing); without a fallback, the missing cut-off is a usage error
+ * (`missingHint` is appended to its message, e.g. '(or --random to draw it)').
  */
-export function opticsFromFlags(flags: OpticsFlags, opts: { zernikeNoll?: readonly number[]; fallbackFc?: number } = {}): OpticsFromFlags {
+export function opticsFromFlags(flags: OpticsFlags, opts: { zernikeNoll?: readonly number[]; fallbackFc?: number; missingHint?: string } = {}): OpticsFromFlags {
   const cutoff = cutoffFromFlags(flags);
   const { psfSize, pupilSize } = gridFromFlags(flags);
   const base = { psfSize, pupilSize, allowUndersampling: flags.allowUndersampling === true, ...(opts.zernikeNoll ? { zernikeNoll: opts.zernikeNoll } : {}) };
   const optics = withFlagNames(() => {
-    if (cutoff.source === 'fc') return resolveOptics({ ...base, fc: cutoff.fc });
-    if (cutoff.source === 'microscope') {
-      return resolveOptics({ ...base, numericalAperture: cutoff.numericalAperture, wavelengthNm: cutoff.wavelengthNm, pixelSizeNm: cutoff.pixelSizeNm });
+    try {
+      if (cutoff.source === 'fc') return resolveOptics({ ...base, fc: cutoff.fc });
+      if (cutoff.source === 'microscope') {
+        return resolveOptics({ ...base, numericalAperture: cutoff.numericalAperture, wavelengthNm: cutoff.wavelengthNm, pixelSizeNm: cutoff.pixelSizeNm });
+      }
+    } catch (e) {
+      // The library decides the limits; the CLI words its refusal in terms of the flags the user typed.
+      if (e instanceof PsfidError && (e.param === 'fc' || e.param === 'pixelSizeNm')) throw cutoffLimitError(cutoff, base.allowUndersampling) ?? e;
+      throw e;
     }
     if (opts.fallbackFc === undefined) {
-      throw usageError('--fc', 'no pupil cut-off: give --fc, or --na with --wavelength-nm and --pixel-size-nm');
+      throw usageError('--fc', `no pupil cut-off: give --fc, or --na with --wavelength-nm and --pixel-size-nm${opts.missingHint ? ` ${opts.missingHint}` : ''}`);
     }
     return resolveOptics({ ...base, fc: opts.fallbackFc });
   });
   return { optics, cutoff };
+}
+
+/** The largest pixel (nm) keeping NA·pixel/λ ≤ fc, rounded down to 0.01 nm. */
+function largestPixel(fc: number, na: number, wavelengthNm: number): string {
+  return String(Math.floor(cutoffPixel(fc, na, wavelengthNm) * 100) / 100);
+}
+
+/** A refusal of the cut-off in the flags' terms, with a value that would work; null when fc is within limits. */
+function cutoffLimitError(cutoff: CutoffFlags, allowUndersampling: boolean): PsfidError | null {
+  if (cutoff.source === 'none') return null;
+  const fc = cutoff.fc;
+  const hard = fc >= MAX_FC;
+  if (!hard && (fc <= NYQUIST_FC || allowUndersampling)) return null;
+  if (cutoff.source === 'fc') {
+    return hard
+      ? usageError('--fc', `--fc must be < ${MAX_FC} cycles/pixel, got ${fmt(fc)}: beyond it the pupil does not fit the sampled band, even with --allow-undersampling. Sample more finely (fc = NA·pixel/λ)`)
+      : usageError('--fc', `--fc ${fmt(fc)} is above the Nyquist limit ${NYQUIST_FC} cycles/pixel (the OTF reaches 2·fc = ${fmt(2 * fc)} cycles/pixel): a pixel ${fmt(NYQUIST_FC / fc)}× the current size would satisfy it. Sample more finely or pass --allow-undersampling`);
+  }
+  const { numericalAperture: na, wavelengthNm, pixelSizeNm } = cutoff;
+  const gives = `--pixel-size-nm ${fmt(pixelSizeNm)} gives fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel for NA ${fmt(na)} at ${fmt(wavelengthNm)} nm`;
+  return hard
+    ? usageError('--pixel-size-nm', `${gives}, not below ${MAX_FC}: the pupil does not fit the sampled band, even with --allow-undersampling. Use --pixel-size-nm < ${largestPixel(MAX_FC, na, wavelengthNm)}`)
+    : usageError('--pixel-size-nm', `${gives}, above the Nyquist limit ${NYQUIST_FC}: use --pixel-size-nm ≤ ${largestPixel(NYQUIST_FC, na, wavelengthNm)} or pass --allow-undersampling`);
 }
 
 /** One Zernike coefficient for reports: Noll and ANSI indices, the mode's name, the amplitude in waves. */

@@ -1,0 +1,210 @@
+// `psfid simulate`, run as a child process on a small uint16 TIFF written with src/io: output sizes, the sidecar,
+// reproducibility, the noise-free output against blur(x/65535, h) computed here with the library, and the refusal
+// of bad inputs (one line `error: …` naming the file, no stack trace, and no output files at all).
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { blur, DEFAULT_PRIOR, type Boundary } from '../../src/acquisition/index.js';
+import { tensor, tidy } from '../../src/engine/index.js';
+import { readImage, writeTiff } from '../../src/io/index.js';
+import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
+import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
+
+const W = 80;
+const H = 70;
+
+interface Sidecar {
+  seed: number;
+  input: { path: string; width: number; height: number; dtype: string; plane: number; scaling: { divisor: number; rule: string } };
+  outputs: { y: string; psf: string; sidecar: string };
+  output: { width: number; height: number; dtype: string; boundary: string };
+  optics: { fc: number; fcSource: string; psfSize: number; pupilSize: number };
+  parameters: {
+    fc: number;
+    thetaMax: number | null;
+    zernike: { noll: number; name: string; waves: number }[];
+    gain: number;
+    sigma: number;
+    bits: number;
+    saltPepper: number;
+  };
+  drawn: string[];
+  given: string[];
+}
+
+let root = '';
+let input = '';
+let n = 0;
+/** A fresh, empty folder for one test. */
+function folder(): string {
+  const dir = join(root, `t${n++}`);
+  mkdirSync(dir);
+  return dir;
+}
+
+/** A test specimen: smooth waves, a bright square and a dark line, filling most of uint16's range. */
+function specimen(): Uint16Array {
+  const d = new Uint16Array(W * H);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      let v = 0.45 + 0.3 * Math.sin(x / 4.3) * Math.cos(y / 6.1);
+      if (x >= 30 && x < 42 && y >= 25 && y < 33) v = 0.97;
+      if (x === 55) v = 0.02;
+      d[y * W + x] = Math.round(v * 65535);
+    }
+  }
+  return d;
+}
+
+function readFloat(path: string): { data: Float32Array; width: number; height: number } {
+  const img = readImage(path);
+  assert.equal(img.dtype, 'float32');
+  assert.equal(img.planes.length, 1);
+  return { data: img.planes[0] as Float32Array, width: img.width, height: img.height };
+}
+
+function sum(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s;
+}
+
+/** blur(x / 65535, h) for the specimen, with h from psfFromZernike (float64 throughout). */
+function expectedClean(fc: number, psfSize: number, noll: number[], theta: number[], boundary: Boundary): Float64Array {
+  return tidy(() => {
+    const raw = readImage(input).planes[0] as Uint16Array;
+    const x = tensor(Float64Array.from(raw, (v) => v / 65535), [1, 1, H, W], { dtype: 'float64' });
+    const optics = resolveOptics({ fc, psfSize, zernikeNoll: noll });
+    const h = psfFromZernike(optics, tensor(theta, [1, noll.length], { dtype: 'float64' }));
+    return blur(x, h, boundary).data() as Float64Array;
+  });
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+before(() => {
+  root = makeTempDir('simulate');
+  input = join(root, 'x.tif');
+  writeTiff(input, { width: W, height: H, planes: [specimen()] });
+});
+after(() => removeDir(root));
+
+describe('psfid simulate', { concurrency: 6 }, () => {
+  test('valid blur: y is (H−S+1)×(W−S+1); the sidecar records every parameter, what was drawn and the seed; same seed, same y', async () => {
+    const dir = folder();
+    const args = (out: string, seed: string) => ['simulate', input, '--out', out, '--seed', seed, '--size', '21'];
+    const [a, b, c, d] = await Promise.all([
+      psfid(args('y.tif', '4'), dir),
+      psfid(args('again.tif', '4'), dir),
+      psfid(args('other.tif', '5'), dir),
+      psfid(['psf', '--random', '--seed', '4', '--size', '21', '--out', 'psf.tif'], dir),
+    ]);
+    for (const r of [a, b, c, d]) assertOk(r);
+    assert.deepEqual(listDir(dir), ['again-psf.tif', 'again.json', 'again.tif', 'other-psf.tif', 'other.json', 'other.tif', 'psf.tif', 'y-psf.tif', 'y.json', 'y.tif']);
+
+    const y = readFloat(join(dir, 'y.tif'));
+    assert.equal(y.width, W - 21 + 1);
+    assert.equal(y.height, H - 21 + 1);
+    const bytes = (f: string) => readFileSync(join(dir, f));
+    assert.ok(bytes('y.tif').equals(bytes('again.tif')), 'same seed, same y');
+    assert.ok(bytes('y-psf.tif').equals(bytes('again-psf.tif')), 'same seed, same PSF');
+    assert.ok(!bytes('y.tif').equals(bytes('other.tif')), 'another seed, another y');
+
+    const s = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar;
+    assert.equal(s.seed, 4);
+    assert.deepEqual(Object.keys(s.parameters).sort(), ['bits', 'fc', 'gain', 'saltPepper', 'sigma', 'thetaMax', 'zernike']);
+    assert.deepEqual([...s.drawn].sort(), ['bits', 'fc', 'gain', 'saltPepper', 'sigma', 'thetaMax', 'zernike']);
+    assert.deepEqual(s.given, []);
+    const p = s.parameters;
+    const inRange = (v: number, r: readonly [number, number]) => v >= r[0] && v <= r[1];
+    assert.ok(inRange(p.fc, DEFAULT_PRIOR.fc) && p.fc === s.optics.fc, `fc ${p.fc}`);
+    assert.ok(inRange(p.thetaMax!, DEFAULT_PRIOR.thetaMax));
+    assert.ok(inRange(p.gain, DEFAULT_PRIOR.gain) && inRange(p.sigma, DEFAULT_PRIOR.sigma) && inRange(p.saltPepper, DEFAULT_PRIOR.saltPepper));
+    assert.ok(DEFAULT_PRIOR.bits.includes(p.bits));
+    assert.deepEqual(p.zernike.map((z) => z.noll), [4, 5, 6, 7, 8, 9, 10, 11]);
+    for (const z of p.zernike) assert.ok(Math.abs(z.waves) <= p.thetaMax!);
+    assert.deepEqual([s.output.width, s.output.height, s.output.dtype, s.output.boundary], [W - 20, H - 20, 'float32', 'valid']);
+    assert.equal(s.input.dtype, 'uint16');
+    assert.equal(s.input.scaling.divisor, 65535);
+    assert.equal(s.input.width, W);
+    assert.equal(s.optics.psfSize, 21);
+    assert.deepEqual(s.outputs, { y: 'y.tif', psf: 'y-psf.tif', sidecar: 'y.json' });
+
+    // The PSF written is the library's for the recorded parameters.
+    const h = readFloat(join(dir, 'y-psf.tif'));
+    assert.equal(h.width, 21);
+    assert.ok(Math.abs(sum(h.data) - 1) < 1e-5);
+    const expected = tidy(() => {
+      const optics = resolveOptics({ fc: p.fc, psfSize: 21 });
+      return psfFromZernike(optics, tensor(p.zernike.map((z) => z.waves), [1, 8], { dtype: 'float64' })).data() as Float64Array;
+    });
+    assert.ok(maxAbsDiff(h.data, expected) < 1e-6 * Math.max(...expected));
+    // `psfid psf --random` draws fc, θmax and θ as simulate does: same seed and flags, same PSF.
+    assert.ok(maxAbsDiff(readFloat(join(dir, 'psf.tif')).data, h.data) < 1e-7 * Math.max(...expected));
+  });
+
+  for (const boundary of ['valid'] as const) {
+    test(`no noise (--gain 0 --sigma 0 --bits 0 --salt-pepper 0), ${boundary}: y equals blur(x/65535, h) computed with the library`, async () => {
+      const dir = folder();
+      const r = await psfid(
+        ['simulate', input, '--out', 'clean.tif', '--psf-out', 'h.tif', '--fc', '0.2', '--zernike', '4:0.1,8:0.05', '--size', '15', '--boundary', boundary, '--gain', '0', '--sigma', '0', '--bits', '0', '--salt-pepper', '0'],
+        dir,
+      );
+      assertOk(r);
+      assert.deepEqual(listDir(dir), ['clean.json', 'clean.tif', 'h.tif']);
+      const y = readFloat(join(dir, 'clean.tif'));
+      const size = boundary === 'valid' ? [W - 14, H - 14] : [W, H];
+      assert.deepEqual([y.width, y.height], size);
+      const expected = expectedClean(0.2, 15, [4, 5, 6, 7, 8, 9, 10, 11], [0.1, 0, 0, 0, 0.05, 0, 0, 0], boundary);
+      const err = maxAbsDiff(y.data, expected);
+      assert.ok(err < 1e-5, `max |y − blur(x/65535, h)| = ${err}`);
+      const s = JSON.parse(readFileSync(join(dir, 'clean.json'), 'utf8')) as Sidecar;
+      assert.deepEqual(s.drawn, []);
+      assert.deepEqual(s.given, ['fc', 'zernike', 'gain', 'sigma', 'bits', 'saltPepper']);
+      assert.equal(s.parameters.thetaMax, null);
+      assert.equal(s.parameters.fc, 0.2);
+      assert.equal(s.optics.fcSource, '--fc');
+      assert.deepEqual([s.parameters.gain, s.parameters.sigma, s.parameters.bits, s.parameters.saltPepper], [0, 0, 0, 0]);
+      assert.deepEqual(s.outputs, { y: 'clean.tif', psf: 'h.tif', sidecar: 'clean.json' });
+    });
+  }
+
+  /** Bad inputs: [label, file name, how to create it (null: missing), extra flags, exit code, mentions]. */
+  const bad: [string, string, ((path: string) => void) | null, string[], number, string[]][] = [
+    ['a truncated TIFF', 'trunc.tif', (p) => writeFileSync(p, readFileSync(input).subarray(0, 4000)), [], 1, ['trunc.tif']],
+    ['an empty file', 'empty.tif', (p) => writeFileSync(p, ''), [], 1, ['empty.tif', 'empty']],
+    ['a missing file', 'missing.tif', null, [], 1, ['missing.tif', 'not found']],
+    ['a text file named .tif', 'text.tif', (p) => writeFileSync(p, 'these are not the pixels you are looking for\n'), [], 1, ['text.tif', 'unsupported format']],
+    [
+      'NaN pixels',
+      'nan.tif',
+      (p) => {
+        const d = new Float32Array(W * H).fill(0.5);
+        d[7 * W + 9] = NaN;
+        writeTiff(p, { width: W, height: H, planes: [d] });
+      },
+      [],
+      1,
+      ['nan.tif', 'NaN', 'column 9, row 7'],
+    ],
+    ['an image smaller than the PSF', 'small.tif', (p) => writeTiff(p, { width: 20, height: 40, planes: [new Uint16Array(800).fill(1000)] }), [], 1, ['small.tif', '20×40', '31×31']],
+    ['a missing output folder', 'ok.tif', (p) => copyFileSync(input, p), ['--out', join('nowhere', 'y.tif')], 1, [join('nowhere', 'y.tif'), 'folder']],
+  ];
+  for (const [what, name, make, flags, code, mentions] of bad) {
+    test(`${what}: exit ${code}, one line naming it, no output files`, async () => {
+      const dir = folder();
+      if (make) make(join(dir, name));
+      const initial = listDir(dir);
+      const out = flags.includes('--out') ? [] : ['--out', 'y.tif'];
+      const r = await psfid(['simulate', name, ...out, ...flags], dir);
+      assertError(r, code, mentions);
+      assert.deepEqual(listDir(dir), initial, 'no output (and no temporary file) may be left');
+    });
+  }
+});
