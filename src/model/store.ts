@@ -14,8 +14,22 @@ export interface ModelInfo {
   training?: Record<string, unknown>;
 }
 
-export function saveModel(path: string, model: Identifier, info: ModelInfo): void {
-  saveSafetensors(path, model.stateDict(), {
+/**
+ * Writes the weights (float16 by default: half the size, and far below the network's own error; they are loaded
+ * back into float32) with the metadata.
+ */
+export function saveModel(path: string, model: Identifier, info: ModelInfo, opts: { half?: boolean } = {}): void {
+  const half = opts.half ?? true;
+  const state = new Map([...model.stateDict()].map(([k, t]) => [k, half && t.dtype === 'float32' ? t.to({ dtype: 'float16' }) : t] as const));
+  try {
+    saveWeights(path, state, info);
+  } finally {
+    if (half) for (const [k, t] of state) if (t !== model.stateDict().get(k)) t.dispose();
+  }
+}
+
+function saveWeights(path: string, state: Map<string, import('../engine/index.js').Tensor>, info: ModelInfo): void {
+  saveSafetensors(path, state, {
     format: 'psfid-model-1',
     preset: info.preset,
     architecture: JSON.stringify(info.architecture),
