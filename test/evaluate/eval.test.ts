@@ -23,8 +23,9 @@ test('psfid eval reports per-image PSNRs and the shipped model beats the mean-PS
     const img = k % 2 ? filaments(rng, 160) : deadLeaves(rng, 160);
     writePng(join(dir, `img${k}.png`), { width: 160, height: 160, channels: 1, data: Uint16Array.from(img, (v) => Math.round(v * 65535)) });
   }
-  const out = join(dir, 'report.json');
-  const fig = join(dir, 'montage.png');
+  const outDir = mkdtempSync(join(tmpdir(), 'psfid-eval-out-')); // outside the image folder, which eval reads
+  const out = join(outDir, 'report.json');
+  const fig = join(outDir, 'montage.png');
   const r = spawnSync(process.execPath, [cli, 'eval', '--images', dir, '--n', '24', '--seed', '3', '--baselines', 'mean-psf', '--out', out, '--figure', fig], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /\| method \| PSNR\(ĥ\) dB/);
@@ -44,6 +45,7 @@ test('psfid eval reports per-image PSNRs and the shipped model beats the mean-PS
   assert.equal(r2.status, 0, r2.stderr);
   assert.deepEqual(JSON.parse(readFileSync(out + '2', 'utf8')).images, report.images);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
 });
 
 test('psfid eval refuses bad flags with one line and exit 2', () => {
