@@ -5,10 +5,18 @@
 //                   the boundary-adapted RL on a 1080² FFT grid), setup (PSF spectrum, Aᵀ1, input checks) included;
 //                   skimage: zero boundary ('same' convolutions, FFT via scipy, one thread).
 // psfid uses all cores (PSFID_THREADS); device from PSFID_BENCH_DEVICE (default cpu). Target: ratio ≤ 0.2.
-import { Generator, keep, resolveDevice, synchronize, tensor, tidy, uniform } from '../src/engine/index.js';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Generator, getNumThreads, keep, resolveDevice, saveSafetensors, synchronize, tensor, tidy, uniform } from '../src/engine/index.js';
 import { richardsonLucy } from '../src/deconv/index.js';
+import { identifyRegion } from '../src/identify/identify.js';
+import { Identifier, resolvePreset } from '../src/model/identifier.js';
+import { defaultModelPath, loadModel } from '../src/model/store.js';
+import { deadLeaves } from '../src/data/procedural.js';
+import { Rng } from '../src/data/rng.js';
 import type { BenchLine } from './types.js';
-import { compare, pythonScript, runPython, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
+import { compare, PythonServer, pythonScript, ReferenceUnavailable, runPython, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
 
 const SIZE = 1024;
 const PSF_SIZE = 31;
@@ -47,12 +55,86 @@ function psfidSamples(device: string): number[] {
 export async function run(): Promise<BenchLine[]> {
   const device = resolveDevice(process.env.PSFID_BENCH_DEVICE ?? 'cpu');
   if (device !== 'cpu') process.stderr.write(`bench: deconv runs psfid on ${device} (skimage on the CPU)\n`);
-  const args = ['rl', SIZE, PSF_SIZE, ITERATIONS, TIMING.warmup, TIMING.repeats].map(String);
-  const line = await compare({
-    name: 'deconv.rl_1024',
-    unit: 'ms/iteration',
-    psfid: () => psfidSamples(device),
-    reference: async () => (await runPython<ReferenceSamples>(pythonScript('deconv_ref.py'), args, ['skimage', 'numpy'])).samples_ms,
-  });
-  return line ? [line] : [];
+  // PSFID_BENCH_ONLY=rl_1024,identify.512 picks figures (default: all).
+  const only = process.env.PSFID_BENCH_ONLY?.split(',');
+  const lines: BenchLine[] = [];
+  if (!only || only.includes('rl_1024')) {
+    const args = ['rl', SIZE, PSF_SIZE, ITERATIONS, TIMING.warmup, TIMING.repeats].map(String);
+    const line = await compare({
+      name: 'deconv.rl_1024',
+      unit: 'ms/iteration',
+      psfid: () => psfidSamples(device),
+      reference: async () => (await runPython<ReferenceSamples>(pythonScript('deconv_ref.py'), args, ['skimage', 'numpy'])).samples_ms,
+    });
+    if (line) lines.push(line);
+  }
+  if (!only || only.includes('identify.512')) {
+    const line = await identifyFigure(device);
+    if (line) lines.push(line);
+  }
+  return lines;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// identify.512: the PSF of a 512 × 512 image with the small model via identifyRegion (default patching: 128² patches,
+// overlap 0.5, i.e. 7 × 7 = 49 patches in network calls of 16), median milliseconds per call after warm-up (process
+// start, model loading and the first call excluded). Weights: models/psfid-small.safetensors when it exists, else a
+// freshly initialised small Identifier (the time does not depend on the weights). Image: 512² dead leaves. fc and
+// θmax: the default prior's means (0.1875, 0.085). Reference: the same patches, batches and weighting through the
+// PyTorch port of the network (bench/python/train_ref.py, identify), with the same weights (checked: the two PSFs
+// are compared on stderr). psfid uses all cores unless PSFID_THREADS says; the reference uses as many threads as
+// psfid's engine (torch.set_num_threads), so PSFID_THREADS=1 gives a one-thread figure. Target: < 50 ms on the CPU.
+// ---------------------------------------------------------------------------------------------------------------
+
+const IDENTIFY_SIZE = 512;
+const IDENTIFY_TIMING: TimingOptions = { warmup: 1, repeats: 3 };
+const IDENTIFY_OPTIONS = { fc: 0.1875, thetaMax: 0.085 };
+
+async function identifyFigure(device: string): Promise<BenchLine | null> {
+  let server: PythonServer;
+  try {
+    server = PythonServer.start(pythonScript('train_ref.py'));
+  } catch (e) {
+    if (!(e instanceof ReferenceUnavailable)) throw e;
+    process.stderr.write(`bench: skipping identify.512: ${e.message}\n`);
+    return null;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-bench-identify-'));
+  // Both sides load one snapshot of the weights (the shipped file may be re-exported while the bench runs).
+  const shipped = defaultModelPath();
+  const weights = join(dir, 'small.safetensors');
+  const hasShipped = existsSync(shipped);
+  if (hasShipped) copyFileSync(shipped, weights);
+  const model = hasShipped ? loadModel(weights, device).model : new Identifier(resolvePreset('small'), 0).to(device);
+  model.eval();
+  try {
+    if (!hasShipped) saveSafetensors(weights, model.stateDict());
+    process.stderr.write(`bench: identify.512: ${getNumThreads()} thread(s), weights ${hasShipped ? shipped : 'freshly initialised (no models/psfid-small.safetensors)'}\n`);
+    const image = deadLeaves(new Rng(512), IDENTIFY_SIZE);
+    const imagePath = join(dir, 'image.f32');
+    writeFileSync(imagePath, image);
+    const region = { x: 0, y: 0, width: IDENTIFY_SIZE, height: IDENTIFY_SIZE };
+    const call = (): void =>
+      tidy(() => {
+        identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, { ...IDENTIFY_OPTIONS, device });
+        synchronize();
+      });
+    const request = { figure: 'identify', threads: getNumThreads(), weights, image: imagePath, width: IDENTIFY_SIZE, height: IDENTIFY_SIZE, fc: IDENTIFY_OPTIONS.fc, theta_max: IDENTIFY_OPTIONS.thetaMax };
+    // The port's check: the same PSF from the same weights, patches and weighting.
+    const ours = tidy(() => identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, { ...IDENTIFY_OPTIONS, device }).psf.toArray());
+    const theirs = await server.request<{ psf: number[] }>({ ...request, warmup: 0, repeats: 0, return_psf: true });
+    const diff = ours.reduce((m, v, i) => Math.max(m, Math.abs(v - theirs.psf[i]!)), 0);
+    process.stderr.write(`bench: identify.512: max |ĥ psfid − ĥ PyTorch port| = ${diff.toExponential(2)} (ĥ max ${Math.max(...ours).toExponential(2)})\n`);
+    sampleMs(call, { warmup: IDENTIFY_TIMING.warmup, repeats: 0 });
+    return await compare({
+      name: 'identify.512',
+      unit: 'ms',
+      psfid: () => sampleMs(call, IDENTIFY_TIMING),
+      reference: async () => (await server.request<ReferenceSamples>({ ...request, ...IDENTIFY_TIMING })).samples_ms,
+    });
+  } finally {
+    model.dispose();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

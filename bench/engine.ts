@@ -4,10 +4,13 @@
 //   engine.rfft2        rfft2 of a 16×256×256 float32 tensor
 //   engine.train_unet   one step of a U-Net-sized block (64 channels, batch 8 of 1×128×128, LeakyReLU, max-pool,
 //                       transposed conv, additive skip), L1, Adam 1e-3
-// psfid uses all cores (2 here); the reference sets torch.set_num_threads(2).
+// psfid uses all cores (2 here); the reference sets torch.set_num_threads(2). Both drop gradients at zero grad
+// (PyTorch: set_to_none=True). Rounds of psfid and reference alternate (bench/util.ts compare); one long-lived
+// Python process serves every round. PSFID_BENCH_ONLY=train_small,rfft2 picks figures; PSFID_BENCH_ROUNDS sets the
+// number of rounds (default 5); PSFID_BENCH_VERBOSE=1 prints each round's medians on stderr.
 import { Adam, Generator, keep, l1Loss, maxPool2d, nn, normal, rfft2, tidy, type Tensor } from '../src/engine/index.js';
 import type { BenchLine } from './types.js';
-import { compare, PythonServer, pythonScript, ReferenceUnavailable, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
+import { compare, PythonServer, rounds, pythonScript, ReferenceUnavailable, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
 
 const { Conv2d, ConvTranspose2d, Module, Sequential, ReLU } = nn;
 
@@ -84,19 +87,21 @@ interface Figure {
   warmup: number;
   /** Per round: a short re-warm (after the other process ran) and the timed calls. */
   round: TimingOptions;
+  /** Rounds beyond the default (PSFID_BENCH_ROUNDS): long steps interleave in small rounds, more of them. */
+  extraRounds?: number;
   prepare: () => Prepared;
 }
 
 const FIGURES: Figure[] = [
   { name: 'train_small', warmup: 10, round: { warmup: 2, repeats: 20 }, prepare: () => trainStep(smallNet, [8, 1, 64, 64]) },
   { name: 'rfft2', warmup: 20, round: { warmup: 3, repeats: 40 }, prepare: rfft2Call },
-  { name: 'train_unet', warmup: 2, round: { warmup: 1, repeats: 3 }, prepare: () => trainStep(() => new UNetish(), [8, 1, 128, 128]) },
+  { name: 'train_unet', warmup: 2, round: { warmup: 0, repeats: 2 }, extraRounds: 2, prepare: () => trainStep(() => new UNetish(), [8, 1, 128, 128]) },
 ];
 
 export async function run(): Promise<BenchLine[]> {
   const only = process.env.PSFID_BENCH_ONLY?.split(',');
   const lines: BenchLine[] = [];
-  let server: PythonServer | null = null;
+  let server: PythonServer;
   try {
     server = PythonServer.start(pythonScript('engine_ref.py'));
   } catch (e) {
@@ -111,11 +116,31 @@ export async function run(): Promise<BenchLine[]> {
       try {
         ours.sample({ warmup: f.warmup, repeats: 0 });
         await server.request({ figure: f.name, warmup: f.warmup, repeats: 0 });
-        const line = await compare({
-          name: `engine.${f.name}`,
-          psfid: () => ours.sample(f.round),
-          reference: async () => (await server!.request<ReferenceSamples>({ figure: f.name, ...f.round })).samples_ms,
-        });
+        // CPU time per timed call (warm-up included) of each side, for PSFID_BENCH_VERBOSE: on a shared machine,
+        // wall time also measures the neighbours.
+        const cpu: { psfid: number[]; reference: number[] } = { psfid: [], reference: [] };
+        const line = await compare(
+          {
+            name: `engine.${f.name}`,
+            psfid: () => {
+              const c0 = process.cpuUsage();
+              const s = ours.sample(f.round);
+              const c = process.cpuUsage(c0);
+              cpu.psfid.push((c.user + c.system) / 1000 / Math.max(1, f.round.repeats));
+              return s;
+            },
+            reference: async () => {
+              const r = await server.request<ReferenceSamples & { cpu_ms_per_call: number }>({ figure: f.name, ...f.round });
+              cpu.reference.push(r.cpu_ms_per_call);
+              return r.samples_ms;
+            },
+          },
+          rounds() + (f.extraRounds ?? 0),
+        );
+        if (process.env.PSFID_BENCH_VERBOSE) {
+          const fmt = (xs: number[]): string => xs.map((x) => x.toPrecision(4)).join(' ');
+          process.stderr.write(`bench: engine.${f.name} CPU ms per call: psfid ${fmt(cpu.psfid)} | reference ${fmt(cpu.reference)}\n`);
+        }
         if (line) lines.push(line);
       } finally {
         ours.dispose();

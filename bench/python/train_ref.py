@@ -2,14 +2,17 @@
 its training-data synthesis, written again in plain PyTorch, timed the way psfid's side is.
 
 What is ported (src/model/identifier.ts, src/train/synthesize.ts, src/acquisition/, src/optics/, src/train/loss.ts):
-- Identifier: the same layers, names, channel widths, conditioning channels, standardisation and softmax head (a
-  psfid state dict loads into it unchanged; its parameter count is printed by `train_ref.py params PRESET`).
-- Crops: dead leaves (disks with radii ~ r^-3 on [1, n/3], grey levels U[0, 1), painted front to back, 4000 disks at
-  most, 0.5 where no disk lands): the same distribution as src/data/procedural.ts, vectorised in PyTorch (each pixel
-  takes the first disk that covers it, found with scatter_reduce over the disks' bounding boxes).
+- Identifier: the same layers, names, channel widths, conditioning channels, standardisation, spectral branch (Welch
+  log power spectrum CNN) and heads: the pixel decoder with its softmax, or (the small preset) the Zernike head whose
+  h_hat is the per-sample-fc MFT PSF below, differentiated by autograd. A psfid state dict loads into it unchanged; its
+  parameter count is printed by `train_ref.py params PRESET` (bench/train.ts checks that it equals psfid's).
+- Crops: dead leaves (disks with radii ~ r^-3 on [1, n/3], grey levels U[0, 1), painted front to back, 4000 disks
+  at most, 0.5 where no disk lands): the same distribution as src/data/procedural.ts, vectorised in PyTorch (each
+  pixel takes the first disk that covers it, found with scatter_reduce over the disks' bounding boxes), rendered on
+  one thread like psfid's JavaScript renderer.
 - Degradations from the default prior: fc ~ U[0.125, 0.25], thetaMax ~ U[0.02, 0.15], theta_k ~ U[-thetaMax, thetaMax]
   on Noll 4-11, gain ~ U[0, 0.02], sigma ~ U[0, 0.02], bits in {8, 12, 16}, salt-and-pepper ~ U[0, 0.002].
-- PSFs (per-sample fc, P = 256, S = 31), two ways:
+- PSFs of the synthesis (per-sample fc, P = 256, S = 31), two ways (the Zernike head always uses "mft", as psfid's):
     "mft" (default; the algorithm psfid uses): the pupil on the band of offsets covering the batch's largest fc (half
           width rounded up to 4 samples, as psfid), anti-aliased aperture, Zernike modes evaluated per sample, then
           h = |E p E^T|^2 with E [S, M] the exact DFT factors, as complex matrix products;
@@ -27,7 +30,6 @@ import json
 import math
 import sys
 import time
-
 import warnings
 
 import torch
@@ -38,9 +40,9 @@ torch.set_num_threads(2)
 warnings.filterwarnings("ignore", message="scatter_reduce")
 
 PRESETS = {
-    "small": dict(base_channels=32, levels=4, decoder_channels=256, psf_size=31, slope=0.1),
-    "seed": dict(base_channels=64, levels=5, decoder_channels=2048, psf_size=31, slope=0.1),
-    "tiny": dict(base_channels=4, levels=2, decoder_channels=16, psf_size=15, slope=0.1),
+    "small": dict(base_channels=32, levels=4, decoder_channels=256, psf_size=31, slope=0.1, spectral_channels=32, head="zernike"),
+    "seed": dict(base_channels=64, levels=5, decoder_channels=1792, psf_size=31, slope=0.1, spectral_channels=64),
+    "tiny": dict(base_channels=4, levels=2, decoder_channels=16, psf_size=15, slope=0.1, spectral_channels=4, spectral_tile=16),
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -60,11 +62,17 @@ class DoubleConv(nn.Module):
 
 
 class Identifier(nn.Module):
-    """y [B, 1, H, W], fc [B], theta_max [B] -> h_hat [B, S, S] (softmax over the S^2 pixels)."""
+    """y [B, 1, H, W], fc [B], theta_max [B] -> h_hat [B, S, S].
 
-    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope):
+    Spatial encoder (globally pooled per stage) + spectral branch (CNN over the Welch log power spectrum of 64^2
+    Hann-windowed tiles, with frequency-coordinate channels, flattened at 4^2) whose vector is appended to the pooled
+    features; then either the pixel decoder (transposed convs, per-stage biases, softmax over S^2) or the Zernike
+    head (theta_hat = theta_max * tanh(linear), h_hat = the per-sample-fc MFT PSF of theta_hat)."""
+
+    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels"):
         super().__init__()
-        self.levels, self.psf_size, self.slope = levels, psf_size, slope
+        self.levels, self.psf_size, self.slope, self.tile = levels, psf_size, slope, spectral_tile
+        self.head_kind = head
         stages = int(round(math.log2(psf_size + 1))) - 2
         self.stages = stages
         widths, cin = [], 3  # y and the two conditioning channels
@@ -73,14 +81,43 @@ class Identifier(nn.Module):
             setattr(self, f"enc{i}", DoubleConv(cin, cout, slope))
             widths.append(cout)
             cin = cout
+        sc = spectral_channels
+        extra = 8 * sc if sc > 0 else 0
+        self.n_spectral = 4 if sc > 0 else 0
+        if sc > 0:
+            for i, (a, b) in enumerate([(3, sc), (sc, 2 * sc), (2 * sc, 4 * sc), (4 * sc, 4 * sc)]):
+                setattr(self, f"spec{i}", DoubleConv(a, b, slope))
+            self.specproj = nn.Linear(4 * sc * (spectral_tile // 16) ** 2, extra)
+            w1 = 0.5 - 0.5 * torch.cos(2 * math.pi * (torch.arange(spectral_tile, dtype=torch.float64) + 0.5) / spectral_tile)
+            f = (torch.arange(spectral_tile, dtype=torch.float64) - spectral_tile / 2) / (spectral_tile / 2)
+            fy, fx = torch.meshgrid(f, f, indexing="ij")
+            self.register_buffer("window", (w1.view(-1, 1) * w1.view(1, -1)).float().view(1, 1, spectral_tile, spectral_tile), persistent=False)
+            self.register_buffer("coords", torch.stack([fx, fy]).float().unsqueeze(0), persistent=False)
         dec = [max(16, decoder_channels >> i) for i in range(stages + 1)]
-        self.seed = nn.Linear(widths[-1], dec[0])
+        self.seed = nn.Linear(widths[-1] + extra, dec[0])
+        if head == "zernike":
+            self.zernike = nn.Linear(dec[0], 8)
+            return
         for i in range(stages + 1):
             cout = dec[min(i + 1, stages)]
             setattr(self, f"up{i}", nn.ConvTranspose2d(dec[i], cout, 3, stride=1 if i == 0 else 2))
-            setattr(self, f"skip{i}", nn.Linear(widths[max(0, levels - 1 - i)], cout))
+            setattr(self, f"skip{i}", nn.Linear(widths[max(0, levels - 1 - i)] + extra, cout))
             setattr(self, f"refine{i}", nn.Conv2d(cout, cout, 3, padding=1))
         self.head = nn.Conv2d(dec[stages], 1, 3, padding=1)
+
+    def spectral_features(self, yn):
+        if not self.n_spectral:
+            return None
+        b, _, height, width = yn.shape
+        n = self.tile
+        ty, tx = height // n, width // n
+        tiles = yn[:, :, : ty * n, : tx * n].reshape(b, ty, n, tx, n).permute(0, 1, 3, 2, 4).reshape(b * ty * tx, 1, n, n)
+        power = torch.fft.fft2(tiles * self.window).abs().square() / (n * n)
+        welch = power.reshape(b, ty * tx, n, n).mean(1, keepdim=True)
+        h = torch.cat([torch.fft.fftshift(torch.log(welch + 1e-3), dim=(-2, -1)), self.coords.expand(b, 2, n, n)], 1)
+        for i in range(self.n_spectral):
+            h = F.max_pool2d(getattr(self, f"spec{i}")(h), 2)
+        return F.leaky_relu(self.specproj(h.reshape(b, -1)), self.slope)
 
     def forward(self, y, fc, theta_max):
         b, _, height, width = y.shape
@@ -98,10 +135,16 @@ class Identifier(nn.Module):
                 h = F.max_pool2d(h, 2)
             h = getattr(self, f"enc{i}")(h)
             pooled.append(h.mean((2, 3)))
-        d = F.leaky_relu(self.seed(pooled[-1]), slope).view(b, -1, 1, 1)
+        spec = self.spectral_features(yn)
+        with_spec = (lambda v: torch.cat([v, spec], 1)) if spec is not None else (lambda v: v)  # noqa: E731
+        seed_vec = F.leaky_relu(self.seed(with_spec(pooled[-1])), slope)
+        if self.head_kind == "zernike":
+            theta = torch.tanh(self.zernike(seed_vec)) * theta_max.view(b, 1)
+            return psf_mft(theta, fc, s)
+        d = seed_vec.view(b, -1, 1, 1)
         for i in range(self.stages + 1):
             d = getattr(self, f"up{i}")(d)
-            bias = getattr(self, f"skip{i}")(pooled[max(0, self.levels - 1 - i)])
+            bias = getattr(self, f"skip{i}")(with_spec(pooled[max(0, self.levels - 1 - i)]))
             d = F.leaky_relu(d + bias.view(b, -1, 1, 1), slope)
             d = F.leaky_relu(getattr(self, f"refine{i}")(d), slope) + d
         logits = self.head(d).view(b, s * s)
@@ -112,7 +155,7 @@ def num_parameters(model):
     return sum(p.numel() for p in model.parameters())
 
 
-_ST_DTYPES = {"F32": torch.float32, "F64": torch.float64, "I64": torch.int64, "I32": torch.int32}
+_ST_DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32}
 
 
 def load_safetensors(path):
@@ -203,31 +246,31 @@ def pupil(theta, fc, lo, hi):
     return torch.polar(aperture(lo, hi, fc), zernike_phase(theta, o.view(1, 1, -1) * scale, o.view(1, -1, 1) * scale))
 
 
-def dft_factors(lo, hi):
-    """E[x, k] = exp(-2 pi i (lo + k) x / P) for x = -S//2 .. S//2, complex64 [S, M] (phase reduced mod P exactly)."""
-    key = ("dft", lo, hi)
+def dft_factors(lo, hi, s=S):
+    """E[x, k] = exp(-2 pi i (lo + k) x / P) for x = -s//2 .. s//2, complex64 [s, M] (phase reduced mod P exactly)."""
+    key = ("dft", lo, hi, s)
     if key not in _cache:
-        x = torch.arange(-(S // 2), S // 2 + 1, dtype=torch.int64).view(-1, 1)
+        x = torch.arange(-(s // 2), s // 2 + 1, dtype=torch.int64).view(-1, 1)
         k = torch.arange(lo, hi + 1, dtype=torch.int64).view(1, -1)
         angle = (-2 * math.pi / P) * torch.remainder(x * k, P).double()
         _cache[key] = torch.polar(torch.ones_like(angle), angle).to(torch.complex64)
     return _cache[key]
 
 
-def psf_mft(theta, fc):
+def psf_mft(theta, fc, s=S):
     fcmax = float(fc.max())
     half = BAND_STEP * math.ceil((math.ceil(fcmax * P) + 1) / BAND_STEP)
     lo, hi = max(-(P // 2), -half), min(P - P // 2 - 1, half)
-    e = dft_factors(lo, hi)
+    e = dft_factors(lo, hi, s)
     a = e @ pupil(theta, fc, lo, hi) @ e.transpose(0, 1)
     h = a.real**2 + a.imag**2
     return h / h.sum((-2, -1), keepdim=True)
 
 
-def psf_fft(theta, fc):
+def psf_fft(theta, fc, s=S):
     lo, hi = -(P // 2), P - P // 2 - 1
     a = torch.fft.fftshift(torch.fft.fft2(torch.fft.ifftshift(pupil(theta, fc, lo, hi), dim=(-2, -1))), dim=(-2, -1))
-    c, r = P // 2, S // 2
+    c, r = P // 2, s // 2
     h = (a.real**2 + a.imag**2)[:, c - r : c + r + 1, c - r : c + r + 1]
     return h / h.sum((-2, -1), keepdim=True)
 
@@ -324,7 +367,14 @@ def acquire(g, x, p, psf_method):
 
 
 def synthesize(g, batch, crop, psf_method):
-    x = dead_leaves(g, batch, crop + S - 1)
+    # The crops are rendered on one thread, as psfid renders them (a JavaScript loop): on a loaded 2-core machine the
+    # many mid-sized element-wise ops of the vectorised renderer lose several times their run time in OpenMP barriers.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x = dead_leaves(g, batch, crop + S - 1)
+    finally:
+        torch.set_num_threads(threads)
     p = sample_degradation(g, batch)
     y, _, h = acquire(g, x, p, psf_method)
     return x, y, h, p["fc"], p["theta_max"]
@@ -414,6 +464,9 @@ def handle(req, built):
         fc = torch.tensor(req["fc"], dtype=torch.float32)
         with torch.no_grad():
             return {m: f(theta, fc).flatten().tolist() for m, f in PSF_METHODS.items()}
+    if kind == "crops":
+        g = torch.Generator().manual_seed(3)
+        return {"samples_ms": [s[0] for s in measure(lambda: dead_leaves(g, 8, 64 + S - 1), int(req["warmup"]), int(req["repeats"]))]}
     if kind == "train":
         key = ("train", req.get("psf", "mft"))
         if key not in built:
@@ -433,13 +486,14 @@ def handle(req, built):
         if req.get("return_psf"):
             out["psf"] = run().flatten().tolist()
         return out
-    raise ValueError(f"unknown figure {kind!r}; known: params, psf, train, identify")
+    raise ValueError(f"unknown figure {kind!r}; known: params, psf, crops, train, identify")
 
 
 def serve():
     """One JSON request per stdin line, one JSON answer per line. Requests ({"threads": n} sets torch's threads):
     {"figure": "params", "preset"} -> {"parameters"}
     {"figure": "psf", "theta": [B*8], "fc": [B]} -> {"mft": [B*S*S], "fft": [B*S*S]}
+    {"figure": "crops", "warmup", "repeats"} -> {"samples_ms"} (8 dead-leaves crops of 94^2 per call)
     {"figure": "train", "psf": "mft"|"fft", "weights": path|null, "warmup", "repeats"} -> {"samples_ms", "data_ms"}
         (one small training step per call, batch 8, crop 64; state kept across requests per psf method)
     {"figure": "identify", "weights", "image": raw float32 path, "width", "height", "fc", "theta_max", "patch_size",
