@@ -2,9 +2,12 @@
 
 Usage: python3 engine_ref.py FIGURE WARMUP REPEATS, or python3 engine_ref.py serve (requests on stdin, see serve()).
 FIGURE is one of train_small, rfft2, train_unet. Prints one JSON line {"figure", "samples_ms"}: the duration of each
-timed call in milliseconds, after WARMUP untimed calls. 2 threads (psfid uses all cores of this 2-core machine).
+timed call in milliseconds, after WARMUP untimed calls. 2 threads, or a request's "threads" (bench/engine.ts sends
+psfid's engine thread count).
 Development tool only (Debian python3-torch), never a runtime dependency of psfid.
 """
+import collections
+import itertools
 import json
 import sys
 import time
@@ -78,10 +81,15 @@ def train_step_fn(model, shape):
 
 
 def rfft2_fn():
-    x = torch.randn((16, 256, 256), generator=torch.Generator().manual_seed(0))
+    # Cycles over 4 inputs and keeps the last 8 outputs alive, as bench/engine.ts does (see rfft2Call there: the
+    # kernel's time depends on where its buffers lie in memory, so every call gets different ones).
+    g = torch.Generator().manual_seed(0)
+    inputs = [torch.randn((16, 256, 256), generator=g) for _ in range(4)]
+    outputs = collections.deque(maxlen=8)
+    counter = itertools.count()
 
     def step():
-        torch.fft.rfft2(x)
+        outputs.append(torch.fft.rfft2(inputs[next(counter) % len(inputs)]))
 
     return step
 
@@ -105,7 +113,7 @@ def measure(fn, warmup, repeats):
 
 
 def serve():
-    """One JSON request per stdin line: {"figure", "warmup", "repeats"}; one JSON answer per line on stdout.
+    """One JSON request per stdin line: {"figure", "warmup", "repeats", "threads"?}; one JSON answer per line.
 
     Each figure's model, optimizer and data are built at its first request and reused by later ones (psfid's side
     does the same), so interleaved rounds continue the same training run."""
@@ -121,6 +129,8 @@ def serve():
             if figure not in built:
                 torch.manual_seed(0)
                 built[figure] = FIGURES[figure]()
+            if req.get("threads"):
+                torch.set_num_threads(int(req["threads"]))
             repeats = int(req["repeats"])
             cpu0 = time.process_time()
             samples = measure(built[figure], int(req["warmup"]), repeats)
