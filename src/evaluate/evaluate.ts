@@ -11,7 +11,7 @@ import { synthesizeBatch, type TrainingBatch } from '../train/synthesize.js';
 import type { Source } from '../data/sources.js';
 import type { Identifier } from '../model/identifier.js';
 import { fitBlind, fitOracle } from '../identify/fit.js';
-import { psnrImage, psnrPsf, psfSnr } from './metrics.js';
+import { meanStd as stats, psnrImage, psnrPsf, psfSnr } from './metrics.js';
 
 export type EvalMode = 'given' | 'mean';
 export type MethodName = 'network-given' | 'network-mean' | 'mean-psf' | 'blind-tv' | 'oracle';
@@ -63,11 +63,6 @@ export interface EvalReport {
   images: PerImage[];
   examples: Example[];
 }
-
-const stats = (v: number[]): Summary => {
-  const m = v.reduce((a, b) => a + b, 0) / v.length;
-  return { mean: m, std: Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1)) };
-};
 
 function score(hHat: Tensor, b: TrainingBatch): [number, number, number][] {
   return noGrad(() =>

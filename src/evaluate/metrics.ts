@@ -32,3 +32,9 @@ export function psfSnr(hHat: Tensor, h: Tensor): Tensor {
   const dims = pair(hHat, h, 'psfSnr');
   return tidy(() => hHat.sub(h).square().sum(dims).div(h.square().sum(dims)).log10().mul(-10));
 }
+
+/** Mean and sample standard deviation (n − 1) of per-sample values, for reports (mean ± std). */
+export function meanStd(v: readonly number[]): { mean: number; std: number } {
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  return { mean, std: Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, v.length - 1)) };
+}

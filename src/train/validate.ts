@@ -2,7 +2,7 @@
 // noise-free blurred image y₀ (peak 1), and the PSF SNR (../shared/CONVENTIONS.md, Metrics).
 import { tidy, type Tensor } from '../engine/index.js';
 import { blur } from '../acquisition/index.js';
-import { psnrImage, psnrPsf, psfSnr } from '../evaluate/metrics.js';
+import { meanStd, psnrImage, psnrPsf, psfSnr } from '../evaluate/metrics.js';
 import type { Identifier } from '../model/identifier.js';
 
 export interface ValidationSet {
@@ -19,11 +19,6 @@ export interface ValidationResult {
   psfSnr: number;
 }
 
-const meanStd = (v: number[]): [number, number] => {
-  const m = v.reduce((a, b) => a + b, 0) / v.length;
-  return [m, Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1))];
-};
-
 export function validate(model: Identifier, set: ValidationSet): ValidationResult {
   model.eval();
   const psf: number[] = [];
@@ -37,7 +32,7 @@ export function validate(model: Identifier, set: ValidationSet): ValidationResul
       img.push(...psnrImage(blur(b.x, hHat, 'valid'), b.y0).toArray());
     });
   }
-  const [mp, sp] = meanStd(psf);
-  return { n: psf.length, psnrPsf: mp, psnrPsfStd: sp, psnrImage: meanStd(img)[0], psfSnr: meanStd(snr)[0] };
+  const p = meanStd(psf);
+  return { n: psf.length, psnrPsf: p.mean, psnrPsfStd: p.std, psnrImage: meanStd(img).mean, psfSnr: meanStd(snr).mean };
 }
 

@@ -17,6 +17,7 @@ import { Raster, inferno } from '../../report/raster.js';
 import { writePng, writeTiff } from '../../io/index.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
+import { planesOf } from './identify.js';
 
 interface DemoFlags {
   out: string;
@@ -120,10 +121,6 @@ export function register(program: Command): void {
       writeTiff(o('input.tif'), { width: size, height: size, planes: [yData] });
       writeTiff(o('truth.tif'), { width: size, height: size, planes: [truthData] });
       writeTiff(o('deconvolved.tif'), { width: size, height: size, planes: [xHat] });
-      const planesOf = (t: Tensor): Float32Array[] => {
-        const d = t.data() as Float32Array;
-        return Array.from({ length: n * n }, (_, k) => d.slice(k * S * S, (k + 1) * S * S));
-      };
       const truePlanes = planesOf(trueGrid);
       const estPlanes = planesOf(grid.psfs);
       writeTiff(o('psf-grid-true.tif'), { width: S, height: S, planes: truePlanes });

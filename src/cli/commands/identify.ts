@@ -94,7 +94,8 @@ function commonFlags(cmd: Command): Command {
     .option('--json', 'print a JSON summary: fc and θmax used and where each came from, patches, the Zernike readout');
 }
 
-function planesOf(t: Tensor): Float32Array[] {
+/** A PSF stack [N, S, S] as N row-major planes (for TIFF stacks and figures). */
+export function planesOf(t: Tensor): Float32Array[] {
   const [n, s] = [t.size(0), t.size(1)];
   const d = t.data() as Float32Array;
   return Array.from({ length: n }, (_, k) => d.slice(k * s * s, (k + 1) * s * s));
