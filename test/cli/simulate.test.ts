@@ -1,13 +1,15 @@
 // `psfid simulate`, run as a child process on a small uint16 TIFF written with src/io: output sizes, the sidecar,
 // reproducibility, the noise-free output against blur(x/65535, h) computed here with the library, and the refusal
-// of bad inputs (one line `error: …` naming the file, no stack trace, and no output files at all).
+// of bad inputs (one line `error: …` naming the file, no stack trace, and no output files at all). The boundary
+// modes, --plane and colour input are checked against a naive direct convolution written here (wrapped or mirrored
+// indices, no FFT), with the PSF written by `psfid psf` for the same flags.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { blur, DEFAULT_PRIOR, type Boundary } from '../../src/acquisition/index.js';
 import { tensor, tidy } from '../../src/engine/index.js';
-import { readImage, writeTiff } from '../../src/io/index.js';
+import { readImage, writePng, writeTiff } from '../../src/io/index.js';
 import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
 import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
 
@@ -88,10 +90,55 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-before(() => {
+type Mode = 'valid' | 'circular' | 'reflect';
+
+/** Index k of a side-n signal extended past its edges: wrapped, or mirrored about the edge pixel (not repeated). */
+function extended(k: number, n: number, mode: 'circular' | 'reflect'): number {
+  if (mode === 'circular') return ((k % n) + n) % n;
+  return k < 0 ? -k : k >= n ? 2 * (n - 1) - k : k;
+}
+
+/**
+ * h ⋆ x by the definition, y[i, j] = Σ_{a,b} h[a, b] · x[i − a + c, j − b + c] with c = ⌊S/2⌋, x extended by `mode`
+ * ('valid': only outputs whose support lies in x, (H−S+1) × (W−S+1)); float64, no FFT.
+ */
+function naiveBlur(x: ArrayLike<number>, width: number, height: number, h: ArrayLike<number>, s: number, mode: Mode): Float64Array {
+  const c = Math.floor(s / 2);
+  const margin = mode === 'valid' ? c : 0;
+  const outW = width - 2 * margin;
+  const outH = height - 2 * margin;
+  const y = new Float64Array(outW * outH);
+  for (let i = 0; i < outH; i++) {
+    for (let j = 0; j < outW; j++) {
+      let acc = 0;
+      for (let a = 0; a < s; a++) {
+        const r = i + margin - a + c;
+        const row = (mode === 'valid' ? r : extended(r, height, mode)) * width;
+        for (let b = 0; b < s; b++) {
+          const q = j + margin - b + c;
+          acc += h[a * s + b]! * x[row + (mode === 'valid' ? q : extended(q, width, mode))]!;
+        }
+      }
+      y[i * outW + j] = acc;
+    }
+  }
+  return y;
+}
+
+/** Optics of the naive-reference tests: an asymmetric PSF (coma along x and y), so flips and shifts show. */
+const OPTICS = ['--fc', '0.2', '--zernike', '4:0.1,7:-0.06,8:0.05', '--size', '15'];
+const S = 15;
+const NO_NOISE = ['--gain', '0', '--sigma', '0', '--bits', '0', '--salt-pepper', '0'];
+/** The PSF `psfid psf` writes for OPTICS (read in before()). */
+let cliPsf: Float32Array = new Float32Array(0);
+
+before(async () => {
   root = makeTempDir('simulate');
   input = join(root, 'x.tif');
   writeTiff(input, { width: W, height: H, planes: [specimen()] });
+  assertOk(await psfid(['psf', ...OPTICS, '--out', 'psf.tif'], root));
+  cliPsf = readFloat(join(root, 'psf.tif')).data;
+  assert.equal(cliPsf.length, S * S);
 });
 after(() => removeDir(root));
 
@@ -172,6 +219,91 @@ describe('psfid simulate', { concurrency: 6 }, () => {
       assert.equal(s.optics.fcSource, '--fc');
       assert.deepEqual([s.parameters.gain, s.parameters.sigma, s.parameters.bits, s.parameters.saltPepper], [0, 0, 0, 0]);
       assert.deepEqual(s.outputs, { y: 'clean.tif', psf: 'h.tif', sidecar: 'clean.json' });
+    });
+  }
+
+  for (const boundary of ['circular', 'reflect'] as const) {
+    test(`--boundary ${boundary}, no noise: y is H×W and equals a naive ${boundary} convolution of x/65535 with the PSF of \`psfid psf\``, async () => {
+      const dir = folder();
+      const r = await psfid(['simulate', input, '--out', 'y.tif', ...OPTICS, '--boundary', boundary, ...NO_NOISE], dir);
+      assertOk(r);
+      const y = readFloat(join(dir, 'y.tif'));
+      assert.deepEqual([y.width, y.height], [W, H]);
+      assert.ok(maxAbsDiff(readFloat(join(dir, 'y-psf.tif')).data, cliPsf) < 1e-7, 'simulate and psf give the same PSF');
+      const x = Float64Array.from(specimen(), (v) => v / 65535);
+      const expected = naiveBlur(x, W, H, cliPsf, S, boundary);
+      const err = maxAbsDiff(y.data, expected);
+      assert.ok(err < 2e-6, `max |y − naive ${boundary} blur| = ${err}`);
+      // The reference tells the modes apart: at the edges they differ by far more than the tolerance.
+      const other = naiveBlur(x, W, H, cliPsf, S, boundary === 'circular' ? 'reflect' : 'circular');
+      assert.ok(maxAbsDiff(other, expected) > 1e-2);
+      const sidecar = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar;
+      assert.deepEqual([sidecar.output.width, sidecar.output.height, sidecar.output.boundary], [W, H, boundary]);
+    });
+  }
+
+  test('--plane k of a 3-plane TIFF: y is plane k blurred, the sidecar records it; --plane 3 is a usage error naming the flag', async () => {
+    const dir = folder();
+    // Each plane a different pattern, so that blurring another plane cannot pass.
+    const planes = [0, 1, 2].map((k) => Uint16Array.from(specimen(), (v, i) => Math.round(v * (1 - 0.3 * k) + 9000 * k * (1 + Math.sin((i % W) / (2 + k))))));
+    writeTiff(join(dir, 'stack.tif'), { width: W, height: H, planes });
+    const [r, bad] = await Promise.all([
+      psfid(['simulate', 'stack.tif', '--out', 'y.tif', '--plane', '2', ...OPTICS, ...NO_NOISE], dir),
+      psfid(['simulate', 'stack.tif', '--out', 'z.tif', '--plane', '3', ...OPTICS, ...NO_NOISE], dir),
+    ]);
+    assertOk(r);
+    assertError(bad, 2, ['--plane', '3 plane(s)']);
+    assert.deepEqual(listDir(dir), ['stack.tif', 'y-psf.tif', 'y.json', 'y.tif']);
+    const y = readFloat(join(dir, 'y.tif'));
+    assert.deepEqual([y.width, y.height], [W - S + 1, H - S + 1]);
+    const reference = (k: number) => naiveBlur(Float64Array.from(planes[k]!, (v) => v / 65535), W, H, cliPsf, S, 'valid');
+    const err = maxAbsDiff(y.data, reference(2));
+    assert.ok(err < 2e-6, `max |y − naive blur of plane 2| = ${err}`);
+    for (const k of [0, 1]) assert.ok(maxAbsDiff(y.data, reference(k)) > 1e-2, `plane ${k} is not plane 2`);
+    const sidecar = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar & { input: { planes: number } };
+    assert.deepEqual([sidecar.input.plane, sidecar.input.planes], [2, 3]);
+    assert.match(r.stdout, /plane 2/);
+  });
+
+  /** Colour PNGs: [label, bit depth, channels]; alpha (4th channel) must be ignored. */
+  const colour: [string, 8 | 16, 3 | 4][] = [
+    ['an 8-bit RGB PNG', 8, 3],
+    ['a 16-bit RGBA PNG', 16, 4],
+  ];
+  for (const [label, depth, channels] of colour) {
+    test(`${label}: y is the blur of the luminance (0.2989 R + 0.5870 G + 0.1140 B) / ${2 ** depth - 1}${channels === 4 ? ', alpha dropped' : ''}`, async () => {
+      const dir = folder();
+      const max = 2 ** depth - 1;
+      const n = W * H;
+      // Three unlike channels (a ramp, waves, a checkerboard) and a varying alpha.
+      const rgba = (i: number): number[] => {
+        const [col, row] = [i % W, Math.floor(i / W)];
+        return [col / (W - 1), 0.5 + 0.45 * Math.sin(row / 3.7), (col >> 3) % 2 === (row >> 3) % 2 ? 0.9 : 0.1, 0.2 + 0.8 * (row / (H - 1))];
+      };
+      const data = depth === 8 ? new Uint8Array(n * channels) : new Uint16Array(n * channels);
+      for (let i = 0; i < n; i++) {
+        const v = rgba(i);
+        for (let c = 0; c < channels; c++) data[i * channels + c] = Math.round(v[c]! * max);
+      }
+      writePng(join(dir, 'colour.png'), { width: W, height: H, channels, data });
+      const r = await psfid(['simulate', 'colour.png', '--out', 'y.tif', ...OPTICS, ...NO_NOISE], dir);
+      assertOk(r);
+      const gray = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const k = i * channels;
+        gray[i] = (0.2989 * data[k]! + 0.587 * data[k + 1]! + 0.114 * data[k + 2]!) / max;
+      }
+      const y = readFloat(join(dir, 'y.tif'));
+      const err = maxAbsDiff(y.data, naiveBlur(gray, W, H, cliPsf, S, 'valid'));
+      assert.ok(err < 2e-6, `max |y − naive blur of the luminance| = ${err}`);
+      // Weights matter here: the plain mean of R, G and B gives another image.
+      const mean = Float64Array.from(gray, (_, i) => (data[i * channels]! + data[i * channels + 1]! + data[i * channels + 2]!) / (3 * max));
+      assert.ok(maxAbsDiff(y.data, naiveBlur(mean, W, H, cliPsf, S, 'valid')) > 1e-2);
+      const sidecar = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar & { input: { colorModel: string; scaling: { colour?: string } } };
+      assert.equal(sidecar.input.colorModel, channels === 3 ? 'rgb' : 'rgba');
+      assert.equal(sidecar.input.dtype, depth === 8 ? 'uint8' : 'uint16');
+      assert.equal(sidecar.input.scaling.divisor, max);
+      assert.match(sidecar.input.scaling.colour ?? '', /0\.2989 R \+ 0\.587 G \+ 0\.114 B/);
     });
   }
 
