@@ -1,10 +1,11 @@
 // Procedural training images on [0, 1], drawn from an explicit Rng: dead leaves (natural-image statistics),
-// filaments (microtubule-like curves) and spots (sub-resolution beads / vesicles). Each returns a size×size
+// filaments (microtubule-like curves), spots (vesicles, blobs of various sizes) and beads (sparse sub-resolution
+// points: the classical PSF target, where the PSF is seen directly). Each returns a size×size
 // Float32Array, row-major.
 import type { Rng } from './rng.js';
 
-export type ProceduralKind = 'dead-leaves' | 'filaments' | 'spots';
-export const PROCEDURAL_KINDS: readonly ProceduralKind[] = ['dead-leaves', 'filaments', 'spots'];
+export type ProceduralKind = 'dead-leaves' | 'filaments' | 'spots' | 'beads';
+export const PROCEDURAL_KINDS: readonly ProceduralKind[] = ['dead-leaves', 'filaments', 'spots', 'beads'];
 
 /**
  * Dead leaves: opaque disks with radii ∝ r^−3 on [rMin, rMax] (scale-invariant like natural images), random grey
@@ -118,8 +119,59 @@ export function spots(rng: Rng, size: number): Float32Array {
   return img;
 }
 
+/**
+ * Beads: 1 to 1 + ⌊size²/400⌋ points, each of flux 0.3–1 spread over the pixels as a Gaussian of σ 0.2–0.5 px
+ * (far below the PSF's width) integrated over each pixel, on a dim flat background (0–5 %); even the densest
+ * images leave most beads isolated.
+ */
+export function beads(rng: Rng, size: number): Float32Array {
+  const img = new Float32Array(size * size);
+  const n = 1 + rng.int(1 + Math.floor((size * size) / 400));
+  const wx = new Float64Array(7);
+  const wy = new Float64Array(7);
+  for (let k = 0; k < n; k++) {
+    const cx = rng.uniform(0, size);
+    const cy = rng.uniform(0, size);
+    const sigma = rng.uniform(0.2, 0.5);
+    const flux = rng.uniform(0.3, 1);
+    const x0 = Math.floor(cx) - 3;
+    const y0 = Math.floor(cy) - 3;
+    for (let i = 0; i < 7; i++) {
+      wx[i] = pixelGaussian(x0 + i, cx, sigma);
+      wy[i] = pixelGaussian(y0 + i, cy, sigma);
+    }
+    for (let i = 0; i < 7; i++) {
+      const y = y0 + i;
+      if (y < 0 || y >= size) continue;
+      for (let j = 0; j < 7; j++) {
+        const x = x0 + j;
+        if (x >= 0 && x < size) img[y * size + x]! += flux * wy[i]! * wx[j]!;
+      }
+    }
+  }
+  const bg = rng.uniform(0, 0.05);
+  for (let i = 0; i < img.length; i++) img[i] = Math.min(1, bg + img[i]! * (1 - bg));
+  return img;
+}
+
+/** The mass of a 1-D Gaussian (centre c, σ) on the pixel [p, p + 1). */
+function pixelGaussian(p: number, c: number, sigma: number): number {
+  const k = 1 / (Math.SQRT2 * sigma);
+  return 0.5 * (erf((p + 1 - c) * k) - erf((p - c) * k));
+}
+
+/** erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): enough for pixel masses; no dependency needed for one function. */
+function erf(x: number): number {
+  const s = Math.sign(x);
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return s * (1 - poly * Math.exp(-a * a));
+}
+
 export function procedural(kind: ProceduralKind, rng: Rng, size: number): Float32Array {
   switch (kind) {
+    case 'beads': return beads(rng, size);
     case 'dead-leaves': return deadLeaves(rng, size);
     case 'filaments': return filaments(rng, size);
     case 'spots': return spots(rng, size);

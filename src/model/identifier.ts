@@ -11,7 +11,7 @@
 // i.e. the default prior's range mapped to [−1, 1] (deepinv's RAM feeds its noise level the same way).
 // Input normalisation: each y is standardised (minus its mean, over its standard deviation + 1e-6), so the
 // estimate does not depend on the image's intensity scale or offset.
-import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, type DType } from '../engine/index.js';
+import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, normal, zeros, type DType } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
 
@@ -46,6 +46,19 @@ export interface IdentifierConfig {
    * that set. The loss stays on ĥ, so the twin-image ambiguity costs nothing.
    */
   head?: 'pixels' | 'zernike';
+  /**
+   * Also feed the two conditioning values straight into the head's MLP (next to the pooled features), not only as
+   * constant input channels of the spatial encoder. Default false (the first shipped model had no such input).
+   */
+  conditionHead?: boolean;
+  /** Hidden layers of the 'zernike' head's MLP (default 1). */
+  headLayers?: number;
+  /**
+   * Initial weights: 'torch' (default; PyTorch's U(±1/√fan_in), which shrinks activations by ≈ 0.6 per layer, so the
+   * image's features reach the head ~100× weaker than the biases) or 'he' (He-normal for LeakyReLU, zero biases,
+   * variance-preserving; the output layer at 1/√fan_in so that θ̂ starts small). Only matters for training.
+   */
+  init?: 'torch' | 'he';
 }
 
 /** Default side of the tiles the spectral branch averages periodograms over. */
@@ -61,10 +74,25 @@ export const PRESETS: Record<'small' | 'seed' | 'tiny', IdentifierConfig> = {
 };
 export type PresetName = keyof typeof PRESETS;
 
-export function resolvePreset(name: string): IdentifierConfig {
+export function resolvePreset(name: string, overrides: Partial<IdentifierConfig> = {}): IdentifierConfig {
   const p = (PRESETS as Record<string, IdentifierConfig>)[name];
   if (!p) throw usageError('preset', `unknown model preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
-  return p;
+  return { ...p, ...overrides };
+}
+
+/**
+ * Twin of Zernike coefficients over `noll`: the modes of even radial order negated. h(twin(θ)) = h(θ) exactly
+ * (conjugating the pupil function flips the PSF by 180°, which the odd modes undo), so θ is identifiable from a PSF
+ * only up to this sign flip. Returns ±1 per mode.
+ */
+export function twinSigns(noll: readonly number[]): number[] {
+  return noll.map((j) => (nollRadialOrder(j) % 2 === 0 ? -1 : 1));
+}
+
+function nollRadialOrder(j: number): number {
+  let n = 0;
+  while (((n + 1) * (n + 2)) / 2 < j) n++;
+  return n;
 }
 
 /** Conditioning of the network on the cut-off and the aberration amplitude, as documented above. */
@@ -93,6 +121,7 @@ export class Identifier extends nn.Module {
   readonly head: nn.Conv2d | null;
   readonly seedProj: nn.Linear;
   readonly zernikeOut: nn.Linear | null = null;
+  readonly headHidden: nn.Linear[] = [];
   readonly optics: Optics | null = null;
   readonly decoderWidths: number[];
   readonly spectral: DoubleConv[] = [];
@@ -128,12 +157,17 @@ export class Identifier extends nn.Module {
     const extra = this.spectralWidth;
     // Decoder widths: decoderChannels, halving, ≥ 16; stage 0 is the 1×1 → 3×3 step.
     this.decoderWidths = Array.from({ length: stages + 1 }, (_, i) => Math.max(16, config.decoderChannels >> i));
-    this.seedProj = this.registerModule('seed', new nn.Linear(bottleneck + extra, this.decoderWidths[0]!, { gen }));
+    const condIn = config.conditionHead ? 2 : 0;
+    this.seedProj = this.registerModule('seed', new nn.Linear(bottleneck + extra + condIn, this.decoderWidths[0]!, { gen }));
     if (config.head === 'zernike') {
+      for (let i = 1; i < (config.headLayers ?? 1); i++) {
+        this.headHidden.push(this.registerModule(`hidden${i}`, new nn.Linear(this.decoderWidths[0]! + condIn, this.decoderWidths[0]!, { gen })));
+      }
       // MLP: (bottleneck + spectral) → decoderChannels → 8 Zernike coefficients (Noll 4–11)
       this.zernikeOut = this.registerModule('zernike', new nn.Linear(this.decoderWidths[0]!, ZERNIKE_HEAD_NOLL.length, { gen }));
       this.optics = resolveOptics({ fc: 0.25, psfSize: S, zernikeNoll: ZERNIKE_HEAD_NOLL, allowUndersampling: true });
       this.head = null;
+      if (config.init === 'he') this.heInit(gen, 'zernike.weight');
       return;
     }
     for (let i = 0; i <= stages; i++) {
@@ -147,6 +181,24 @@ export class Identifier extends nn.Module {
       this.refine.push(this.registerModule(`refine${i}`, new nn.Conv2d(coutD, coutD, 3, { padding: 1, gen })));
     }
     this.head = this.registerModule('head', new nn.Conv2d(this.decoderWidths[stages]!, 1, 3, { padding: 1, gen }));
+    if (config.init === 'he') this.heInit(gen, 'head.weight');
+  }
+
+  /** Re-draws every weight He-normal (std √(2/((1 + slope²)·fan_in))), biases 0; `output` at std 1/√fan_in. */
+  private heInit(gen: Generator, output: string): void {
+    const fresh = new Map<string, Tensor>();
+    for (const [name, t] of this.namedParameters()) {
+      if (name.endsWith('bias')) {
+        fresh.set(name, zeros(t.shape));
+        continue;
+      }
+      // Conv2d [out, in, kh, kw] and Linear [out, in]; ConvTranspose2d [in, out, kh, kw] fans in over dim 1 too.
+      const fanIn = t.shape.slice(1).reduce((a, b) => a * b, 1);
+      const gain = name === output ? 1 : 2 / (1 + this.config.slope ** 2);
+      fresh.set(name, normal(gen, t.shape, { std: Math.sqrt(gain / fanIn) }));
+    }
+    this.loadStateDict(fresh, false);
+    for (const t of fresh.values()) t.dispose();
   }
 
   /**
@@ -159,6 +211,11 @@ export class Identifier extends nn.Module {
   }
 
   identify(y: Tensor, fc: Tensor, thetaMax: Tensor): Tensor {
+    return this.identifyDetailed(y, fc, thetaMax).psf;
+  }
+
+  /** As identify, with the 'zernike' head's coefficients θ̂ [B, 8] in waves (null for the pixel head). */
+  identifyDetailed(y: Tensor, fc: Tensor, thetaMax: Tensor): { psf: Tensor; theta: Tensor | null } {
     const [B, C, H, W] = y.shape as [number, number, number, number];
     if (y.ndim !== 4 || C !== 1) throw new TypeError(`Identifier: y must be [B, 1, H, W], got [${y.shape.join(', ')}]`);
     const { slope, psfSize: S } = this.config;
@@ -180,10 +237,13 @@ export class Identifier extends nn.Module {
       const levels = this.encoder.length;
       const spec = this.spectralFeatures(yn);
       const withSpec = (v: Tensor): Tensor => (spec ? cat([v, spec], 1) : v);
-      const seedVec = this.seedProj.forward(withSpec(pooled[levels - 1]!)).leakyRelu(slope);
+      const cond = this.config.conditionHead ? cat([c0.reshape([B, 1]), c1.reshape([B, 1])], 1) : null;
+      const withCond = (v: Tensor): Tensor => (cond ? cat([v, cond], 1) : v);
+      let seedVec = this.seedProj.forward(withCond(withSpec(pooled[levels - 1]!))).leakyRelu(slope);
       if (this.zernikeOut && this.optics) {
+        for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
         const theta = this.zernikeOut.forward(seedVec).tanh().mul(thetaMax.reshape([B, 1]));
-        return psfFromZernike(this.optics, theta, { fc: fc.toArray() });
+        return { psf: psfFromZernike(this.optics, theta, { fc: fc.toArray() }), theta };
       }
       let d = seedVec.reshape([B, -1, 1, 1]);
       this.up.forEach((up, i) => {
@@ -193,7 +253,7 @@ export class Identifier extends nn.Module {
         d = this.refine[i]!.forward(d).leakyRelu(slope).add(d);
       });
       const logits = this.head!.forward(d).reshape([B, S * S]);
-      return logits.softmax(1).reshape([B, S, S]);
+      return { psf: logits.softmax(1).reshape([B, S, S]), theta: null };
     });
   }
 

@@ -21,7 +21,7 @@ const sourceSchema = z.discriminatedUnion('kind', [
   }).strict(),
   z.object({
     kind: z.literal('procedural'),
-    generator: z.enum(['dead-leaves', 'filaments', 'spots']),
+    generator: z.enum(['dead-leaves', 'filaments', 'spots', 'beads']),
     weight: z.number().positive().default(1),
   }).strict(),
 ]);
@@ -39,6 +39,28 @@ export const trainConfigSchema = z.object({
   cropSize: z.number().int().min(16).default(64),
   /** Weight λ of the data term ‖ĥ⋆x − y‖₁ (mean per pixel) against the PSF term ‖ĥ − h‖₁ (sum over the PSF). */
   lambda: z.number().nonnegative().default(0.1),
+  /**
+   * Weight of an auxiliary coefficient term for the 'zernike' head (0 = the seed's loss alone): the mean squared error
+   * of θ̂/θmax against the nearer of θ/θmax and its twin (even modes negated, the same PSF). Near θ̂ = 0 the PSF is
+   * quadratic in the even modes, so the seed's loss alone has a flat saddle there; this term gives the head a
+   * gradient out of it. `thetaLossUntil` (steps, 0 = always) fades it linearly to 0 so the run ends on the seed's loss.
+   */
+  thetaLoss: z.number().nonnegative().default(0),
+  thetaLossUntil: z.number().int().nonnegative().default(0),
+  /** Overrides of the preset's architecture (src/model/identifier.ts IdentifierConfig), e.g. {"conditionHead": true}. */
+  architecture: z.object({
+    baseChannels: z.number().int().positive(),
+    levels: z.number().int().min(2),
+    decoderChannels: z.number().int().positive(),
+    psfSize: z.number().int().positive(),
+    slope: z.number().min(0),
+    spectralChannels: z.number().int().nonnegative(),
+    spectralTile: z.number().int().positive(),
+    head: z.enum(['pixels', 'zernike']),
+    conditionHead: z.boolean(),
+    headLayers: z.number().int().min(1).max(4),
+    init: z.enum(['torch', 'he']),
+  }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
     lr: z.number().positive().default(1e-3),

@@ -5,11 +5,11 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Adam, AdamW, SGD, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
-import { Identifier, resolvePreset } from '../model/identifier.js';
+import { Identifier, ZERNIKE_HEAD_NOLL, resolvePreset, twinSigns } from '../model/identifier.js';
 import type { TrainConfig } from './config.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthesize.js';
-import { seedLoss } from './loss.js';
+import { seedLoss, twinThetaLoss } from './loss.js';
 import { validate, type ValidationResult } from './validate.js';
 import { writeCurves } from './curves.js';
 
@@ -70,13 +70,24 @@ function truncateLog(path: string, step: number): void {
   writeFileSync(path, kept.map((l) => l + '\n').join(''));
 }
 
+/** Weight of the auxiliary coefficient term at `step` (linear fade to 0 at thetaLossUntil, when that is set). */
+export function thetaWeight(config: TrainConfig, step: number): number {
+  if (config.thetaLoss === 0) return 0;
+  if (config.thetaLossUntil === 0) return config.thetaLoss;
+  return config.thetaLoss * Math.max(0, 1 - step / config.thetaLossUntil);
+}
+
+function sameModes(noll: readonly number[]): boolean {
+  return noll.length === ZERNIKE_HEAD_NOLL.length && noll.every((j, i) => j === ZERNIKE_HEAD_NOLL[i]);
+}
+
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const device = resolveDevice(config.device);
   mkdirSync(opts.outDir, { recursive: true });
   const logPath = join(opts.outDir, 'log.jsonl');
   const ckptPath = checkpointPath(opts.outDir);
 
-  const model = new Identifier(resolvePreset(config.preset), config.seed);
+  const model = new Identifier(resolvePreset(config.preset, config.architecture), config.seed);
   model.to(device);
   const optimizer = makeOptimizer(config, model.parameters());
   const synth: Synthesizer = makeSynthesizer(config, device, opts.baseDir ?? '.');
@@ -120,8 +131,15 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const td = performance.now();
       const batch: TrainingBatch = synth.trainingBatch(step);
       dataMs = performance.now() - td;
-      const hHat = model.identify(batch.y, batch.fc, batch.thetaMax);
-      const { loss, psfTerm, dataTerm } = seedLoss(hHat, batch, config.lambda);
+      const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
+      const terms = seedLoss(hHat, batch, config.lambda);
+      const { psfTerm, dataTerm } = terms;
+      let loss = terms.loss;
+      const w = thetaWeight(config, step);
+      if (w > 0 && thetaHat) {
+        if (!sameModes(synth.prior.zernikeNoll)) throw new Error(`config.thetaLoss needs the prior's zernikeNoll to be ${ZERNIKE_HEAD_NOLL.join(', ')}`);
+        loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, twinSigns(ZERNIKE_HEAD_NOLL)).mul(w));
+      }
       loss.backward();
       optimizer.step();
       optimizer.zeroGrad();

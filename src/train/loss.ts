@@ -1,7 +1,7 @@
 // The seed's loss: E‖ĥ − h(θ)‖₁ + λ E‖ĥ ⋆ x − y‖₁.
 // PSF term: the L1 distance between the sum-1 PSFs (sum over the S² pixels, in [0, 2]), averaged over the batch.
 // Data term: the mean absolute difference per pixel between the re-blurred crop ĥ ⋆ x (valid region) and y.
-import type { Tensor } from '../engine/index.js';
+import { tensor, type Tensor } from '../engine/index.js';
 import { blur } from '../acquisition/index.js';
 
 export interface LossBatch {
@@ -19,4 +19,17 @@ export function seedLoss(hHat: Tensor, batch: LossBatch, lambda: number): { loss
   const reblurred = blur(batch.x, hHat, 'valid');
   const dataTerm = reblurred.sub(batch.y).abs().mean();
   return { loss: psfTerm.add(dataTerm.mul(lambda)), psfTerm, dataTerm };
+}
+
+/**
+ * Twin-aware coefficient loss: per sample, min over {θ, twin(θ)} of mean_k ((θ̂_k − θ_k)/θmax)², averaged over the
+ * batch. `signs` are twinSigns(noll) (−1 on even radial orders): h(twin(θ)) = h(θ), so neither sign is preferred.
+ */
+export function twinThetaLoss(thetaHat: Tensor, theta: Tensor, thetaMax: Tensor, signs: readonly number[]): Tensor {
+  const [B, K] = theta.shape as [number, number];
+  const scale = thetaMax.reshape([B, 1]);
+  const s = tensor(Float32Array.from(signs), [1, K], { device: theta.device, dtype: theta.dtype });
+  const direct = thetaHat.sub(theta).div(scale).square().mean(1);
+  const twin = thetaHat.sub(theta.mul(s)).div(scale).square().mean(1);
+  return direct.minimum(twin).mean();
 }

@@ -21,6 +21,8 @@ export interface TrainingBatch {
   h: Tensor;
   fc: Tensor;
   thetaMax: Tensor;
+  /** True Zernike coefficients [B, K] in waves (over the prior's zernikeNoll). */
+  theta: Tensor;
 }
 
 export interface Synthesizer {
@@ -44,13 +46,13 @@ export function synthesizeBatch(sources: Source[], prior: Prior, optics: Optics,
     const x = tensor(buf, [batch, 1, n, n], { device });
     const params = sampleDegradation(gen, prior, batch, { device });
     const { y, y0, h } = acquire(gen, x, params, optics, { boundary: 'valid' });
-    return { x, y, y0, h, fc: params.fc, thetaMax: params.thetaMax };
+    return { x, y, y0, h, fc: params.fc, thetaMax: params.thetaMax, theta: params.theta };
   });
 }
 
 export function makeSynthesizer(config: TrainConfig, device: string, baseDir: string): Synthesizer {
   const prior = resolvePrior(config.prior as PriorSpec);
-  const arch = resolvePreset(config.preset);
+  const arch = resolvePreset(config.preset, config.architecture);
   // The optics' own fc is a placeholder: every sample carries its own fc from μ.
   const optics = resolveOptics({ fc: prior.fc[1], psfSize: arch.psfSize, zernikeNoll: prior.zernikeNoll });
   const n = config.cropSize + optics.psfSize - 1;

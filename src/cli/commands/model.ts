@@ -43,7 +43,7 @@ export function register(program: Command): void {
       const ck = loadCheckpoint(f.checkpoint);
       try {
         const config = resolveTrainConfig(ck.config, f.checkpoint);
-        const m = new Identifier(resolvePreset(config.preset), config.seed);
+        const m = new Identifier(resolvePreset(config.preset, config.architecture), config.seed);
         m.loadStateDict(ck.model);
         const validation = (ck.extra as { lastValidation?: unknown } | undefined)?.lastValidation ?? null;
         saveModel(f.out, m, { preset: config.preset, architecture: m.config, prior: ck.prior, training: { steps: ck.step, config, validation } });
