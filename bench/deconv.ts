@@ -3,8 +3,13 @@
 //   deconv.rl_1024  RL on a 1024 × 1024 float32 image (uniform in [0.1, 1.1)) with a 31 × 31 Gaussian PSF (σ = 31/8):
 //                   a call of ITERATIONS iterations, divided by ITERATIONS. psfid: default boundary ('masked',
 //                   the boundary-adapted RL on a 1080² FFT grid), setup (PSF spectrum, Aᵀ1, input checks) included;
-//                   skimage: zero boundary ('same' convolutions, FFT via scipy, one thread).
-// psfid uses all cores (PSFID_THREADS); device from PSFID_BENCH_DEVICE (default cpu). Target: ratio ≤ 0.2.
+//                   skimage: zero boundary ('same' convolutions through scipy.fft). Per iteration psfid runs two real
+//                   FFT pairs (A u, Aᵀ r with the PSF's spectrum computed once); skimage's scipy.signal.convolve runs
+//                   three FFTs per convolution (the PSF's spectrum again each time), six per iteration.
+// Threads: psfid uses all cores unless PSFID_THREADS says, and the reference gets the same count (scipy.fft workers),
+// so PSFID_THREADS=1 gives a one-thread figure on both sides. libtorch's CPU FFT (pocketfft) runs on one thread
+// whatever the count; only psfid's elementwise work is spread. Device from PSFID_BENCH_DEVICE (default cpu).
+// Target: ratio ≤ 0.2.
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,7 +64,8 @@ export async function run(): Promise<BenchLine[]> {
   const only = process.env.PSFID_BENCH_ONLY?.split(',');
   const lines: BenchLine[] = [];
   if (!only || only.includes('rl_1024')) {
-    const args = ['rl', SIZE, PSF_SIZE, ITERATIONS, TIMING.warmup, TIMING.repeats].map(String);
+    const args = ['rl', SIZE, PSF_SIZE, ITERATIONS, TIMING.warmup, TIMING.repeats, getNumThreads()].map(String);
+    process.stderr.write(`bench: deconv.rl_1024: ${getNumThreads()} thread(s) on both sides\n`);
     const line = await compare({
       name: 'deconv.rl_1024',
       unit: 'ms/iteration',

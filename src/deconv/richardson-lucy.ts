@@ -71,7 +71,8 @@ const NEGATIVE_TOLERANCE = 1e-3;
 /** Scene pixels whose total PSF weight on the window, Aᵀ1, is below this are set to 0 ('masked'). */
 const MIN_WEIGHT = 1e-4;
 
-interface Resolved {
+/** Validated options. */
+export interface Resolved {
   iterations: number;
   tv: number;
   boundary: Boundary;
@@ -83,7 +84,7 @@ interface Resolved {
 
 const OPTION_KEYS = ['iterations', 'tv', 'eps', 'boundary', 'initial', 'negative', 'onIteration'] as const;
 
-function resolve(fn: string, o: RichardsonLucyOptions): Resolved {
+export function resolve(fn: string, o: RichardsonLucyOptions): Resolved {
   checkKeys(fn, o, OPTION_KEYS);
   const iterations = checkCount(fn, 'iterations', o.iterations ?? 30, 1);
   const tv = checkRange(fn, 'tv', o.tv ?? 0, 0, 0.25, 'Typical RL-TV weights are 0.001–0.01.');
@@ -95,12 +96,13 @@ function resolve(fn: string, o: RichardsonLucyOptions): Resolved {
   return { iterations, tv, boundary, initial, negative, eps: o.eps, onIteration: o.onIteration };
 }
 
-/** Checks y ≥ 0 per the `negative` policy; returns the data with negatives set to 0 and how many there were. */
-function nonNegative(fn: string, y: Tensor, policy: 'error' | 'clamp'): { y: Tensor; clamped: number; max: number } {
-  const max = y.amax().item();
-  const min = y.amin().item();
-  if (min >= 0) return { y, clamped: 0, max };
-  const clamped = y.lt(0).sum().item();
+/**
+ * Applies the `negative` policy to an image whose extremes are `min` and `max`: throws under 'error' when it is
+ * more negative than rounding; returns how many pixels are negative (they are to be set to 0). `count` counts them.
+ */
+export function negativePolicy(fn: string, min: number, max: number, policy: 'error' | 'clamp', count: () => number): number {
+  if (min >= 0) return 0;
+  const clamped = count();
   if (policy === 'error' && -min > NEGATIVE_TOLERANCE * Math.max(max, 0)) {
     const rel = max > 0 ? ` (${((-min / max) * 100).toPrecision(3)} % of its maximum ${max.toPrecision(4)})` : ' and no positive values';
     throw inputError(
@@ -109,7 +111,12 @@ function nonNegative(fn: string, y: Tensor, policy: 'error' | 'clamp'): { y: Ten
         `Subtract a smaller offset/background, or pass negative: 'clamp' to set the ${clamped} negative pixels to 0.`,
     );
   }
-  return { y: y.clampMin(0), clamped, max };
+  return clamped;
+}
+
+/** The default floor of A u: 1e-12 × the image maximum (at least 1e-30). */
+export function defaultEps(max: number): number {
+  return Math.max(1e-12 * max, 1e-30);
 }
 
 /** TV factor 1 − λ·div(∇u/|∇u|) with forward differences for ∇ and backward ones for div (its negative adjoint). */
@@ -127,75 +134,89 @@ function tvFactor(u: Tensor, lambda: number, epsGrad: number): Tensor {
   return divX.add(divY).mul(-lambda).add(1);
 }
 
+/** The data-dependent constants of a run (a tiled run passes the whole image's, so that every tile agrees). */
+export interface RunConstants {
+  /** Floor of A u in the ratio y / A u. */
+  eps: number;
+  /** Intensity scale (the image maximum) for the TV smoothing ε = 1e-3 × scale. */
+  scale: number;
+  /** The starting estimate: a constant, or one per image ([B, 1, 1, 1]). */
+  start: number | Tensor;
+}
+
+export interface Solution {
+  /** The estimate's image window [B, 1, H, W] (contiguous). */
+  image: Tensor;
+  /** Per iteration: ‖u_i − u_{i−1}‖₂ and ‖u_{i−1}‖₂ over the whole (extended) estimate and batch. */
+  changes: number[];
+  norms: number[];
+}
+
 /**
- * The RL iteration on a blur operator, on whole FFT grids: the data y sit at the grid origin with zeros elsewhere, so
- * y / A u vanishes outside the data domain; the estimate u starts as a constant on the object domain and zero
- * elsewhere, and the multiplicative update keeps those zeros. Returns u on the grid (kept: the caller frees it) and
- * the per-iteration relative changes.
+ * The RL iteration for data `y` [B, 1, H, W] (≥ 0, in the working dtype) on a blur operator, on whole FFT grids:
+ * y sits at the grid origin with zeros elsewhere, so y / A u vanishes outside the data domain; the estimate u starts
+ * as a constant on the object domain and zero elsewhere, and the multiplicative update keeps those zeros.
  */
-function iterate(op: BlurOperator, data: Tensor, imageMean: Tensor, o: Resolved, eps: number, scale: number): { u: Tensor; history: IterationRecord[] } {
-  const B = data.size(0);
-  const opts = { dtype: data.dtype === 'float64' ? ('float64' as const) : ('float32' as const), device: data.device };
-  const y = keep(tidy(() => op.toGrid(data).contiguous()));
-  // 'masked': divide by Aᵀ1, the total PSF weight each scene pixel puts on the window (1 in the interior).
+export function solve(op: BlurOperator, y: Tensor, o: Resolved, c: RunConstants): Solution {
+  const B = y.size(0);
+  const opts = { dtype: y.dtype === 'float64' ? ('float64' as const) : ('float32' as const), device: y.device };
+  const data = keep(tidy(() => op.toGrid(op.toData(y)).contiguous()));
+  // 'masked': divide by Aᵀ1, the total PSF weight each scene pixel puts on the window (Σh = 1 in the interior).
   const invWeight =
     op.boundary === 'masked'
       ? keep(
           tidy(() => {
-            const w = op.adjointGrid(op.toGrid(full([1, 1, op.data[0], op.data[1]], 1, opts)));
+            const w = op.adjointOnes();
             return w.gt(MIN_WEIGHT).mul(w.clampMin(MIN_WEIGHT).reciprocal());
           }),
         )
       : null;
-  let u = keep(
-    tidy(() => {
-      const start = op.toGrid(full([B, 1, op.object[0], op.object[1]], 1, opts));
-      return o.initial === 'mean' ? start.mul(imageMean) : start.mul(o.initial);
-    }),
-  );
+  let u = keep(tidy(() => op.toGrid(full([B, 1, op.object[0], op.object[1]], 1, opts).mul(c.start))));
   const changes: Tensor[] = [];
   try {
     for (let i = 1; i <= o.iterations; i++) {
-      const [next, change] = tidy(() => {
-        const ratio = y.div(op.forwardGrid(u).clamp_(eps, null));
-        const un = op.adjointGrid(ratio).mul_(u);
+      const [next, change, norm] = tidy(() => {
+        const ratio = data.div(op.forwardGrid(u).clamp_(c.eps, null));
+        // Aᵀ(ratio) ≥ 0 but for FFT round-off; clamping it before the (non-negative) factors keeps u ≥ 0.
+        const un = op.adjointGrid(ratio).clamp_(0, null).mul_(u);
         if (invWeight) un.mul_(invWeight);
-        if (o.tv > 0) un.div_(tvFactor(u, o.tv, 1e-3 * scale));
-        un.clamp_(0, null);
-        const change = un.sub(u).norm().div(u.norm().clampMin(1e-30));
-        return [un, change] as const;
+        if (o.tv > 0) un.div_(tvFactor(u, o.tv, 1e-3 * c.scale));
+        return [un, un.sub(u).norm(), u.norm()] as const;
       });
       u.free();
       u = keep(next);
-      changes.push(keep(change));
+      changes.push(keep(change), keep(norm));
       o.onIteration?.(i);
     }
     const values = tidy(() => stack(changes).toArray());
-    return { u, history: values.map((relativeChange, k) => ({ iteration: k + 1, relativeChange })) };
-  } catch (e) {
-    u.free();
-    throw e;
+    const image = tidy(() => op.toImage(u).contiguous());
+    return { image, changes: values.filter((_, k) => k % 2 === 0), norms: values.filter((_, k) => k % 2 === 1) };
   } finally {
-    for (const c of changes) c.free();
+    u.free();
+    for (const t of changes) t.free();
     invWeight?.free();
-    y.free();
+    data.free();
   }
+}
+
+/** Per-iteration records from ‖u_i − u_{i−1}‖ and ‖u_{i−1}‖. */
+export function historyOf(changes: readonly number[], norms: readonly number[]): IterationRecord[] {
+  return changes.map((d, k) => ({ iteration: k + 1, relativeChange: d / Math.max(norms[k]!, 1e-30) }));
 }
 
 function run(fn: string, image: Tensor, opts: RichardsonLucyOptions, makeOp: (x: Tensor, o: Resolved) => BlurOperator): RichardsonLucyResult {
   const o = resolve(fn, opts);
   return noGrad(() =>
     tidy(() => {
-      const { x, rank } = batchImage(fn, image);
-      const { y, clamped, max } = nonNegative(fn, x, o.negative);
-      const eps = o.eps ?? Math.max(1e-12 * max, 1e-30);
+      const { x, rank, min, max } = batchImage(fn, image);
+      const clamped = negativePolicy(fn, min, max, o.negative, () => x.lt(0).sum().item());
+      const y = clamped > 0 ? x.clampMin(0) : x;
       const op = makeOp(y, o);
       try {
-        const mean = y.mean([2, 3], true);
-        const { u, history } = iterate(op, op.toData(y), mean, o, eps, Math.max(max, 1e-30));
-        const out = unbatch(op.toImage(u).contiguous(), rank);
-        u.free();
-        return { image: out, history, boundary: o.boundary, clampedPixels: clamped };
+        const start = o.initial === 'mean' ? y.mean([2, 3], true) : o.initial;
+        const eps = o.eps ?? defaultEps(max);
+        const { image: u, changes, norms } = solve(op, y, o, { eps, scale: Math.max(max, 1e-30), start });
+        return { image: unbatch(u, rank), history: historyOf(changes, norms), boundary: o.boundary, clampedPixels: clamped };
       } finally {
         op.dispose();
       }

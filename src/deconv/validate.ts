@@ -1,6 +1,6 @@
 // Input checks shared by the deconvolution functions: image and PSF shapes, dtypes, finiteness, normalisation.
 // Everything here either returns a tensor ready for the algorithms or throws a PsfidError naming the parameter.
-import { type Tensor } from '../engine/index.js';
+import { callMany, type Tensor } from '../engine/index.js';
 import { inputError, usageError } from '../errors.js';
 import { gridLattice, type PsfGridSpec } from './operator.js';
 
@@ -17,6 +17,9 @@ export interface BatchedImage {
   x: Tensor;
   /** The caller's rank (2: [H, W]; 4: [B, 1, H, W]): results come back in the same layout. */
   rank: 2 | 4;
+  /** The smallest and largest pixel values (finite). */
+  min: number;
+  max: number;
 }
 
 /** Accepts [H, W] or [B, 1, H, W] real images; converts integer/float16 types to float32 (values unchanged). */
@@ -39,15 +42,28 @@ export function batchImage(fn: string, image: Tensor): BatchedImage {
   if (x.size(2) < 1 || x.size(3) < 1 || x.size(0) < 1) throw inputError('image', `${fn}: image is empty ([${shape.join(', ')}])`);
   const dtype = workingDtype(image);
   if (x.dtype !== dtype) x = x.to({ dtype });
-  if (!allFinite(x)) {
+  const { min, max } = extremes(x);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) {
     throw inputError('image', `${fn}: image has NaN or infinite values; replace them (e.g. by the local median) before deconvolving`);
   }
-  return { x, rank };
+  return { x, rank, min, max };
+}
+
+/** Smallest and largest element in one pass (aminmax); NaN when any element is NaN. */
+export function extremes(t: Tensor): { min: number; max: number } {
+  const [lo, hi] = callMany('aminmax', t);
+  try {
+    return { min: lo!.item(), max: hi!.item() };
+  } finally {
+    lo!.dispose();
+    hi!.dispose();
+  }
 }
 
 /** Whether every element is finite (no NaN, no ±∞). */
 export function allFinite(t: Tensor): boolean {
-  return t.isfinite().logicalNot().sum().item() === 0;
+  const { min, max } = extremes(t);
+  return Number.isFinite(min) && Number.isFinite(max);
 }
 
 /** Restores the caller's layout. */
