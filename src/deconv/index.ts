@@ -8,6 +8,8 @@ import { checkGrid, checkKeys, checkOneOf, checkPsf, workingDtype } from './vali
 export { richardsonLucy, deconvolveGrid } from './richardson-lucy.js';
 export type { RichardsonLucyOptions, RichardsonLucyResult, IterationRecord } from './richardson-lucy.js';
 export { wiener } from './wiener.js';
+export { DEFAULT_TILE_SIZE, defaultMargin, richardsonLucyTiled, tileLayout, wienerTiled } from './tiled.js';
+export type { PlainImage, Rect, Tile, TileOptions, TiledResult, TiledRichardsonLucyOptions, TiledRichardsonLucyResult, TiledWienerOptions } from './tiled.js';
 export type { WienerOptions, WienerResult, WienerBoundary } from './wiener.js';
 export { BOUNDARIES, fastFftSize, hatWeights } from './operator.js';
 export type { Boundary, BlurOperator, BlurGeometry, PsfGridSpec, UniformBlurOperator } from './operator.js';

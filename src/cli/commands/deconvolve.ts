@@ -1,13 +1,14 @@
 // `psfid deconvolve`: Richardson–Lucy (optionally with total variation) or Wiener, with a known PSF, a PSF grid
-// (spatially varying), or blindly (identify first).
+// (spatially varying), or blindly (identify first). The image is deconvolved in overlapping tiles (--tile-size), so
+// that memory is bounded by the tile size: the plane is held once as float32, and once more for the result.
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { tensor, noGrad, tidy, type Tensor } from '../../engine/index.js';
-import { readImage, toFloat32Gray, writeTiff } from '../../io/index.js';
-import { deconvolveGrid, richardsonLucy, wiener } from '../../deconv/index.js';
+import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
+import { readImageAsync, toFloat32Gray, writeTiff } from '../../io/index.js';
+import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { identifyImage, identifyImageGrid, parseTiles } from '../../identify/pipeline.js';
 import { inputError, usageError } from '../../errors.js';
-import { progressBar } from '../progress.js';
+import { progressBar, type Progress } from '../progress.js';
 import { numberFlag } from '../options.js';
 import { addCutoffFlags, prepare, sidecarPath } from './identify.js';
 
@@ -22,6 +23,7 @@ interface DeconvolveFlags {
   balance: string;
   offset: string;
   plane: string;
+  tileSize: string;
   out: string;
   model?: string;
   thetaMax?: string;
@@ -35,8 +37,8 @@ interface DeconvolveFlags {
 }
 
 /** A PSF file as a [S, S] tensor divided by its sum (PSFs from other tools are not always normalised). */
-function readPsfs(path: string): { psfs: Tensor; size: number } {
-  const img = readImage(path);
+async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number }> {
+  const img = await readImageAsync(path);
   if (img.width !== img.height || img.width % 2 === 0) throw inputError(path, `${path}: a PSF must be square with an odd side (centre at ⌊S/2⌋), got ${img.width}×${img.height}`);
   const S = img.width;
   const planes = img.planes.map((_, k) => toFloat32Gray(img, k, { scale: 'none' }));
@@ -54,6 +56,19 @@ function readPsfs(path: string): { psfs: Tensor; size: number } {
   return { psfs: tensor(data, [planes.length, S, S]), size: S };
 }
 
+/**
+ * Plane `planeText` of the image as float32 in the file's units (not rescaled), with its size and pixel size. The
+ * decoded file is not returned, so that it can be collected while the image is deconvolved; it is decoded on this
+ * thread (readImageAsync), where its buffers are garbage-collected, rather than in readImage's long-lived worker thread.
+ */
+async function readPlane(path: string, planeText: string, plane: number): Promise<{ raw: Float32Array; width: number; height: number; pixelSizeNm?: number }> {
+  const image = await readImageAsync(path);
+  if (!Number.isInteger(plane) || plane < 0 || plane >= image.planes.length) throw usageError('--plane', `--plane must be in 0…${image.planes.length - 1}, got '${planeText}'`);
+  const raw = toFloat32Gray(image, plane, { scale: 'none' });
+  for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i]!)) throw inputError(path, `${path}: NaN/Inf pixels in plane ${plane}; clean them first`);
+  return { raw, width: image.width, height: image.height, pixelSizeNm: image.metadata.pixelSizeNm };
+}
+
 export function register(program: Command): void {
   const cmd = program
     .command('deconvolve <image>')
@@ -68,13 +83,19 @@ export function register(program: Command): void {
     .option('--balance <value>', 'wiener: regularisation (larger is smoother; ~0.01 at low noise, ~0.3 at 2 % noise)', '0.01')
     .option('--offset <value>', 'camera offset (dark level) subtracted before deconvolution and added back after, in the image\'s units', '0')
     .option('--plane <k>', 'plane of a stack to deconvolve', '0')
+    .option(
+      '--tile-size <px>',
+      'deconvolve in tiles of at most this many pixels a side, each with a margin of two PSF widths that is discarded ' +
+        '(no seams: tiled and untiled results agree to float32 round-off); memory grows with its square, not the image size',
+      String(DEFAULT_TILE_SIZE),
+    )
     .option('--model <file>', 'with --blind: the identification model (default: the shipped one)')
     .option('--theta-max <waves>', "with --blind: aberration bound θmax in waves (default: the model's prior mean)")
     .option('--patch-size <px>', 'with --blind: network patch size', '128')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
     .requiredOption('--out <x.tif>', 'the deconvolved image: float32 TIFF on the input\'s intensity scale (never clipped or rescaled)');
   addCutoffFlags(cmd);
-  cmd.action((path: string, f: DeconvolveFlags) => {
+  cmd.action(async (path: string, f: DeconvolveFlags) => {
     const sources = [f.psf && '--psf', f.grid && '--grid', f.blind && '--blind'].filter(Boolean);
     if (sources.length !== 1) throw usageError('--psf', `give exactly one of --psf, --grid or --blind (got ${sources.length ? sources.join(', ') : 'none'})`);
     if (f.tiles && !f.blind) throw usageError('--tiles', '--tiles goes with --blind (a grid file already has its tiles)');
@@ -84,23 +105,21 @@ export function register(program: Command): void {
     const balance = numberFlag('--balance', f.balance, { min: 0 });
     const offset = numberFlag('--offset', f.offset);
     const plane = numberFlag('--plane', f.plane, { integer: true, min: 0 });
+    const tileSize = numberFlag('--tile-size', f.tileSize, { integer: true, min: 16 });
+    const device = resolveDevice(f.device);
 
-    const image = readImage(path);
-    if (!Number.isInteger(plane) || plane < 0 || plane >= image.planes.length) throw usageError('--plane', `--plane must be in 0…${image.planes.length - 1}, got '${f.plane}'`);
-    const raw = toFloat32Gray(image, plane, { scale: 'none' });
-    for (const v of raw) if (!Number.isFinite(v)) throw inputError(path, `${path}: NaN/Inf pixels in plane ${plane}; clean them first`);
-    const [W, H] = [image.width, image.height];
+    const { raw, width: W, height: H, pixelSizeNm } = await readPlane(path, f.plane, plane);
 
     let psfs: Tensor;
     let grid: { centres: [number, number][]; tiles: [number, number] } | null = null;
     if (f.psf) {
-      psfs = readPsfs(f.psf).psfs;
+      psfs = (await readPsfs(f.psf)).psfs;
       if (psfs.size(0) !== 1) throw inputError(f.psf, `${f.psf}: has ${psfs.size(0)} planes; use --grid for a PSF grid`);
     } else if (f.grid) {
       const side = sidecarPath(f.grid);
       if (!existsSync(side)) throw inputError(side, `${side}: missing; a grid needs the JSON sidecar written by \`psfid grid\``);
       const meta = JSON.parse(readFileSync(side, 'utf8')) as { centres: [number, number][]; tiles: [number, number] };
-      psfs = readPsfs(f.grid).psfs;
+      psfs = (await readPsfs(f.grid)).psfs;
       if (psfs.size(0) !== meta.tiles[0] * meta.tiles[1]) throw inputError(f.grid, `${f.grid}: ${psfs.size(0)} PSFs but the sidecar says ${meta.tiles[0]}×${meta.tiles[1]} tiles`);
       grid = { centres: meta.centres, tiles: meta.tiles };
     } else {
@@ -117,26 +136,35 @@ export function register(program: Command): void {
     }
     if (grid && f.method === 'wiener') throw usageError('--method', 'wiener needs one PSF; use rl or rl-tv with a grid');
 
-    const bar = progressBar('deconvolve', f.method === 'wiener' ? 1 : iterations, { unit: 'iterations' });
-    const result = noGrad(() =>
-      tidy(() => {
-        const y = tensor(raw, [1, 1, H, W]).sub(offset);
-        let x: Tensor;
-        if (f.method === 'wiener') {
-          x = wiener(y, psfs.select(0, 0), { balance }).image;
-          bar.tick();
-        } else if (grid) {
-          x = deconvolveGrid(y, { psfs, centres: grid.centres, tiles: grid.tiles }, { iterations, tv, negative: 'clamp', onIteration: () => bar.tick() }).image;
-        } else {
-          x = richardsonLucy(y, psfs.select(0, 0), { iterations, tv, negative: 'clamp', onIteration: () => bar.tick() }).image;
-        }
-        return x.reshape([H, W]).add(offset);
-      }),
-    );
-    bar.stop();
-    writeTiff(f.out, { width: W, height: H, planes: [result.data() as Float32Array] }, { pixelSizeNm: image.metadata.pixelSizeNm });
-    console.log(`psfid deconvolve: ${f.out} (${f.method}${f.method === 'wiener' ? '' : `, ${iterations} iterations`}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''})`);
-    result.dispose();
+    // raw is this command's own copy of the plane: the offset is subtracted in place, and the result overwrites it
+    // tile by tile (output: raw), so that only one full-size float image is ever held.
+    if (offset !== 0) for (let i = 0; i < raw.length; i++) raw[i]! -= offset;
+    let bar: Progress | undefined;
+    const onProgress = (_done: number, total: number): void => {
+      bar ??= progressBar('deconvolve', total, { unit: f.method === 'wiener' ? 'tiles' : 'tile iterations' });
+      bar.tick();
+    };
+    let result: TiledResult;
+    try {
+      result = noGrad(() =>
+        tidy(() => {
+          const input = { data: raw, width: W, height: H };
+          const h = psfs.to({ device });
+          if (f.method === 'wiener') return wienerTiled(input, h.select(0, 0), { balance, tileSize, onProgress, output: raw });
+          const rl = { iterations, tv, negative: 'clamp' as const, tileSize, onProgress, output: raw };
+          if (grid) return richardsonLucyTiled(input, { psfs: h, centres: grid.centres, tiles: grid.tiles }, rl);
+          return richardsonLucyTiled(input, h.select(0, 0), rl);
+        }),
+      );
+    } finally {
+      bar?.stop();
+    }
+    const out = result.image;
+    if (offset !== 0) for (let i = 0; i < out.length; i++) out[i]! += offset;
+    writeTiff(f.out, { width: W, height: H, planes: [out] }, { pixelSizeNm });
+    const how = f.method === 'wiener' ? '' : `, ${iterations} iterations`;
+    const tiling = `${result.tiles.length} tile${result.tiles.length > 1 ? 's' : ''} of ≤ ${result.tileSize}² px, margin ${result.margin} px`;
+    console.log(`psfid deconvolve: ${f.out} (${f.method}${how}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''}, ${tiling})`);
     psfs.dispose();
   });
 }
