@@ -6,9 +6,10 @@
 //                        reference is still the fixed-fc full FFT (a naive per-sample basis would cost it more).
 //   optics.acquire       batch 16 of 256² images, per-sample 31×31 PSFs: valid rfft blur, Poisson–Gaussian noise
 //                        with per-sample gain and σ, 16-bit quantization.
-// psfid uses all cores (2 here); the reference sets torch.set_num_threads(2).
+// psfid uses all cores unless PSFID_THREADS says; the reference uses as many (each request carries psfid's engine
+// thread count to torch.set_num_threads), so PSFID_THREADS=1 gives a one-thread figure on both sides.
 // Run: npm run bench -- optics   (or: node dist/bench/run.js optics)
-import { Generator, keep, noGrad, tidy, uniform, type Tensor } from '../src/engine/index.js';
+import { Generator, getNumThreads, keep, noGrad, tidy, uniform, type Tensor } from '../src/engine/index.js';
 import { blur, gaussianNoise, poissonNoise, quantize } from '../src/acquisition/index.js';
 import { psfFromZernike, randomTheta, resolveOptics } from '../src/optics/index.js';
 import type { BenchLine } from './types.js';
@@ -95,13 +96,14 @@ export async function run(): Promise<BenchLine[]> {
       const ours = f.prepare();
       try {
         ours.sample({ warmup: f.warmup, repeats: 0 });
-        await server.request({ figure: f.reference, warmup: f.warmup, repeats: 0 });
+        const threads = getNumThreads();
+        await server.request({ figure: f.reference, warmup: f.warmup, repeats: 0, threads });
         const perItem = (ms: number[]): number[] => ms.map((v) => v / f.batch);
         const line = await compare({
           name: `optics.${f.name}`,
           unit: f.unit,
           psfid: () => perItem(ours.sample(f.round)),
-          reference: async () => perItem((await server.request<ReferenceSamples>({ figure: f.reference, ...f.round })).samples_ms),
+          reference: async () => perItem((await server.request<ReferenceSamples>({ figure: f.reference, ...f.round, threads })).samples_ms),
         });
         if (line) lines.push(line);
       } finally {

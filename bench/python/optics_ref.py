@@ -1,14 +1,14 @@
 """PyTorch reference for bench/optics.ts: PSFs and acquisitions the naive way, timed like psfid's side.
 
 Usage: python3 optics_ref.py FIGURE WARMUP REPEATS, or python3 optics_ref.py serve (one JSON request per stdin line,
-{"figure", "warmup", "repeats"}; one JSON answer per line). FIGURE is one of:
+{"figure", "warmup", "repeats", "threads"?}; one JSON answer per line). FIGURE is one of:
   psf      batch 64 of 31x31 PSFs from a 256x256 pupil, Noll 4-11, fc = 0.25: phase from a Zernike basis evaluated
            once on the whole grid, pupil = A*exp(-2*pi*i*phase), full FFT2 with the shifts, |.|^2, centred crop,
            normalised to sum 1 (the way deepinv and most codes do it).
   acquire  batch 16 of 256x256 images with per-sample 31x31 PSFs: valid blur by rfft2 at the image size,
            Poisson-Gaussian noise (per-sample gain and sigma), 16-bit quantization.
-Prints {"figure", "samples_ms"}: milliseconds per call (per batch). 2 threads (psfid uses all cores of this 2-core
-machine). Development tool only (Debian python3-torch), never a runtime dependency of psfid.
+Prints {"figure", "samples_ms"}: milliseconds per call (per batch). 2 threads, or a request's "threads"
+(bench/optics.ts sends psfid's engine thread count). Development tool only (Debian python3-torch), never a runtime dependency of psfid.
 """
 import json
 import math
@@ -105,6 +105,8 @@ def serve():
                 raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
             if figure not in built:
                 built[figure] = FIGURES[figure]()
+            if req.get("threads"):
+                torch.set_num_threads(int(req["threads"]))
             out = {"figure": figure, "samples_ms": measure(built[figure], int(req["warmup"]), int(req["repeats"]))}
         except Exception as e:  # reported to the harness, which fails the figure with this message
             out = {"error": f"{type(e).__name__}: {e}"}
