@@ -67,7 +67,8 @@ function circular(x: Tensor, h: Tensor, conj: boolean): Tensor {
   const height = x.size(2);
   const width = x.size(3);
   const k = kernelSpectrum(h, height, width);
-  return irfft2(rfft2(x).mul(conj ? k.conj() : k), [height, width]);
+  // In place on x's fresh spectrum: one complex image-sized buffer fewer (autograd keeps what it needs).
+  return irfft2(rfft2(x).mul_(conj ? k.conj() : k), [height, width]);
 }
 
 /** (before, after) reflect padding so that a same-size output has the kernel centre at ⌊K/2⌋. */

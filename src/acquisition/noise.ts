@@ -2,7 +2,9 @@
 //
 // Every parameter is per sample: a number for the whole batch, or a Tensor [B] with one value per batch row (the
 // first dimension of z), so one batch mixes noise levels. Every random draw comes from the Generator argument.
-// None of these functions modifies its input.
+// None of these functions modifies its input. Past their first step they work in place on the tensors they made:
+// every out-of-place step would allocate and fill one more image-sized buffer (libtorch's in-place CPU kernels
+// give the same values as their out-of-place forms).
 import { isGradEnabled, noGrad, normal, poisson, tensor, tidy, uniform, where, type Generator, Tensor } from '../engine/index.js';
 import { usageError } from '../errors.js';
 
@@ -55,13 +57,13 @@ export function poissonNoise(gen: Generator, z: Tensor, gain: PerSample): Tensor
   return tidy(() => {
     if (g.t === null && g.values[0] === 0) return z.clone();
     const gainT = g.t ? g.t() : g.values[0]!;
-    if (g.values.every((v) => v > 0)) return draw(() => poisson(gen, z.detach().clampMin(0).div(gainT))).mul(gainT);
+    if (g.values.every((v) => v > 0)) return draw(() => poisson(gen, z.detach().clampMin(0).div_(gainT))).mul_(gainT);
     // Some samples have γ = 0: draw for all (rate z for those), keep z where γ = 0.
     const gains = gainT as Tensor;
     const on = gains.gt(0);
     const safe = where(on, gains, 1);
-    const counts = draw(() => poisson(gen, z.detach().clampMin(0).div(safe)));
-    return where(on, counts.mul(safe), z);
+    const counts = draw(() => poisson(gen, z.detach().clampMin(0).div_(safe)));
+    return where(on, counts.mul_(safe), z);
   });
 }
 
@@ -72,7 +74,7 @@ export function gaussianNoise(gen: Generator, z: Tensor, sigma: PerSample): Tens
   return tidy(() => {
     if (s.t === null && s.values[0] === 0) return z.clone();
     const eps = draw(() => normal(gen, z.shape, { dtype: z.dtype, device: z.device }));
-    return z.add(eps.mul(s.t ? s.t() : s.values[0]!));
+    return z.add(eps.mul_(s.t ? s.t() : s.values[0]!));
   });
 }
 
@@ -90,13 +92,13 @@ export function quantize(z: Tensor, bits: PerSample): Tensor {
       const q = b.values[0]!;
       if (q === 0 || q === Infinity) return z.clone();
       const levels = 2 ** q - 1;
-      return z.clamp(0, 1).mul(levels).round().div(levels);
+      return z.clamp(0, 1).mul_(levels).round().div_(levels);
     }
     const shape = [z.size(0), ...z.shape.slice(1).map(() => 1)];
     const off = (q: number): boolean => q === 0 || q === Infinity;
     const on = tensor(b.values.map((q) => (off(q) ? 0 : 1)), shape, { dtype: 'bool', device: z.device });
     const levels = tensor(Float64Array.from(b.values, (q) => (off(q) ? 1 : 2 ** q - 1)), shape, { dtype: z.dtype, device: z.device });
-    const quantized = z.clamp(0, 1).mul(levels).round().div(levels);
+    const quantized = z.clamp(0, 1).mul_(levels).round().div_(levels);
     return b.values.some(off) ? where(on, quantized, z) : quantized;
   });
 }

@@ -94,7 +94,16 @@ describe('blur', () => {
       const gx = x.grad!;
       const want = blurAdjoint(y.detach().mul(0).add(1), h.detach(), 'valid');
       assert.ok(gx.sub(want).abs().max().item() < 1e-12);
-      assert.ok(h.grad!.abs().sum().item() > 0);
+      // d(Σy)/dh[a, b] = Σ_{i,j} x[i + 2 − a, j + 2 − b] over the 8 × 8 outputs (blur is in place on x's spectrum).
+      const xs = x.detach().toArray();
+      const gh = h.grad!.toArray();
+      for (let a = 0; a < 3; a++) {
+        for (let b = 0; b < 3; b++) {
+          let want = 0;
+          for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) want += xs[(i + 2 - a) * 10 + (j + 2 - b)]!;
+          assert.ok(Math.abs(gh[a * 3 + b]! - want) < 1e-12, `dΣy/dh[${a}, ${b}] = ${gh[a * 3 + b]} vs ${want}`);
+        }
+      }
     });
   });
 
