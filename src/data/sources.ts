@@ -99,9 +99,15 @@ export interface CropOptions {
   normalize: 'max' | 'none';
   /** Crops whose standard deviation (after normalisation) is below this are redrawn (up to 20 tries): flat background carries no information about the blur. */
   minStd: number;
+  /**
+   * Auto-exposure [lo, hi] (null = off): each crop is scaled so that its blurred, noise-free image h ⋆ x peaks at
+   * u ~ U[lo, hi] of the full scale, as a camera's exposure is set. Without it, sparse scenes (beads, spots: the
+   * blur spreads a point's flux over the PSF, whose peak is 2–20 % of it) sit in the noise floor meant for [0, 1].
+   */
+  exposure?: readonly [number, number] | null;
 }
 
-export const DEFAULT_CROP_OPTIONS: CropOptions = { normalize: 'max', minStd: 0.05 };
+export const DEFAULT_CROP_OPTIONS: CropOptions = { normalize: 'max', minStd: 0.05, exposure: null };
 
 function cropStd(a: Float32Array): number {
   let s = 0;

@@ -86,7 +86,12 @@ export const trainConfigSchema = z.object({
     cropNormalization: z.enum(['max', 'none']).default('max'),
     /** Real-image crops flatter than this standard deviation (after normalisation) are redrawn. */
     minCropStd: z.number().min(0).max(0.5).default(0.05),
-  }).strict().default({ cropNormalization: 'max', minCropStd: 0.05, sources: [
+    /**
+     * Auto-exposure [lo, hi] or null: each crop is scaled so that its noise-free blurred image peaks at U[lo, hi]
+     * (src/data/sources.ts CropOptions.exposure). Needed for sparse scenes (beads, spots).
+     */
+    exposure: z.tuple([z.number().positive().max(1), z.number().positive().max(1)]).refine(([a, b]) => a <= b, 'must be [lo, hi] with lo ≤ hi').nullable().default(null),
+  }).strict().default({ cropNormalization: 'max', minCropStd: 0.05, exposure: null, sources: [
     { kind: 'procedural', generator: 'dead-leaves', weight: 1 },
     { kind: 'procedural', generator: 'filaments', weight: 1 },
     { kind: 'procedural', generator: 'spots', weight: 1 },
