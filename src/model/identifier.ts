@@ -30,7 +30,7 @@ export interface IdentifierConfig {
   /** LeakyReLU slope. */
   slope: number;
   /**
-   * Channels of the spectral branch (0 = none): a small CNN over the Welch-averaged log power spectrum of the
+   * Channels of the spectral branch (0 = none): a small CNN over the tile-averaged log power spectrum of the
    * standardised input (64×64 Hann-windowed tiles, fftshifted, with two frequency-coordinate channels), flattened
    * after pooling to 4×4 so that *where* in frequency a feature sits is kept. The blur's transfer function
    * |OTF(f)|² multiplies the image's spectrum, so this is where most of the PSF's signature lives; the purely
@@ -258,8 +258,8 @@ export class Identifier extends nn.Module {
   }
 
   /**
-   * Welch log power spectrum of the standardised input: non-overlapping 64×64 tiles (the input cropped to whole
-   * tiles), Hann-windowed, |FFT|² averaged over tiles, log(· + 1e-3), fftshifted; plus frequency coordinates.
+   * Log power spectrum of the standardised input: non-overlapping 64×64 tiles (the input cropped to whole tiles),
+   * Hann-windowed, log(|FFT|² + 1e-3) averaged over tiles, fftshifted; plus frequency coordinates.
    * Returns the flattened spectral feature vector [B, spectralWidth], or null without the branch.
    */
   private spectralFeatures(yn: Tensor): Tensor | null {
@@ -277,8 +277,9 @@ export class Identifier extends nn.Module {
       .permute([0, 1, 3, 2, 4])
       .reshape([B * ty * tx, 1, n, n]);
     const power = fft2(tiles.mul(window)).abs().square().div(n * n);
-    const welch = power.reshape([B, ty * tx, n, n]).mean(1, true);
-    const logSpec = fftshift(welch.add(1e-3).log());
+    // Mean of the tiles' log periodograms (not the log of their mean): its expectation does not depend on the
+    // number of tiles, so a network trained on one-tile crops sees the same feature, less noisy, on large patches.
+    const logSpec = fftshift(power.add(1e-3).log().reshape([B, ty * tx, n, n]).mean(1, true));
     // Channels: log spectrum, fx, fy. (fc and θmax reach the decoder through the spatial branch's features.)
     let h = cat([logSpec, coords.expand([B, 2, n, n])], 1);
     for (const stage of this.spectral) h = maxPool2d(stage.forward(h), 2);
