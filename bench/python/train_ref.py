@@ -69,10 +69,11 @@ class Identifier(nn.Module):
     features; then either the pixel decoder (transposed convs, per-stage biases, softmax over S^2) or the Zernike
     head (theta_hat = theta_max * tanh(linear), h_hat = the per-sample-fc MFT PSF of theta_hat)."""
 
-    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels"):
+    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1):
         super().__init__()
         self.levels, self.psf_size, self.slope, self.tile = levels, psf_size, slope, spectral_tile
         self.head_kind = head
+        self.condition_head, self.head_layers = condition_head, head_layers
         stages = int(round(math.log2(psf_size + 1))) - 2
         self.stages = stages
         widths, cin = [], 3  # y and the two conditioning channels
@@ -94,8 +95,11 @@ class Identifier(nn.Module):
             self.register_buffer("window", (w1.view(-1, 1) * w1.view(1, -1)).float().view(1, 1, spectral_tile, spectral_tile), persistent=False)
             self.register_buffer("coords", torch.stack([fx, fy]).float().unsqueeze(0), persistent=False)
         dec = [max(16, decoder_channels >> i) for i in range(stages + 1)]
-        self.seed = nn.Linear(widths[-1] + extra, dec[0])
+        cond = 2 if condition_head else 0
+        self.seed = nn.Linear(widths[-1] + extra + cond, dec[0])
         if head == "zernike":
+            for i in range(1, head_layers):
+                setattr(self, f"hidden{i}", nn.Linear(dec[0] + cond, dec[0]))
             self.zernike = nn.Linear(dec[0], 8)
             return
         for i in range(stages + 1):
@@ -113,8 +117,8 @@ class Identifier(nn.Module):
         ty, tx = height // n, width // n
         tiles = yn[:, :, : ty * n, : tx * n].reshape(b, ty, n, tx, n).permute(0, 1, 3, 2, 4).reshape(b * ty * tx, 1, n, n)
         power = torch.fft.fft2(tiles * self.window).abs().square() / (n * n)
-        welch = power.reshape(b, ty * tx, n, n).mean(1, keepdim=True)
-        h = torch.cat([torch.fft.fftshift(torch.log(welch + 1e-3), dim=(-2, -1)), self.coords.expand(b, 2, n, n)], 1)
+        log_spec = torch.log(power + 1e-3).reshape(b, ty * tx, n, n).mean(1, keepdim=True)  # mean of the tiles' logs
+        h = torch.cat([torch.fft.fftshift(log_spec, dim=(-2, -1)), self.coords.expand(b, 2, n, n)], 1)
         for i in range(self.n_spectral):
             h = F.max_pool2d(getattr(self, f"spec{i}")(h), 2)
         return F.leaky_relu(self.specproj(h.reshape(b, -1)), self.slope)
@@ -137,8 +141,12 @@ class Identifier(nn.Module):
             pooled.append(h.mean((2, 3)))
         spec = self.spectral_features(yn)
         with_spec = (lambda v: torch.cat([v, spec], 1)) if spec is not None else (lambda v: v)  # noqa: E731
-        seed_vec = F.leaky_relu(self.seed(with_spec(pooled[-1])), slope)
+        cond = torch.stack([c0, c1], 1) if self.condition_head else None
+        with_cond = (lambda v: torch.cat([v, cond], 1)) if cond is not None else (lambda v: v)  # noqa: E731
+        seed_vec = F.leaky_relu(self.seed(with_cond(with_spec(pooled[-1]))), slope)
         if self.head_kind == "zernike":
+            for i in range(1, self.head_layers):
+                seed_vec = F.leaky_relu(getattr(self, f"hidden{i}")(with_cond(seed_vec)), slope) + seed_vec
             theta = torch.tanh(self.zernike(seed_vec)) * theta_max.view(b, 1)
             return psf_mft(theta, fc, s)
         d = seed_vec.view(b, -1, 1, 1)
@@ -176,9 +184,24 @@ def load_safetensors(path):
     return out
 
 
+_ARCH_KEYS = {"baseChannels": "base_channels", "levels": "levels", "decoderChannels": "decoder_channels", "psfSize": "psf_size",
+              "slope": "slope", "spectralChannels": "spectral_channels", "spectralTile": "spectral_tile", "head": "head",
+              "conditionHead": "condition_head", "headLayers": "head_layers"}
+
+
+def architecture_of(path):
+    """The architecture a psfid model file declares in its metadata (the keys above; 'init' only matters for training)."""
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        meta = json.loads(f.read(n)).get("__metadata__", {})
+    arch = json.loads(meta["architecture"]) if "architecture" in meta else None
+    return {_ARCH_KEYS[k]: v for k, v in arch.items() if k in _ARCH_KEYS} if arch else None
+
+
 def make_model(preset="small", weights=None):
     torch.manual_seed(0)
-    model = Identifier(**PRESETS[preset])
+    arch = (architecture_of(weights) if weights else None) or PRESETS[preset]
+    model = Identifier(**arch)
     if weights:
         model.load_state_dict(load_safetensors(weights), strict=True)
     return model
