@@ -84,3 +84,19 @@ test('architecture overrides: a conditioned, deeper Zernike head returns θ̂ wi
   assert.throws(() => resolveTrainConfig({ architecture: { headLayers: 9 } }), /config\.architecture\.headLayers/);
   assert.throws(() => resolveTrainConfig({ architecture: { wings: 2 } }), /config\.architecture\.wings: unknown key/);
 });
+
+test('every shipped training config validates, and its preset + architecture build', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { join, dirname } = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const { readTrainConfig } = await import('../../src/train/config.js');
+  const { resolvePreset } = await import('../../src/model/identifier.js');
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const files = readdirSync(join(root, 'configs')).filter((f) => f.endsWith('.json'));
+  assert.ok(files.includes('small.json') && files.includes('seed.json'), files.join(', '));
+  for (const f of files) {
+    const c = readTrainConfig(join(root, 'configs', f));
+    const arch = resolvePreset(c.preset, c.architecture);
+    assert.equal(typeof arch.baseChannels, 'number', f);
+  }
+});
