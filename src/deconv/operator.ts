@@ -361,11 +361,11 @@ export function hatWeights(cs: readonly number[], len: number, origin: number): 
  * Spatially varying blur, the PSF-interpolation model of Nagy & O'Leary (1998): A x = Σ_k h_k ⋆ (w_k · x), with
  * w_k(r, c) = wy_ty(r)·wx_tx(c) bilinear hat weights over the lattice of tile centres (a partition of unity), so the
  * PSF seen at a point is the bilinear interpolation of the neighbouring tiles' PSFs. Aᵀ y = Σ_k w_k · (h̃_k ⋆ y).
- * Cost: T + 1 FFTs per application for T tiles.
+ * Cost: T + 1 FFTs per application for T tiles. The PSFs are applied one at a time (summing spectra for A, images
+ * for Aᵀ) rather than as one [T, …] batch, so that the temporaries are one grid each instead of T.
  */
 class GridBlur extends BaseOperator {
   readonly #otf: Tensor;
-  readonly #otfConj: Tensor;
   readonly #weights: Tensor;
 
   constructor(psfs: Tensor, lattice: { xs: number[]; ys: number[] }, g: BlurGeometry) {
@@ -385,7 +385,6 @@ class GridBlur extends BaseOperator {
       }),
     );
     this.#otf = keep(tidy(() => kernelSpectrum(psfs.reshape([1, ny * nx, psfSize[0], psfSize[1]]), this.fft, kernelShift(g, psfSize))));
-    this.#otfConj = keep(tidy(() => this.#otf.conj()));
   }
 
   /** Partition-of-unity weights [1, T, Fh, Fw] on the grid; owned by the operator. */
@@ -393,12 +392,31 @@ class GridBlur extends BaseOperator {
     return this.#weights;
   }
 
+  get #tiles(): number {
+    return this.#weights.size(1);
+  }
+
   forwardGrid(x: Tensor): Tensor {
-    return tidy(() => irfft2(rfft2(x.mul(this.#weights)).mul_(this.#otf).sum(1, true), this.fft));
+    return tidy(() => {
+      let spectrum: Tensor | null = null;
+      for (let k = 0; k < this.#tiles; k++) {
+        const term = tidy(() => rfft2(x.mul(this.#weights.narrow(1, k, 1))).mul_(this.#otf.narrow(1, k, 1)));
+        spectrum = spectrum ? spectrum.add_(term) : term;
+      }
+      return irfft2(spectrum!, this.fft);
+    });
   }
 
   adjointGrid(y: Tensor): Tensor {
-    return tidy(() => irfft2(rfft2(y).mul(this.#otfConj), this.fft).mul_(this.#weights).sum(1, true));
+    return tidy(() => {
+      const spectrum = rfft2(y);
+      let out: Tensor | null = null;
+      for (let k = 0; k < this.#tiles; k++) {
+        const term = tidy(() => irfft2(spectrum.mul(this.#otf.narrow(1, k, 1).conj()), this.fft).mul_(this.#weights.narrow(1, k, 1)));
+        out = out ? out.add_(term) : term;
+      }
+      return out!;
+    });
   }
 
   adjointOnes(): Tensor {
@@ -407,7 +425,6 @@ class GridBlur extends BaseOperator {
 
   dispose(): void {
     this.#otf.free();
-    this.#otfConj.free();
     this.#weights.free();
   }
 }
