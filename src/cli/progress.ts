@@ -16,6 +16,10 @@ export function progressBar(label: string, total: number, opts: { unit?: string;
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 50,
+      // Forced output (PSFID_PROGRESS=1) into a pipe or log file: cli-progress draws nothing there unless told to,
+      // then one line every 5 s instead of redrawing in place.
+      noTTYOutput: !process.stderr.isTTY,
+      notTTYSchedule: 5000,
     },
     cliProgress.Presets.shades_classic,
   );
