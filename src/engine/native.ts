@@ -58,7 +58,40 @@ function load(): NativeTorch {
   return require(path) as NativeTorch;
 }
 
-export const native: NativeTorch = load();
+/**
+ * The addon, loaded on first use: loading libtorch takes ~1.5 s, which `psfid --help`, usage errors and commands
+ * that never touch a tensor should not pay. Until then every member is a stub that loads the addon and replaces
+ * itself (and all others) with the real, bound functions, so later calls are plain property calls.
+ */
+export const native = {} as NativeTorch;
 
-// libtorch starts with half the hardware threads (1 on a 2-core machine); use them all unless PSFID_THREADS says.
-native.setNumThreads(Number(process.env.PSFID_THREADS) || availableParallelism());
+const METHODS: readonly Exclude<keyof NativeTorch, 'cudaBuild'>[] = [
+  'op', 'opSchema', 'call', 'release', 'liveTensors', 'fromData', 'toData', 'shape', 'dtype', 'device', 'item',
+  'backward', 'grad', 'setGrad', 'setRequiresGrad', 'requiresGrad', 'setGradEnabled', 'isGradEnabled', 'newGenerator',
+  'releaseGenerator', 'generatorState', 'setGeneratorState', 'manualSeed', 'setNumThreads', 'getNumThreads',
+  'cudaDeviceCount', 'cudaSynchronize', 'version',
+];
+
+function materialise(): void {
+  const real = load();
+  const target = native as unknown as Record<string, unknown>;
+  for (const k of METHODS) target[k] = (real[k] as (...a: unknown[]) => unknown).bind(real);
+  Object.defineProperty(native, 'cudaBuild', { value: real.cudaBuild, enumerable: true });
+  // libtorch starts with half the hardware threads (1 on a 2-core machine); use them all unless PSFID_THREADS says.
+  native.setNumThreads(Number(process.env.PSFID_THREADS) || availableParallelism());
+}
+
+for (const k of METHODS) {
+  (native as unknown as Record<string, unknown>)[k] = (...args: unknown[]): unknown => {
+    materialise();
+    return (native[k] as (...a: unknown[]) => unknown)(...args);
+  };
+}
+Object.defineProperty(native, 'cudaBuild', {
+  configurable: true,
+  enumerable: true,
+  get(): boolean {
+    materialise();
+    return native.cudaBuild;
+  },
+});
