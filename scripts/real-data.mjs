@@ -5,8 +5,10 @@
 // built library only to read planes, pick the in-focus slice, measure PSF widths and draw the confocal/widefield
 // figure.
 //
-//   PSFID_THREADS=1 node scripts/real-data.mjs [--model M] [--fc F] [--theta-max T] [--only NAMES]
+//   node scripts/real-data.mjs [--model M] [--fc F] [--theta-max T] [--only NAME,…] [--max-side 448]
 //        [--data DIR] [--out-dir docs/figures] [--summary docs/figures/real-data.json]
+//   NAME: microtubules-dapi-tublin, microtubules-cecog, nuclei-nup, neubias-confocal-widefield (the summary then
+//   lists only those). Figures are area-averaged to a longer side ≤ --max-side px (README size).
 //
 // Optics: none of these TIFFs states a numerical aperture or an emission wavelength (some state a pixel size), so
 // fc cannot be derived from metadata. Unless --fc is given, every image is identified at the mean fc of the model's
@@ -25,6 +27,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+// One engine thread (here and in the psfid processes it starts) unless the caller says otherwise.
+process.env.PSFID_THREADS ??= '1';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist', 'src');
 if (!existsSync(join(dist, 'index.js'))) {
@@ -52,7 +56,7 @@ const { values: flags } = parseArgs({
   },
 });
 if (flags.help) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 20).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 22).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
 const modelPath = resolve(flags.model ?? defaultModelPath());
@@ -102,12 +106,11 @@ function fail(msg) {
   process.exit(2);
 }
 
-/** Runs `psfid ARGS --json` (one engine thread unless PSFID_THREADS says otherwise) and returns its JSON. */
+/** Runs `psfid ARGS --json` and returns its JSON. */
 function psfid(args) {
   const t0 = Date.now();
   const r = spawnSync(process.execPath, [cli, ...args, '--json'], {
     encoding: 'utf8',
-    env: { ...process.env, PSFID_THREADS: process.env.PSFID_THREADS ?? '1' },
     maxBuffer: 1 << 26,
   });
   if (r.status !== 0) throw new Error(`psfid ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
