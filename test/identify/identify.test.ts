@@ -37,8 +37,8 @@ function observe(theta: number[], seed: number, size = 256): { y: Float32Array; 
   });
 }
 
-test('identify beats the mean-PSF baseline on synthetic data with a known PSF', (t) => {
-  if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
+/** Mean PSNR(ĥ) gain of `identify` with the shipped model over the mean PSF (θ = 0) on three known aberrations. */
+function gainOverMeanPsf(t: { diagnostic(msg: string): void }): number {
   const { model } = loadModel(defaultModelPath());
   const cases = [
     [0.12, 0.03, -0.06, 0.02, 0.04, 0, 0.02, 0.03],
@@ -54,8 +54,22 @@ test('identify beats the mean-PSF baseline on synthetic data with a known PSF', 
     t.diagnostic(`case ${k}: network ${net.toFixed(2)} dB, mean PSF ${base.toFixed(2)} dB`);
     gain += (net - base) / cases.length;
   }
-  assert.ok(gain > 3, `mean gain over the mean-PSF baseline ${gain.toFixed(2)} dB`);
   model.dispose();
+  return gain;
+}
+
+test('identify beats the mean-PSF baseline on synthetic data with a known PSF (regression guard: > 3 dB)', (t) => {
+  if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const gain = gainOverMeanPsf(t);
+  assert.ok(gain > 3, `mean gain over the mean-PSF baseline ${gain.toFixed(2)} dB`);
+});
+
+// Issue 6's target. The shipped model gains ≈ 5 dB (4.84 dB on these cases) (it has learned the conditional-mean PSF for (fc, θmax), not
+// yet to read the image), so this stays todo until a model that reads the image ships.
+test('identify beats the mean-PSF baseline by ≥ 10 dB (issue 6 target)', { todo: 'the shipped model is at the level of the conditional mean (see models/MODEL_CARD.md)' }, (t) => {
+  if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const gain = gainOverMeanPsf(t);
+  assert.ok(gain >= 10, `mean gain over the mean-PSF baseline ${gain.toFixed(2)} dB`);
 });
 
 test('a PSF grid recovers a spatially varying field better than one global PSF', { todo: 'the shipped model (760 CPU steps) barely depends on the image yet, so its grid equals its global PSF to 0.01 dB' }, (t) => {
