@@ -19,9 +19,16 @@
 #include <torch/version.h>
 
 #include <malloc.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
+#include <atomic>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -541,6 +548,296 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Exact Poisson sampling on the CPU
+// ---------------------------------------------------------------------------------------------------------------
+//
+// torch.poisson on the CPU is one serial loop over the locked mt19937 (~78 ns/sample on the development VM); in the
+// acquisition chain it is two thirds of the time. This sampler draws from the same distribution, exactly (no normal
+// approximation), faster and in parallel:
+// - Randomness: each call takes one 64-bit word from the psfid Generator (under its lock), so the Generator's state
+//   still determines everything (checkpoints and --resume stay exact). The tensor is cut into fixed blocks of
+//   kPoissonBlock elements; block b draws from its own xoshiro256++ stream (Blackman & Vigna), whose 256-bit state is
+//   four SplitMix64 outputs started at key + (b + 1)·kBlockStride. The blocks are independent, so at::parallel_for may
+//   hand them to any number of threads: the samples never depend on the thread count.
+// - λ < 10: inversion by sequential search from 0 (F(k) = Σ e^−λ λ^j/j!), one uniform per sample.
+// - λ ≥ 10: PTRS, Hörmann's transformed rejection with squeeze (W. Hörmann, "The transformed rejection method for
+//   generating Poisson random variables", Insurance: Mathematics and Economics 12 (1993) 39–45), written from the
+//   paper's description: about 1.1 uniform pairs per sample; the squeeze accepts 35–85 % of the samples (more as λ
+//   grows) without a logarithm, the others take the exact test on log p(k) (see logPoissonPmf).
+// Rates must be finite, ≥ 0 and ≤ kPoissonMaxRate (beyond it double rounding would blur the unit spacing of k).
+// Same dtype (float32/float64) and shape as the rates; never records gradients.
+
+constexpr int64_t kPoissonBlock = 4096;
+constexpr uint64_t kBlockStride = 0xD1B54A32D192ED03ull;  // odd; spreads the block seeds over SplitMix64's orbit
+constexpr double kPoissonMaxRate = 1e15;
+
+inline uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+// SplitMix64 (Steele, Lea & Flood 2014), used only to fill xoshiro's state.
+inline uint64_t splitMix64(uint64_t& x) {
+  x += 0x9E3779B97F4A7C15ull;
+  uint64_t z = x;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// xoshiro256++ (Blackman & Vigna 2018): period 2^256 − 1, ~1 ns per 64-bit word.
+struct Xoshiro256pp {
+  uint64_t s[4];
+  Xoshiro256pp(uint64_t key, uint64_t block) {
+    uint64_t x = key + (block + 1) * kBlockStride;
+    for (auto& w : s) w = splitMix64(x);
+  }
+  uint64_t next() {
+    const uint64_t out = rotl64(s[0] + s[3], 23) + s[0];
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return out;
+  }
+  // Uniform on the open interval (0, 1): the 53-bit grid shifted by half a step (never 0, never 1).
+  double open01() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
+};
+
+// Tables, built once: 1/k for the inversion's recurrence p(k) = p(k−1)·λ/k (a multiply instead of a divide), and
+// log k! for the PTRS acceptance test (exact sums of logs).
+constexpr int kInversionMaxK = 256;
+constexpr int kLogFactorialTable = 2048;
+struct PoissonTables {
+  double inv[kInversionMaxK + 1];
+  double logFactorial[kLogFactorialTable];
+  PoissonTables() {
+    inv[0] = 0;
+    for (int k = 1; k <= kInversionMaxK; k++) inv[k] = 1.0 / k;
+    logFactorial[0] = 0;
+    for (int k = 1; k < kLogFactorialTable; k++) logFactorial[k] = logFactorial[k - 1] + std::log(static_cast<double>(k));
+  }
+};
+const PoissonTables g_poissonTables;
+
+// log p(k) for the Poisson pmf at k ≥ 0, rate mu ≥ 10 (logMu = log mu). Below the table's end, k log μ − μ − log k!
+// (terms below ~3e4: absolute error ~1e-11). Beyond it, Loader's saddle-point form −½ log(2πk) − stirlerr(k) −
+// bd0(k, μ), where stirlerr(k) = log k! − [(k + ½) log k − k + ½ log 2π] is the Stirling series 1/12k − 1/360k³ +
+// 1/1260k⁵ − 1/1680k⁷ (next term < 1e-25 for k ≥ 2048), and bd0 = k log(k/μ) + μ − k = μ·((1 + t) log1p(t) − t)
+// with t = (k − μ)/μ, whose absolute error is ~1e-16·|k − μ| rather than ~1e-16·k log k.
+inline double logPoissonPmf(int64_t k, double mu, double logMu) {
+  if (k < kLogFactorialTable) return static_cast<double>(k) * logMu - mu - g_poissonTables.logFactorial[k];
+  const double kd = static_cast<double>(k);
+  const double r = 1.0 / kd, r2 = r * r;
+  const double stirlerr = r * (1.0 / 12 - r2 * (1.0 / 360 - r2 * (1.0 / 1260 - r2 * (1.0 / 1680))));
+  const double t = (kd - mu) / mu;
+  const double bd0 = mu * ((1.0 + t) * std::log1p(t) - t);
+  return -0.5 * std::log(2 * M_PI * kd) - stirlerr - bd0;
+}
+
+// λ in (0, 10): inversion, starting from the uniform u. F accumulates in double; if rounding keeps F below u all
+// the way to kInversionMaxK (a probability near 1e-16), a new u is drawn.
+inline double poissonInversion(double mu, double u, Xoshiro256pp& r) {
+  const double p0 = std::exp(-mu);
+  for (;;) {
+    double p = p0, f = p0;
+    int k = 0;
+    while (u > f && k < kInversionMaxK) {
+      k++;
+      p *= mu * g_poissonTables.inv[k];
+      f += p;
+    }
+    if (u <= f) return k;
+    u = r.open01();
+  }
+}
+
+// PTRS's constants for rate mu ≥ 10 (the paper's; the hat is proven for λ ≥ 10).
+struct PtrsHat {
+  double b, a;
+  explicit PtrsHat(double mu) : b(0.931 + 2.53 * std::sqrt(mu)), a(-0.059 + 0.02483 * b) {}
+  // The squeeze v ≤ v_r = 0.9277 − 3.6224/(b − 2), multiplied out by b − 2 > 0 (no division).
+  bool squeeze(double us, double v) const { return us >= 0.07 && v * (b - 2.0) <= 0.9277 * (b - 2.0) - 3.6224; }
+};
+
+// ⌊x⌋ for 0 ≤ x < 2^52 without a libm call: adding and removing 2^52 rounds to the nearest integer.
+inline double floorNonNegative(double x) {
+  const double t = (x + 0x1.0p52) - 0x1.0p52;
+  return t > x ? t - 1.0 : t;
+}
+
+// k of step 1 for the pair (u, v): x = (2a/us + b)·u + λ + 0.43, k = ⌊x⌋ (valid when x ∈ [0, 4·kPoissonMaxRate)).
+inline double ptrsX(const PtrsHat& h, double mu, double u, double us) { return (2.0 * h.a / us + h.b) * u + mu + 0.43; }
+
+// λ ≥ 10: PTRS. Steps as in the paper: (1) U ~ U(−½, ½), V ~ U(0, 1), us = ½ − |U|, k = ⌊(2a/us + b)·U + λ + 0.43⌋;
+// (2) accept if us ≥ 0.07 and V ≤ v_r (the squeeze); (3) reject if k < 0, or if us < 0.013 and V > us; (4) accept if
+// log(V·α⁻¹/(a/us² + b)) ≤ log p(k), else go back to (1). The first attempt uses the given (u, v).
+inline double poissonPtrs(double mu, double u, double v, Xoshiro256pp& r) {
+  const PtrsHat h(mu);
+  double logMu = 0, invAlpha = 0;  // only for step 4, computed on its first use
+  for (;; u = r.open01() - 0.5, v = r.open01()) {
+    const double us = 0.5 - std::fabs(u);
+    const double x = ptrsX(h, mu, u, us);
+    // Step 3's k < 0 is x < 0. Beyond 4·kPoissonMaxRate p(k) underflows to 0 for every allowed λ: rejected too.
+    if (!(x >= 0.0 && x < 4.0 * kPoissonMaxRate)) continue;
+    const double k = floorNonNegative(x);
+    if (h.squeeze(us, v)) return k;
+    if (us < 0.013 && v > us) continue;
+    if (invAlpha == 0) {
+      invAlpha = 1.1239 + 1.1328 / (h.b - 3.4);
+      logMu = std::log(mu);
+    }
+    if (std::log(v * invAlpha / (h.a / (us * us) + h.b)) <= logPoissonPmf(static_cast<int64_t>(k), mu, logMu)) return k;
+  }
+}
+
+// One block, in batches of kPoissonBatch elements:
+//   (1) sort the elements, without branches, into those for PTRS (10 ≤ λ ≤ kPoissonMaxRate) and the others;
+//   (2) draw a (u, v) pair for each PTRS element, and take PTRS's first attempt and squeeze for all of them without
+//       branches (two at a time with SSE2): most are accepted there;
+//   (3) finish the others one by one with poissonPtrs, which starts from the same pair;
+//   (4) then the others: λ = 0 gives 0 (no draw), 0 < λ < 10 inversion, anything else is an error.
+// Step (2) does exactly the arithmetic of poissonPtrs's first attempt (IEEE add, multiply, divide and square root are
+// correctly rounded, so the SSE2 and scalar forms agree bit for bit). The order of the draws is fixed by the rates,
+// so the samples depend only on the rates, the key and the block.
+constexpr int kPoissonBatch = 256;
+
+// Step (2) for one element (10 ≤ λ ≤ kPoissonMaxRate): PTRS's k if its first attempt passes the squeeze, else −1.
+inline double ptrsFirstAttempt(double mu, double u, double v) {
+  const PtrsHat h(mu);
+  const double us = 0.5 - std::fabs(u);
+  const double x = ptrsX(h, mu, u, us);
+  if (!(x >= 0.0 && x < 4.0 * kPoissonMaxRate) || !h.squeeze(us, v)) return -1.0;
+  return floorNonNegative(x);
+}
+
+#if defined(__SSE2__)
+// ptrsFirstAttempt for two elements; returns the lanes that passed (bit 0, bit 1) and writes k there (0 elsewhere).
+inline int ptrsFirstAttempt2(const double* mu2, const double* u2, const double* v2, double* k2) {
+  const __m128d mu = _mm_loadu_pd(mu2);
+  const __m128d b = _mm_add_pd(_mm_set1_pd(0.931), _mm_mul_pd(_mm_set1_pd(2.53), _mm_sqrt_pd(mu)));
+  const __m128d a = _mm_add_pd(_mm_set1_pd(-0.059), _mm_mul_pd(_mm_set1_pd(0.02483), b));
+  const __m128d u = _mm_loadu_pd(u2), v = _mm_loadu_pd(v2);
+  const __m128d us = _mm_sub_pd(_mm_set1_pd(0.5), _mm_andnot_pd(_mm_set1_pd(-0.0), u));
+  // x = (2a/us + b)·u + λ + 0.43, in ptrsX's order
+  const __m128d x = _mm_add_pd(_mm_add_pd(_mm_mul_pd(_mm_add_pd(_mm_div_pd(_mm_mul_pd(_mm_set1_pd(2.0), a), us), b), u), mu), _mm_set1_pd(0.43));
+  const __m128d bm2 = _mm_sub_pd(b, _mm_set1_pd(2.0));
+  const __m128d squeeze = _mm_and_pd(_mm_cmpge_pd(us, _mm_set1_pd(0.07)),
+                                     _mm_cmple_pd(_mm_mul_pd(v, bm2), _mm_sub_pd(_mm_mul_pd(_mm_set1_pd(0.9277), bm2), _mm_set1_pd(3.6224))));
+  const __m128d inRange = _mm_and_pd(_mm_cmpge_pd(x, _mm_setzero_pd()), _mm_cmplt_pd(x, _mm_set1_pd(4.0 * kPoissonMaxRate)));
+  const __m128d quick = _mm_and_pd(inRange, squeeze);
+  // floorNonNegative
+  const __m128d t = _mm_sub_pd(_mm_add_pd(x, _mm_set1_pd(0x1.0p52)), _mm_set1_pd(0x1.0p52));
+  const __m128d k = _mm_sub_pd(t, _mm_and_pd(_mm_cmpgt_pd(t, x), _mm_set1_pd(1.0)));
+  _mm_storeu_pd(k2, _mm_and_pd(quick, k));
+  return _mm_movemask_pd(quick);
+}
+#endif
+
+template <typename T>
+void poissonBlock(const T* in, T* out, int64_t n, Xoshiro256pp& r, std::atomic<bool>& bad) {
+  double mus[kPoissonBatch], us_[kPoissonBatch], vs[kPoissonBatch], ks[kPoissonBatch];
+  int32_t ptrs[kPoissonBatch], other[kPoissonBatch], rest[kPoissonBatch];
+  for (int64_t lo = 0; lo < n; lo += kPoissonBatch) {
+    const int m = static_cast<int>(std::min<int64_t>(kPoissonBatch, n - lo));
+    const T* x = in + lo;
+    T* y = out + lo;
+    int nPtrs = 0, nOther = 0;
+    for (int j = 0; j < m; j++) {  // (1)
+      const double mu = static_cast<double>(x[j]);
+      const bool isPtrs = mu >= 10.0 && mu <= kPoissonMaxRate;
+      ptrs[nPtrs] = j;
+      mus[nPtrs] = mu;
+      nPtrs += isPtrs;
+      other[nOther] = j;
+      nOther += !isPtrs;
+    }
+    for (int i = 0; i < nPtrs; i++) {  // (2)
+      us_[i] = r.open01() - 0.5;
+      vs[i] = r.open01();
+    }
+    int nRest = 0, i = 0;
+#if defined(__SSE2__)
+    for (; i + 1 < nPtrs; i += 2) {
+      const int passed = ptrsFirstAttempt2(mus + i, us_ + i, vs + i, ks + i);
+      rest[nRest] = i;
+      nRest += !(passed & 1);
+      rest[nRest] = i + 1;
+      nRest += !(passed & 2);
+    }
+#endif
+    for (; i < nPtrs; i++) {
+      ks[i] = ptrsFirstAttempt(mus[i], us_[i], vs[i]);
+      rest[nRest] = i;
+      nRest += ks[i] < 0;
+    }
+    for (int q = 0; q < nRest; q++) {  // (3)
+      const int e = rest[q];
+      ks[e] = poissonPtrs(mus[e], us_[e], vs[e], r);
+    }
+    for (int q = 0; q < nPtrs; q++) y[ptrs[q]] = static_cast<T>(ks[q]);
+    for (int q = 0; q < nOther; q++) {  // (4)
+      const int j = other[q];
+      const double mu = static_cast<double>(x[j]);
+      double k;
+      if (mu > 0.0 && mu < 10.0) k = poissonInversion(mu, r.open01(), r);
+      else if (mu == 0.0) k = 0.0;
+      else {  // negative, NaN, ±Inf or too large
+        bad.store(true, std::memory_order_relaxed);
+        k = std::numeric_limits<double>::quiet_NaN();
+      }
+      y[j] = static_cast<T>(k);
+    }
+  }
+}
+
+template <typename T>
+void poissonExactBlocks(const T* in, T* out, int64_t n, uint64_t key, std::atomic<bool>& bad) {
+  const int64_t blocks = (n + kPoissonBlock - 1) / kPoissonBlock;
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++) {
+      Xoshiro256pp r(key, static_cast<uint64_t>(b));
+      const int64_t lo = b * kPoissonBlock;
+      poissonBlock(in + lo, out + lo, std::min(kPoissonBlock, n - lo), r, bad);
+    }
+  });
+}
+
+// poissonExact(generatorHandle, ratesHandle) -> handle of a new tensor of Poisson(rates) samples (CPU, float32/64).
+Napi::Value PoissonExact(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    at::Generator& g = generatorAt(toInt(info[0], "poissonExact generator"));
+    const at::Tensor& rates = toTensor(info[1], "poissonExact rates");
+    if (!rates.device().is_cpu()) throw UserError("poissonExact: rates must be on the CPU, got " + rates.device().str());
+    if (rates.layout() != at::kStrided) throw UserError("poissonExact: rates must be a dense tensor");
+    const auto dtype = rates.scalar_type();
+    if (dtype != at::kFloat && dtype != at::kDouble) throw UserError(std::string("poissonExact: rates must be float32 or float64, got ") + c10::toString(dtype));
+    at::NoGradGuard noGrad;
+    at::Tensor in = rates.detach().contiguous();
+    at::Tensor out = at::empty(in.sizes(), in.options());
+    uint64_t key;
+    {
+      std::lock_guard<std::mutex> lock(g.mutex());
+      key = at::check_generator<at::CPUGeneratorImpl>(g)->random64();
+    }
+    std::atomic<bool> bad{false};
+    const int64_t n = in.numel();
+    if (dtype == at::kFloat) poissonExactBlocks(in.data_ptr<float>(), out.data_ptr<float>(), n, key, bad);
+    else poissonExactBlocks(in.data_ptr<double>(), out.data_ptr<double>(), n, key, bad);
+    if (bad.load()) {
+      at::Tensor flat = in.reshape({-1}).to(at::kDouble);
+      const double* v = flat.data_ptr<double>();
+      for (int64_t i = 0; i < n; i++) {
+        if (!(v[i] >= 0.0 && v[i] <= kPoissonMaxRate)) {
+          throw UserError("poissonExact: rates must be finite, ≥ 0 and ≤ 1e15; element " + std::to_string(i) + " is " + std::to_string(v[i]));
+        }
+      }
+    }
+    return Napi::Number::New(env, storeTensor(out));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Runtime
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -611,6 +908,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def("generatorState", GeneratorState);
   def("setGeneratorState", SetGeneratorState);
   def("manualSeed", ManualSeed);
+  def("poissonExact", PoissonExact);
   def("setNumThreads", SetNumThreads);
   def("getNumThreads", GetNumThreads);
   def("cudaDeviceCount", CudaDeviceCount);

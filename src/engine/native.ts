@@ -30,6 +30,8 @@ export interface NativeTorch {
   generatorState(h: number): Buffer;
   setGeneratorState(h: number, state: Uint8Array): void;
   manualSeed(seed: number | bigint): void;
+  /** Exact Poisson samples of a CPU float32/float64 tensor of rates (psfid's own sampler); a new tensor handle. */
+  poissonExact(gen: number, rates: number): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaDeviceCount(): number;
@@ -68,7 +70,7 @@ export const native = {} as NativeTorch;
 const METHODS: readonly Exclude<keyof NativeTorch, 'cudaBuild'>[] = [
   'op', 'opSchema', 'call', 'release', 'liveTensors', 'fromData', 'toData', 'shape', 'dtype', 'device', 'item',
   'backward', 'grad', 'setGrad', 'setRequiresGrad', 'requiresGrad', 'setGradEnabled', 'isGradEnabled', 'newGenerator',
-  'releaseGenerator', 'generatorState', 'setGeneratorState', 'manualSeed', 'setNumThreads', 'getNumThreads',
+  'releaseGenerator', 'generatorState', 'setGeneratorState', 'manualSeed', 'poissonExact', 'setNumThreads', 'getNumThreads',
   'cudaDeviceCount', 'cudaSynchronize', 'version',
 ];
 
