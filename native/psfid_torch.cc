@@ -652,13 +652,15 @@ inline double poissonInversion(double mu, double u, Xoshiro256pp& r) {
   }
 }
 
-// PTRS's constants for rate mu ≥ 10 (the paper's; the hat is proven for λ ≥ 10).
-struct PtrsHat {
-  double b, a;
-  explicit PtrsHat(double mu) : b(0.931 + 2.53 * std::sqrt(mu)), a(-0.059 + 0.02483 * b) {}
-  // The squeeze v ≤ v_r = 0.9277 − 3.6224/(b − 2), multiplied out by b − 2 > 0 (no division).
-  bool squeeze(double us, double v) const { return us >= 0.07 && v * (b - 2.0) <= 0.9277 * (b - 2.0) - 3.6224; }
-};
+// PTRS (λ ≥ 10), in the paper's steps, for one attempt with uniforms U ~ U(−½, ½), V ~ U(0, 1):
+//   (1) us = ½ − |U|, k = ⌊(2a/us + b)·U + λ + 0.43⌋;
+//   (2) accept k if us ≥ 0.07 and V ≤ v_r (the squeeze);
+//   (3) reject if k < 0, or if us < 0.013 and V > us;
+//   (4) accept k if log(V·α⁻¹/(a/us² + b)) ≤ log p(k), else reject;
+// with b = 0.931 + 2.53√λ, a = −0.059 + 0.02483·b, α⁻¹ = 1.1239 + 1.1328/(b − 3.4), v_r = 0.9277 − 3.6224/(b − 2)
+// (the paper's constants; its hat is shown to dominate the pmf for λ ≥ 10). A rejected element takes a new attempt.
+// The squeeze v ≤ v_r is evaluated multiplied out by b − 2 > 0 (no division). k ≥ 4·kPoissonMaxRate is rejected
+// too: p(k) underflows to 0 there for every allowed λ (this also keeps k in an int64).
 
 // ⌊x⌋ for 0 ≤ x < 2^52 without a libm call: adding and removing 2^52 rounds to the nearest integer.
 inline double floorNonNegative(double x) {
@@ -666,78 +668,72 @@ inline double floorNonNegative(double x) {
   return t > x ? t - 1.0 : t;
 }
 
-// k of step 1 for the pair (u, v): x = (2a/us + b)·u + λ + 0.43, k = ⌊x⌋ (valid when x ∈ [0, 4·kPoissonMaxRate)).
-inline double ptrsX(const PtrsHat& h, double mu, double u, double us) { return (2.0 * h.a / us + h.b) * u + mu + 0.43; }
+enum PtrsOutcome : uint8_t { kPtrsAccept = 0, kPtrsReject = 1, kPtrsTest = 2 };
 
-// λ ≥ 10: PTRS. Steps as in the paper: (1) U ~ U(−½, ½), V ~ U(0, 1), us = ½ − |U|, k = ⌊(2a/us + b)·U + λ + 0.43⌋;
-// (2) accept if us ≥ 0.07 and V ≤ v_r (the squeeze); (3) reject if k < 0, or if us < 0.013 and V > us; (4) accept if
-// log(V·α⁻¹/(a/us² + b)) ≤ log p(k), else go back to (1). The first attempt uses the given (u, v).
-inline double poissonPtrs(double mu, double u, double v, Xoshiro256pp& r) {
-  const PtrsHat h(mu);
-  double logMu = 0, invAlpha = 0;  // only for step 4, computed on its first use
-  for (;; u = r.open01() - 0.5, v = r.open01()) {
-    const double us = 0.5 - std::fabs(u);
-    const double x = ptrsX(h, mu, u, us);
-    // Step 3's k < 0 is x < 0. Beyond 4·kPoissonMaxRate p(k) underflows to 0 for every allowed λ: rejected too.
-    if (!(x >= 0.0 && x < 4.0 * kPoissonMaxRate)) continue;
-    const double k = floorNonNegative(x);
-    if (h.squeeze(us, v)) return k;
-    if (us < 0.013 && v > us) continue;
-    if (invAlpha == 0) {
-      invAlpha = 1.1239 + 1.1328 / (h.b - 3.4);
-      logMu = std::log(mu);
-    }
-    if (std::log(v * invAlpha / (h.a / (us * us) + h.b)) <= logPoissonPmf(static_cast<int64_t>(k), mu, logMu)) return k;
-  }
-}
-
-// One block, in batches of kPoissonBatch elements:
-//   (1) sort the elements, without branches, into those for PTRS (10 ≤ λ ≤ kPoissonMaxRate) and the others;
-//   (2) draw a (u, v) pair for each PTRS element, and take PTRS's first attempt and squeeze for all of them without
-//       branches (two at a time with SSE2): most are accepted there;
-//   (3) finish the others one by one with poissonPtrs, which starts from the same pair;
-//   (4) then the others: λ = 0 gives 0 (no draw), 0 < λ < 10 inversion, anything else is an error.
-// Step (2) does exactly the arithmetic of poissonPtrs's first attempt (IEEE add, multiply, divide and square root are
-// correctly rounded, so the SSE2 and scalar forms agree bit for bit). The order of the draws is fixed by the rates,
-// so the samples depend only on the rates, the key and the block.
-constexpr int kPoissonBatch = 256;
-
-// Step (2) for one element (10 ≤ λ ≤ kPoissonMaxRate): PTRS's k if its first attempt passes the squeeze, else −1.
-inline double ptrsFirstAttempt(double mu, double u, double v) {
-  const PtrsHat h(mu);
+// Steps (1)–(3) for one element: writes k (when accepted or to be tested) and returns what happened.
+inline PtrsOutcome ptrsSteps123(double mu, double u, double v, double& k) {
+  const double b = 0.931 + 2.53 * std::sqrt(mu);
+  const double a = -0.059 + 0.02483 * b;
   const double us = 0.5 - std::fabs(u);
-  const double x = ptrsX(h, mu, u, us);
-  if (!(x >= 0.0 && x < 4.0 * kPoissonMaxRate) || !h.squeeze(us, v)) return -1.0;
-  return floorNonNegative(x);
+  const double x = (2.0 * a / us + b) * u + mu + 0.43;
+  const bool inRange = x >= 0.0 && x < 4.0 * kPoissonMaxRate;
+  const bool squeeze = us >= 0.07 && v * (b - 2.0) <= 0.9277 * (b - 2.0) - 3.6224;
+  k = inRange ? floorNonNegative(x) : 0.0;
+  if (inRange && squeeze) return kPtrsAccept;
+  if (!inRange || (us < 0.013 && v > us)) return kPtrsReject;
+  return kPtrsTest;
 }
 
 #if defined(__SSE2__)
-// ptrsFirstAttempt for two elements; returns the lanes that passed (bit 0, bit 1) and writes k there (0 elsewhere).
-inline int ptrsFirstAttempt2(const double* mu2, const double* u2, const double* v2, double* k2) {
+// ptrsSteps123 for two elements, without branches: the same operations in the same order, so the same results (IEEE
+// add, multiply, divide and square root are correctly rounded in SSE2 as in scalar code).
+inline void ptrsSteps123x2(const double* mu2, const double* u2, const double* v2, double* k2, uint8_t* outcome2) {
   const __m128d mu = _mm_loadu_pd(mu2);
   const __m128d b = _mm_add_pd(_mm_set1_pd(0.931), _mm_mul_pd(_mm_set1_pd(2.53), _mm_sqrt_pd(mu)));
   const __m128d a = _mm_add_pd(_mm_set1_pd(-0.059), _mm_mul_pd(_mm_set1_pd(0.02483), b));
   const __m128d u = _mm_loadu_pd(u2), v = _mm_loadu_pd(v2);
   const __m128d us = _mm_sub_pd(_mm_set1_pd(0.5), _mm_andnot_pd(_mm_set1_pd(-0.0), u));
-  // x = (2a/us + b)·u + λ + 0.43, in ptrsX's order
   const __m128d x = _mm_add_pd(_mm_add_pd(_mm_mul_pd(_mm_add_pd(_mm_div_pd(_mm_mul_pd(_mm_set1_pd(2.0), a), us), b), u), mu), _mm_set1_pd(0.43));
+  const __m128d inRange = _mm_and_pd(_mm_cmpge_pd(x, _mm_setzero_pd()), _mm_cmplt_pd(x, _mm_set1_pd(4.0 * kPoissonMaxRate)));
   const __m128d bm2 = _mm_sub_pd(b, _mm_set1_pd(2.0));
   const __m128d squeeze = _mm_and_pd(_mm_cmpge_pd(us, _mm_set1_pd(0.07)),
                                      _mm_cmple_pd(_mm_mul_pd(v, bm2), _mm_sub_pd(_mm_mul_pd(_mm_set1_pd(0.9277), bm2), _mm_set1_pd(3.6224))));
-  const __m128d inRange = _mm_and_pd(_mm_cmpge_pd(x, _mm_setzero_pd()), _mm_cmplt_pd(x, _mm_set1_pd(4.0 * kPoissonMaxRate)));
-  const __m128d quick = _mm_and_pd(inRange, squeeze);
-  // floorNonNegative
+  const __m128d tail = _mm_and_pd(_mm_cmplt_pd(us, _mm_set1_pd(0.013)), _mm_cmpgt_pd(v, us));
   const __m128d t = _mm_sub_pd(_mm_add_pd(x, _mm_set1_pd(0x1.0p52)), _mm_set1_pd(0x1.0p52));
   const __m128d k = _mm_sub_pd(t, _mm_and_pd(_mm_cmpgt_pd(t, x), _mm_set1_pd(1.0)));
-  _mm_storeu_pd(k2, _mm_and_pd(quick, k));
-  return _mm_movemask_pd(quick);
+  _mm_storeu_pd(k2, _mm_and_pd(inRange, k));
+  const int in = _mm_movemask_pd(inRange), sq = _mm_movemask_pd(squeeze), tl = _mm_movemask_pd(tail);
+  for (int lane = 0; lane < 2; lane++) {
+    const int bit = 1 << lane;
+    const bool accept = (in & sq & bit) != 0, reject = !(in & bit) || (tl & bit);
+    outcome2[lane] = accept ? kPtrsAccept : reject ? kPtrsReject : kPtrsTest;
+  }
 }
 #endif
 
+// Step (4) for one element whose steps (1)–(3) gave kPtrsTest.
+inline bool ptrsStep4(double mu, double u, double v, double k) {
+  const double b = 0.931 + 2.53 * std::sqrt(mu);
+  const double a = -0.059 + 0.02483 * b;
+  const double us = 0.5 - std::fabs(u);
+  const double invAlpha = 1.1239 + 1.1328 / (b - 3.4);
+  return std::log(v * invAlpha / (a / (us * us) + b)) <= logPoissonPmf(static_cast<int64_t>(k), mu, std::log(mu));
+}
+
+// One block, in batches of kPoissonBatch elements:
+//   (1) sort the elements, without branches, into those for PTRS (10 ≤ λ ≤ kPoissonMaxRate) and the others;
+//   (2) PTRS for all of them at once, in rounds: draw a (U, V) pair for every element still pending, run steps
+//       (1)–(3) for all of them without branches (two at a time with SSE2), then step (4) for those that need it;
+//       the rejected ones are pending for the next round (on average ~0.15 rounds more per element);
+//   (3) the others: λ = 0 gives 0 (no draw), 0 < λ < 10 inversion, anything else is an error.
+// The order of the draws is fixed by the rates, so the samples depend only on the rates, the key and the block.
+constexpr int kPoissonBatch = 256;
+
 template <typename T>
 void poissonBlock(const T* in, T* out, int64_t n, Xoshiro256pp& r, std::atomic<bool>& bad) {
-  double mus[kPoissonBatch], us_[kPoissonBatch], vs[kPoissonBatch], ks[kPoissonBatch];
-  int32_t ptrs[kPoissonBatch], other[kPoissonBatch], rest[kPoissonBatch];
+  double mus[kPoissonBatch], us_[kPoissonBatch], vs[kPoissonBatch], ks[kPoissonBatch], kp[kPoissonBatch];
+  int32_t ptrs[kPoissonBatch], other[kPoissonBatch], pending[kPoissonBatch], tests[kPoissonBatch];
+  uint8_t outcome[kPoissonBatch];
   for (int64_t lo = 0; lo < n; lo += kPoissonBatch) {
     const int m = static_cast<int>(std::min<int64_t>(kPoissonBatch, n - lo));
     const T* x = in + lo;
@@ -752,31 +748,41 @@ void poissonBlock(const T* in, T* out, int64_t n, Xoshiro256pp& r, std::atomic<b
       other[nOther] = j;
       nOther += !isPtrs;
     }
-    for (int i = 0; i < nPtrs; i++) {  // (2)
-      us_[i] = r.open01() - 0.5;
-      vs[i] = r.open01();
-    }
-    int nRest = 0, i = 0;
+    // (2) pending[i] indexes ptrs/mus/ks; round arrays (mp, us_, vs, kp, outcome) are indexed by i.
+    int nPending = nPtrs;
+    for (int i = 0; i < nPending; i++) pending[i] = i;
+    double mp[kPoissonBatch];
+    while (nPending > 0) {
+      for (int i = 0; i < nPending; i++) {
+        mp[i] = mus[pending[i]];
+        us_[i] = r.open01() - 0.5;
+        vs[i] = r.open01();
+      }
+      int i = 0;
 #if defined(__SSE2__)
-    for (; i + 1 < nPtrs; i += 2) {
-      const int passed = ptrsFirstAttempt2(mus + i, us_ + i, vs + i, ks + i);
-      rest[nRest] = i;
-      nRest += !(passed & 1);
-      rest[nRest] = i + 1;
-      nRest += !(passed & 2);
-    }
+      for (; i + 1 < nPending; i += 2) ptrsSteps123x2(mp + i, us_ + i, vs + i, kp + i, outcome + i);
 #endif
-    for (; i < nPtrs; i++) {
-      ks[i] = ptrsFirstAttempt(mus[i], us_[i], vs[i]);
-      rest[nRest] = i;
-      nRest += ks[i] < 0;
-    }
-    for (int q = 0; q < nRest; q++) {  // (3)
-      const int e = rest[q];
-      ks[e] = poissonPtrs(mus[e], us_[e], vs[e], r);
+      for (; i < nPending; i++) outcome[i] = ptrsSteps123(mp[i], us_[i], vs[i], kp[i]);
+      int nTests = 0;
+      for (i = 0; i < nPending; i++) {
+        tests[nTests] = i;
+        nTests += outcome[i] == kPtrsTest;
+      }
+      for (int q = 0; q < nTests; q++) {
+        const int e = tests[q];
+        outcome[e] = ptrsStep4(mp[e], us_[e], vs[e], kp[e]) ? kPtrsAccept : kPtrsReject;
+      }
+      int nNext = 0;
+      for (i = 0; i < nPending; i++) {
+        const int e = pending[i];
+        if (outcome[i] == kPtrsAccept) ks[e] = kp[i];
+        pending[nNext] = e;
+        nNext += outcome[i] != kPtrsAccept;
+      }
+      nPending = nNext;
     }
     for (int q = 0; q < nPtrs; q++) y[ptrs[q]] = static_cast<T>(ks[q]);
-    for (int q = 0; q < nOther; q++) {  // (4)
+    for (int q = 0; q < nOther; q++) {  // (3)
       const int j = other[q];
       const double mu = static_cast<double>(x[j]);
       double k;
