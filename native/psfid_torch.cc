@@ -620,8 +620,9 @@ struct PoissonTables {
 };
 const PoissonTables g_poissonTables;
 
-// log p(k) for the Poisson pmf at k ≥ 0, rate mu ≥ 10 (logMu = log mu). Below the table's end, k log μ − μ − log k!
-// (terms below ~3e4: absolute error ~1e-11). Beyond it, Loader's saddle-point form −½ log(2πk) − stirlerr(k) −
+// log p(k) for the Poisson pmf at k ≥ 0, rate mu ≥ 10 (logMu = log mu). Below the table's end, k log μ − μ − log k!:
+// its absolute error, ~1e-16·(k log μ + μ), is below 1e-11 wherever the decision can depend on it (step 4's left side
+// is above −150, and for k < 2048 log p(k) > −150 needs μ < ~3000). Beyond it, Loader's saddle-point form −½ log(2πk) − stirlerr(k) −
 // bd0(k, μ), where stirlerr(k) = log k! − [(k + ½) log k − k + ½ log 2π] is the Stirling series 1/12k − 1/360k³ +
 // 1/1260k⁵ − 1/1680k⁷ (next term < 1e-25 for k ≥ 2048), and bd0 = k log(k/μ) + μ − k = μ·((1 + t) log1p(t) − t)
 // with t = (k − μ)/μ, whose absolute error is ~1e-16·|k − μ| rather than ~1e-16·k log k.
