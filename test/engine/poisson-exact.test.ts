@@ -4,7 +4,7 @@
 // tolerances say how unlikely a failure of a correct sampler would be.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { full, Generator, getNumThreads, poissonExact, setNumThreads, tensor, tidy, uniform, type Tensor } from '../../src/engine/index.js';
+import { cudaDeviceCount, full, Generator, getNumThreads, poissonExact, setNumThreads, tensor, tidy, uniform, type Tensor } from '../../src/engine/index.js';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -260,6 +260,18 @@ describe('poissonExact: determinism', () => {
       const three = withThreads(3, () => draw(11, rates));
       assert.deepEqual(two, one);
       assert.deepEqual(three, one);
+    });
+  });
+});
+
+describe('poissonExact: devices', () => {
+  test('on a CUDA tensor: drawn on the CPU and moved, so the same samples as on the CPU', (t) => {
+    if (cudaDeviceCount() === 0) return t.skip('no CUDA GPU visible (cudaDeviceCount() = 0)');
+    tidy(() => {
+      const rates = uniform(new Generator(4), [2, 1, 32, 32], { high: 50 });
+      const onGpu = poissonExact(new Generator(13), rates.toDevice('cuda'));
+      assert.match(onGpu.device, /^cuda/);
+      assert.deepEqual(onGpu.toArray(), poissonExact(new Generator(13), rates).toArray());
     });
   });
 });
