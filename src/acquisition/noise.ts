@@ -50,7 +50,7 @@ function draw<T>(fn: () => T): T {
 /**
  * P_γ(z) = γ · Poisson(z/γ): gain γ in intensity units per photon, so E = z and Var = γ·z. γ = 0 leaves the sample
  * unchanged. Rates are clamped at 0 (an FFT blur may leave −1e-8 where z should be 0). The counts come from the
- * engine's exact sampler (`poissonExact`: same distribution as torch.poisson, several times faster on the CPU); on
+ * engine's exact sampler (`poissonExact`: same distribution as torch.poisson, about twice as fast on the CPU); on
  * every device they are drawn on the CPU, so a seed gives the same image on CPU and GPU. z/γ must stay ≤ 1e15.
  */
 export function poissonNoise(gen: Generator, z: Tensor, gain: PerSample): Tensor {
