@@ -629,8 +629,9 @@ export function poisson(gen: Generator, rates: Tensor): Tensor {
  * λ < 10 and Hörmann's PTRS transformed rejection for λ ≥ 10, on xoshiro256++ streams keyed by one 64-bit draw from
  * `gen`. Exactly Poisson-distributed (no normal approximation), but not the same numbers as `poisson`
  * (torch.poisson); about twice as fast on one CPU thread, and it uses all of them. The same Generator state gives the
- * same samples whatever the thread count. Rates: float32 or float64, finite, 0 ≤ λ ≤ 1e15 (anything else throws). The result has the rates'
- * dtype, shape and device (other devices draw on the CPU and move, like every sampler here); never records gradients.
+ * same samples whatever the thread count. Rates: float32 or float64, finite, 0 ≤ λ ≤ 1e15 (anything else throws).
+ * The result has the rates' dtype, shape and device (other devices draw on the CPU and move, like every sampler
+ * here); never records gradients.
  */
 export function poissonExact(gen: Generator, rates: Tensor): Tensor {
   if (!(gen instanceof Generator)) throw new TypeError(`poissonExact: expected a Generator, got ${describe(gen)}`);
