@@ -75,7 +75,10 @@ const addon = join(root, 'build', 'Release', 'psfid_torch.node');
 const addonInputs = [join(root, 'native'), join(root, 'binding.gyp'), join(root, 'scripts', 'libtorch.mjs')];
 if (rebuild || !existsSync(addon) || newestMtime(addonInputs) > statSync(addon).mtimeMs) {
   log('building the libtorch addon (about 30 s)…');
-  run(process.execPath, [join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--loglevel=warn']);
+  // npm passes its `nodedir` setting to node-gyp as npm_config_nodedir; run directly (node scripts/setup.mjs) there is
+  // none, and node-gyp would try to download Node's headers. Use the installed ones when they are there.
+  const nodedir = process.env.npm_config_nodedir ?? (existsSync('/usr/include/node/node_version.h') ? '/usr' : null);
+  run(process.execPath, [join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '--loglevel=warn', ...(nodedir ? [`--nodedir=${nodedir}`] : [])]);
 }
 
 // 4. TypeScript
