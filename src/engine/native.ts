@@ -67,12 +67,15 @@ function load(): NativeTorch {
  */
 export const native = {} as NativeTorch;
 
-const METHODS: readonly Exclude<keyof NativeTorch, 'cudaBuild'>[] = [
-  'op', 'opSchema', 'call', 'release', 'liveTensors', 'fromData', 'toData', 'shape', 'dtype', 'device', 'item',
-  'backward', 'grad', 'setGrad', 'setRequiresGrad', 'requiresGrad', 'setGradEnabled', 'isGradEnabled', 'newGenerator',
-  'releaseGenerator', 'generatorState', 'setGeneratorState', 'manualSeed', 'poissonExact', 'setNumThreads', 'getNumThreads',
-  'cudaDeviceCount', 'cudaSynchronize', 'version',
-];
+// Every function of the addon, as a record so that TypeScript refuses a NativeTorch method missing here.
+const METHOD_SET: Record<Exclude<keyof NativeTorch, 'cudaBuild'>, true> = {
+  op: true, opSchema: true, call: true, release: true, liveTensors: true, fromData: true, toData: true, shape: true,
+  dtype: true, device: true, item: true, backward: true, grad: true, setGrad: true, setRequiresGrad: true,
+  requiresGrad: true, setGradEnabled: true, isGradEnabled: true, newGenerator: true, releaseGenerator: true,
+  generatorState: true, setGeneratorState: true, manualSeed: true, poissonExact: true, setNumThreads: true,
+  getNumThreads: true, cudaDeviceCount: true, cudaSynchronize: true, version: true,
+};
+const METHODS = Object.keys(METHOD_SET) as Exclude<keyof NativeTorch, 'cudaBuild'>[];
 
 function materialise(): void {
   const real = load();
