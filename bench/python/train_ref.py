@@ -69,11 +69,11 @@ class Identifier(nn.Module):
     features; then either the pixel decoder (transposed convs, per-stage biases, softmax over S^2) or the Zernike
     head (theta_hat = theta_max * tanh(linear), h_hat = the per-sample-fc MFT PSF of theta_hat)."""
 
-    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1):
+    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1, input_norm="std"):
         super().__init__()
         self.levels, self.psf_size, self.slope, self.tile = levels, psf_size, slope, spectral_tile
         self.head_kind = head
-        self.condition_head, self.head_layers = condition_head, head_layers
+        self.condition_head, self.head_layers, self.input_norm = condition_head, head_layers, input_norm
         stages = int(round(math.log2(psf_size + 1))) - 2
         self.stages = stages
         widths, cin = [], 3  # y and the two conditioning channels
@@ -127,8 +127,11 @@ class Identifier(nn.Module):
         b, _, height, width = y.shape
         s, slope = self.psf_size, self.slope
         mean = y.mean((2, 3), keepdim=True)
-        std = y.std((2, 3), unbiased=False, keepdim=True)
-        yn = (y - mean) / (std + 1e-6)
+        if self.input_norm == "range":
+            scale = y.amax((2, 3), keepdim=True) - y.amin((2, 3), keepdim=True)
+        else:
+            scale = y.std((2, 3), unbiased=False, keepdim=True)
+        yn = (y - mean) / (scale + 1e-6)
         c0 = (fc - 0.1875) / 0.0625
         c1 = (theta_max - 0.085) / 0.065
         ones = torch.ones((b, 1, height, width), dtype=y.dtype)
@@ -186,7 +189,7 @@ def load_safetensors(path):
 
 _ARCH_KEYS = {"baseChannels": "base_channels", "levels": "levels", "decoderChannels": "decoder_channels", "psfSize": "psf_size",
               "slope": "slope", "spectralChannels": "spectral_channels", "spectralTile": "spectral_tile", "head": "head",
-              "conditionHead": "condition_head", "headLayers": "head_layers"}
+              "conditionHead": "condition_head", "headLayers": "head_layers", "inputNorm": "input_norm"}
 
 
 def architecture_of(path):

@@ -51,6 +51,13 @@ export interface IdentifierConfig {
    * constant input channels of the spatial encoder. Default false (the first shipped model had no such input).
    */
   conditionHead?: boolean;
+  /**
+   * Scale that each patch is divided by after subtracting its mean: 'std' (default; the first shipped model) or
+   * 'range' (max − min). Sparse scenes — beads, spots — standardised by their std put their peaks at 30–60σ, which
+   * drives He-initialised features and the head's tanh into saturation at once (training then stalls); the range
+   * keeps every input within [−1, 1].
+   */
+  inputNorm?: 'std' | 'range';
   /** Hidden layers of the 'zernike' head's MLP (default 1). */
   headLayers?: number;
   /**
@@ -214,6 +221,12 @@ export class Identifier extends nn.Module {
     return this.identifyDetailed(y, fc, thetaMax).psf;
   }
 
+  /** The per-patch scale of the input normalisation [B, 1, 1, 1] (see IdentifierConfig.inputNorm). */
+  private inputScale(y: Tensor): Tensor {
+    if (this.config.inputNorm === 'range') return y.amax([2, 3], true).sub(y.amin([2, 3], true));
+    return y.std([2, 3], { keepdim: true, unbiased: false });
+  }
+
   /** As identify, with the 'zernike' head's coefficients θ̂ [B, 8] in waves (null for the pixel head). */
   identifyDetailed(y: Tensor, fc: Tensor, thetaMax: Tensor): { psf: Tensor; theta: Tensor | null } {
     const [B, C, H, W] = y.shape as [number, number, number, number];
@@ -221,8 +234,7 @@ export class Identifier extends nn.Module {
     const { slope, psfSize: S } = this.config;
     return tidy(() => {
       const mean = y.mean([2, 3], true);
-      const std = y.std([2, 3], { keepdim: true, unbiased: false });
-      const yn = y.sub(mean).div(std.add(1e-6));
+      const yn = y.sub(mean).div(this.inputScale(y).add(1e-6));
       const [c0, c1] = [fc.sub(0.1875).div(0.0625), thetaMax.sub(0.085).div(0.065)];
       const ones = full([B, 1, H, W], 1, { device: y.device, dtype: y.dtype });
       const cond0 = ones.mul(c0.reshape([B, 1, 1, 1]));

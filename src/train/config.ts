@@ -60,6 +60,7 @@ export const trainConfigSchema = z.object({
     conditionHead: z.boolean(),
     headLayers: z.number().int().min(1).max(4),
     init: z.enum(['torch', 'he']),
+    inputNorm: z.enum(['std', 'range']),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),

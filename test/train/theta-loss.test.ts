@@ -100,3 +100,22 @@ test('every shipped training config validates, and its preset + architecture bui
     assert.equal(typeof arch.baseChannels, 'number', f);
   }
 });
+
+test('identify does not depend on the image scale or offset, with either input normalisation', () => {
+  for (const inputNorm of ['std', 'range'] as const) {
+    const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', inputNorm, init: 'he' }, 2);
+    tidy(() => {
+      // a sparse scene: two bright points on a dim background (the case 'range' exists for)
+      const data = new Float32Array(32 * 32).fill(0.02);
+      data[5 * 32 + 7] = 1;
+      data[20 * 32 + 25] = 0.6;
+      const y = tensor(data, [1, 1, 32, 32]);
+      const fc = tensor([0.2], [1]);
+      const tm = tensor([0.1], [1]);
+      const a = noGrad(() => model.identify(y, fc, tm));
+      const b = noGrad(() => model.identify(y.mul(37).add(5), fc, tm));
+      assert.ok(a.sub(b).abs().max().item() < 1e-5 * a.max().item(), inputNorm);
+    });
+    model.dispose();
+  }
+});
