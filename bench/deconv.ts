@@ -82,8 +82,8 @@ export async function run(): Promise<BenchLine[]> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// identify.512: the PSF of a 512 × 512 image with the small model via identifyRegion (default patching: 128² patches,
-// overlap 0.5, i.e. 7 × 7 = 49 patches in network calls of 16), median milliseconds per call after warm-up (process
+// identify.512: the PSF of a 512 × 512 image with the small model via identifyRegion (default patching: 128² patches
+// side by side, i.e. 4 × 4 = 16 patches in one network call of 16), median milliseconds per call after warm-up (process
 // start, model loading and the first call excluded). Weights: models/psfid-small.safetensors when it exists, else a
 // freshly initialised small Identifier (the time does not depend on the weights). Image: 512² dead leaves. fc and
 // θmax: the default prior's means (0.1875, 0.085). Reference: the same patches, batches and weighting through the

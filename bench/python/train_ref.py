@@ -446,7 +446,7 @@ def patch_starts(n, p, overlap):
     return starts
 
 
-def identify_region(model, image, fc, theta_max, patch=128, overlap=0.5, batch=16):
+def identify_region(model, image, fc, theta_max, patch=128, overlap=0.0, batch=16):
     """psfid's identifyRegion on the whole image [H, W]: patch estimates weighted by the patch's std, sum 1."""
     height, width = image.shape
     p = min(patch, width, height)

@@ -5,7 +5,9 @@
 // - The image enters on its own intensity scale; no offset or gain is needed because the network standardises
 //   every patch (minus its mean, over its standard deviation) before looking at it.
 // - Patches: the region is covered by square patches of `patchSize` pixels (default 128) on a regular lattice with
-//   `patchOverlap` (default 0.5); patches with NaN/Inf are refused earlier by the caller.
+//   `patchOverlap` (default 0: side by side, the last one flush with the region's end; the network pools each patch
+//   globally, so half-overlapping patches mostly repeat information at 3× the cost); patches with NaN/Inf are refused
+//   earlier by the caller.
 // - At most `maxPatches` (default 256) patches, evenly spread, are used, so huge images cost bounded time/memory.
 // - Combination: each patch's estimate ĥ_p is weighted by the patch's standard deviation (flat, featureless patches
 //   carry little information about the blur), and the weighted mean is renormalised to sum 1.
@@ -52,8 +54,8 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
   const minSide = Math.max(2 ** (model.encoder.length - 1) * 4, model.config.spectralChannels > 0 ? (model.config.spectralTile ?? 64) : 0);
   const p = Math.min(opts.patchSize ?? 128, region.width, region.height);
   if (p < minSide) throw usageError('roi', `region ${region.width}×${region.height} is too small: the network needs at least ${minSide}×${minSide} pixels`);
-  const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0.5).map((s) => s + region.x);
-  const ys = patchStarts(region.height, p, opts.patchOverlap ?? 0.5).map((s) => s + region.y);
+  const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0).map((s) => s + region.x);
+  const ys = patchStarts(region.height, p, opts.patchOverlap ?? 0).map((s) => s + region.y);
   const all = ys.flatMap((y) => xs.map((x) => [x, y] as const));
   const maxPatches = opts.maxPatches ?? 256;
   const corners = all.length <= maxPatches ? all : Array.from({ length: maxPatches }, (_, i) => all[Math.floor((i * all.length) / maxPatches)]!);
