@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { tensor, tidy } from '../../src/engine/index.js';
 import { richardsonLucy, wiener } from '../../src/deconv/index.js';
 import { readImage, writeTiff } from '../../src/io/index.js';
-import { airyPsf, convValid, deadLeaves, sum } from '../deconv/helpers.js';
+import { airyPsf, convValid, deadLeaves, relMaxDiff, sum } from '../deconv/helpers.js';
 import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
 
 const W = 150;
@@ -37,16 +37,6 @@ before(() => {
 
 after(() => removeDir(dir));
 
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
 
 /** Runs deconvolve and returns the output image's pixels (after checking type, size and calibration). */
 async function deconvolve(out: string, extra: string[]): Promise<{ pixels: Float32Array; stdout: string }> {

@@ -228,3 +228,15 @@ export function runPython(code: string, args: string[] = []): string {
   if (r.status !== 0) throw new Error(`python failed (status ${r.status}):\n${r.stderr}`);
   return r.stdout;
 }
+
+/** max |a − b| / max |b|. */
+export function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`relMaxDiff: lengths ${a.length} and ${b.length} differ`);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / m;
+}

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { liveTensors, tensor, tidy } from '../../src/engine/index.js';
 import { deconvolveGrid, richardsonLucy, richardsonLucyTiled, tileLayout, wiener, wienerTiled, type PsfGridSpec } from '../../src/deconv/index.js';
 import { PsfidError } from '../../src/errors.js';
-import { airyPsf, convValid, deadLeaves, gaussianNoise, sum } from './helpers.js';
+import { airyPsf, convValid, deadLeaves, gaussianNoise, relMaxDiff, sum } from './helpers.js';
 
 const N = 300;
 const S = 31;
@@ -20,17 +20,6 @@ function observed(h: Float64Array, seed: number): Float32Array {
   return Float32Array.from(y, (v, i) => Math.max(0, v + 0.005 * noise[i]!));
 }
 
-/** max |a − b| / max |b|. */
-function relMaxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-}
 
 const H_AIRY = airyPsf(S, 0.15);
 const Y = observed(H_AIRY, 11);
