@@ -69,11 +69,12 @@ class Identifier(nn.Module):
     features; then either the pixel decoder (transposed convs, per-stage biases, softmax over S^2) or the Zernike
     head (theta_hat = theta_max * tanh(linear), h_hat = the per-sample-fc MFT PSF of theta_hat)."""
 
-    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1, input_norm="std"):
+    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1, input_norm="std", pool="mean"):
         super().__init__()
         self.levels, self.psf_size, self.slope, self.tile = levels, psf_size, slope, spectral_tile
         self.head_kind = head
-        self.condition_head, self.head_layers, self.input_norm = condition_head, head_layers, input_norm
+        self.condition_head, self.head_layers, self.input_norm, self.pool = condition_head, head_layers, input_norm, pool
+        pf = 2 if pool == "meanmax" else 1
         stages = int(round(math.log2(psf_size + 1))) - 2
         self.stages = stages
         widths, cin = [], 3  # y and the two conditioning channels
@@ -96,7 +97,7 @@ class Identifier(nn.Module):
             self.register_buffer("coords", torch.stack([fx, fy]).float().unsqueeze(0), persistent=False)
         dec = [max(16, decoder_channels >> i) for i in range(stages + 1)]
         cond = 2 if condition_head else 0
-        self.seed = nn.Linear(widths[-1] + extra + cond, dec[0])
+        self.seed = nn.Linear(widths[-1] * pf + extra + cond, dec[0])
         if head == "zernike":
             for i in range(1, head_layers):
                 setattr(self, f"hidden{i}", nn.Linear(dec[0] + cond, dec[0]))
@@ -105,7 +106,7 @@ class Identifier(nn.Module):
         for i in range(stages + 1):
             cout = dec[min(i + 1, stages)]
             setattr(self, f"up{i}", nn.ConvTranspose2d(dec[i], cout, 3, stride=1 if i == 0 else 2))
-            setattr(self, f"skip{i}", nn.Linear(widths[max(0, levels - 1 - i)] + extra, cout))
+            setattr(self, f"skip{i}", nn.Linear(widths[max(0, levels - 1 - i)] * pf + extra, cout))
             setattr(self, f"refine{i}", nn.Conv2d(cout, cout, 3, padding=1))
         self.head = nn.Conv2d(dec[stages], 1, 3, padding=1)
 
@@ -141,7 +142,7 @@ class Identifier(nn.Module):
             if i > 0:
                 h = F.max_pool2d(h, 2)
             h = getattr(self, f"enc{i}")(h)
-            pooled.append(h.mean((2, 3)))
+            pooled.append(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1) if self.pool == "meanmax" else h.mean((2, 3)))
         spec = self.spectral_features(yn)
         with_spec = (lambda v: torch.cat([v, spec], 1)) if spec is not None else (lambda v: v)  # noqa: E731
         cond = torch.stack([c0, c1], 1) if self.condition_head else None
@@ -189,7 +190,7 @@ def load_safetensors(path):
 
 _ARCH_KEYS = {"baseChannels": "base_channels", "levels": "levels", "decoderChannels": "decoder_channels", "psfSize": "psf_size",
               "slope": "slope", "spectralChannels": "spectral_channels", "spectralTile": "spectral_tile", "head": "head",
-              "conditionHead": "condition_head", "headLayers": "head_layers", "inputNorm": "input_norm"}
+              "conditionHead": "condition_head", "headLayers": "head_layers", "inputNorm": "input_norm", "pool": "pool"}
 
 
 def architecture_of(path):

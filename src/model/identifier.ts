@@ -58,6 +58,11 @@ export interface IdentifierConfig {
    * keeps every input within [−1, 1].
    */
   inputNorm?: 'std' | 'range';
+  /**
+   * Global pooling of each encoder stage: 'mean' (default) or 'meanmax' (mean and max, concatenated). In a sparse
+   * scene a bead's features are ~2 % of a 64² patch's mean; the max keeps them at full strength.
+   */
+  pool?: 'mean' | 'meanmax';
   /** Hidden layers of the 'zernike' head's MLP (default 1). */
   headLayers?: number;
   /**
@@ -151,7 +156,8 @@ export class Identifier extends nn.Module {
       widths.push(cout);
       cin = cout;
     }
-    const bottleneck = widths[levels - 1]!;
+    const poolFactor = config.pool === 'meanmax' ? 2 : 1;
+    const bottleneck = widths[levels - 1]! * poolFactor;
     const sc = config.spectralChannels ?? 0;
     this.spectralWidth = sc > 0 ? 8 * sc : 0;
     if (sc > 0) {
@@ -183,7 +189,7 @@ export class Identifier extends nn.Module {
       // Stage 0: 1×1 → 3×3 (kernel 3, stride 1); later stages: n → 2n + 1 (kernel 3, stride 2).
       this.up.push(this.registerModule(`up${i}`, new nn.ConvTranspose2d(cinD, coutD, 3, { stride: i === 0 ? 1 : 2, gen })));
       // Fuse globally pooled features of encoder stage (deepest first) as a per-channel bias.
-      const src = widths[Math.max(0, levels - 1 - i)]!;
+      const src = widths[Math.max(0, levels - 1 - i)]! * poolFactor;
       this.skip.push(this.registerModule(`skip${i}`, new nn.Linear(src + extra, coutD, { gen })));
       this.refine.push(this.registerModule(`refine${i}`, new nn.Conv2d(coutD, coutD, 3, { padding: 1, gen })));
     }
@@ -244,7 +250,7 @@ export class Identifier extends nn.Module {
       this.encoder.forEach((stage, i) => {
         if (i > 0) h = maxPool2d(h, 2);
         h = stage.forward(h);
-        pooled.push(h.mean([2, 3]));
+        pooled.push(this.config.pool === 'meanmax' ? cat([h.mean([2, 3]), h.amax([2, 3])], 1) : h.mean([2, 3]));
       });
       const levels = this.encoder.length;
       const spec = this.spectralFeatures(yn);

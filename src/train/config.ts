@@ -61,6 +61,7 @@ export const trainConfigSchema = z.object({
     headLayers: z.number().int().min(1).max(4),
     init: z.enum(['torch', 'he']),
     inputNorm: z.enum(['std', 'range']),
+    pool: z.enum(['mean', 'meanmax']),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),

@@ -101,9 +101,9 @@ test('every shipped training config validates, and its preset + architecture bui
   }
 });
 
-test('identify does not depend on the image scale or offset, with either input normalisation', () => {
-  for (const inputNorm of ['std', 'range'] as const) {
-    const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', inputNorm, init: 'he' }, 2);
+test('identify does not depend on the image scale or offset, with either input normalisation and pooling', () => {
+  for (const [inputNorm, pool] of [['std', 'mean'], ['range', 'mean'], ['range', 'meanmax']] as const) {
+    const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', inputNorm, pool, init: 'he' }, 2);
     tidy(() => {
       // a sparse scene: two bright points on a dim background (the case 'range' exists for)
       const data = new Float32Array(32 * 32).fill(0.02);
@@ -114,7 +114,7 @@ test('identify does not depend on the image scale or offset, with either input n
       const tm = tensor([0.1], [1]);
       const a = noGrad(() => model.identify(y, fc, tm));
       const b = noGrad(() => model.identify(y.mul(37).add(5), fc, tm));
-      assert.ok(a.sub(b).abs().max().item() < 1e-5 * a.max().item(), inputNorm);
+      assert.ok(a.sub(b).abs().max().item() < 1e-5 * a.max().item(), `${inputNorm}, ${pool}`);
     });
     model.dispose();
   }
