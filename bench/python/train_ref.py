@@ -69,11 +69,12 @@ class Identifier(nn.Module):
     features; then either the pixel decoder (transposed convs, per-stage biases, softmax over S^2) or the Zernike
     head (theta_hat = theta_max * tanh(linear), h_hat = the per-sample-fc MFT PSF of theta_hat)."""
 
-    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1, input_norm="std", pool="mean"):
+    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1, input_norm="std", pool="mean", head_norm=False):
         super().__init__()
         self.levels, self.psf_size, self.slope, self.tile = levels, psf_size, slope, spectral_tile
         self.head_kind = head
         self.condition_head, self.head_layers, self.input_norm, self.pool = condition_head, head_layers, input_norm, pool
+        self.head_norm = head_norm
         pf = 2 if pool == "meanmax" else 1
         stages = int(round(math.log2(psf_size + 1))) - 2
         self.stages = stages
@@ -147,7 +148,10 @@ class Identifier(nn.Module):
         with_spec = (lambda v: torch.cat([v, spec], 1)) if spec is not None else (lambda v: v)  # noqa: E731
         cond = torch.stack([c0, c1], 1) if self.condition_head else None
         with_cond = (lambda v: torch.cat([v, cond], 1)) if cond is not None else (lambda v: v)  # noqa: E731
-        seed_vec = F.leaky_relu(self.seed(with_cond(with_spec(pooled[-1]))), slope)
+        features = with_spec(pooled[-1])
+        if self.head_norm:
+            features = (features - features.mean(1, keepdim=True)) / (features.std(1, unbiased=False, keepdim=True) + 1e-5)
+        seed_vec = F.leaky_relu(self.seed(with_cond(features)), slope)
         if self.head_kind == "zernike":
             for i in range(1, self.head_layers):
                 seed_vec = F.leaky_relu(getattr(self, f"hidden{i}")(with_cond(seed_vec)), slope) + seed_vec
@@ -190,7 +194,7 @@ def load_safetensors(path):
 
 _ARCH_KEYS = {"baseChannels": "base_channels", "levels": "levels", "decoderChannels": "decoder_channels", "psfSize": "psf_size",
               "slope": "slope", "spectralChannels": "spectral_channels", "spectralTile": "spectral_tile", "head": "head",
-              "conditionHead": "condition_head", "headLayers": "head_layers", "inputNorm": "input_norm", "pool": "pool"}
+              "conditionHead": "condition_head", "headLayers": "head_layers", "inputNorm": "input_norm", "pool": "pool", "headNorm": "head_norm"}
 
 
 def architecture_of(path):

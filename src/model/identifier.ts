@@ -63,6 +63,11 @@ export interface IdentifierConfig {
    * scene a bead's features are ~2 % of a 64² patch's mean; the max keeps them at full strength.
    */
   pool?: 'mean' | 'meanmax';
+  /**
+   * Normalise the head's input feature vector per sample (zero mean, unit variance over its entries, no parameters)
+   * before the first layer, so that large pooled features cannot saturate θ̂ = θmax·tanh(z) at the start.
+   */
+  headNorm?: boolean;
   /** Hidden layers of the 'zernike' head's MLP (default 1). */
   headLayers?: number;
   /**
@@ -257,7 +262,9 @@ export class Identifier extends nn.Module {
       const withSpec = (v: Tensor): Tensor => (spec ? cat([v, spec], 1) : v);
       const cond = this.config.conditionHead ? cat([c0.reshape([B, 1]), c1.reshape([B, 1])], 1) : null;
       const withCond = (v: Tensor): Tensor => (cond ? cat([v, cond], 1) : v);
-      let seedVec = this.seedProj.forward(withCond(withSpec(pooled[levels - 1]!))).leakyRelu(slope);
+      const features = withSpec(pooled[levels - 1]!);
+      const normed = this.config.headNorm ? features.sub(features.mean(1, true)).div(features.std(1, { keepdim: true, unbiased: false }).add(1e-5)) : features;
+      let seedVec = this.seedProj.forward(withCond(normed)).leakyRelu(slope);
       if (this.zernikeOut && this.optics) {
         for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
         const theta = this.zernikeOut.forward(seedVec).tanh().mul(thetaMax.reshape([B, 1]));

@@ -62,6 +62,7 @@ export const trainConfigSchema = z.object({
     init: z.enum(['torch', 'he']),
     inputNorm: z.enum(['std', 'range']),
     pool: z.enum(['mean', 'meanmax']),
+    headNorm: z.boolean(),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),

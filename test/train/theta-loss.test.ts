@@ -102,8 +102,8 @@ test('every shipped training config validates, and its preset + architecture bui
 });
 
 test('identify does not depend on the image scale or offset, with either input normalisation and pooling', () => {
-  for (const [inputNorm, pool] of [['std', 'mean'], ['range', 'mean'], ['range', 'meanmax']] as const) {
-    const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', inputNorm, pool, init: 'he' }, 2);
+  for (const [inputNorm, pool, headNorm] of [['std', 'mean', false], ['range', 'mean', false], ['range', 'meanmax', true]] as const) {
+    const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', inputNorm, pool, headNorm, init: 'he' }, 2);
     tidy(() => {
       // a sparse scene: two bright points on a dim background (the case 'range' exists for)
       const data = new Float32Array(32 * 32).fill(0.02);
