@@ -1,0 +1,30 @@
+// Does a training run read the image? Per-mode correlation between the Zernike head's θ̂/θmax and the true θ/θmax
+// (aligned to θ or its twin, whichever is nearer θ̂: the same PSF) on the run's own validation set. A network that
+// only knows (fc, θmax) scores ≈ 0 (±1/√n). Usage: node scripts/analysis/theta-correlation.mjs CHECKPOINT [n]
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { noGrad, tidy } from '../../dist/src/engine/index.js';
+import { Identifier, resolvePreset, twinSigns, ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
+import { resolveTrainConfig } from '../../dist/src/train/config.js';
+import { makeSynthesizer } from '../../dist/src/train/synthesize.js';
+import { loadCheckpoint } from '../../dist/src/train/checkpoint.js';
+const ck = loadCheckpoint(process.argv[2]);
+const config = resolveTrainConfig(ck.config);
+if (process.argv[3]) config.validation.size = +process.argv[3];
+const model = new Identifier(resolvePreset(config.preset, config.architecture)); model.loadStateDict(ck.model); model.eval();
+const synth = makeSynthesizer(config, 'cpu', join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+const set = synth.validationSet();
+const s = twinSigns(ZERNIKE_HEAD_NOLL);
+const est = [], tru = [];
+for (const b of set.batches) tidy(() => {
+  const { theta } = noGrad(() => model.identifyDetailed(b.y, b.fc, b.thetaMax));
+  const th = theta.toArray(), t = b.theta.toArray(), tm = b.thetaMax.toArray();
+  for (let i = 0; i < tm.length; i++) {
+    const a = th.slice(i*8, i*8+8), u = t.slice(i*8, i*8+8), w = u.map((v, k) => v * s[k]);
+    const d1 = a.reduce((q, v, k) => q + (v-u[k])**2, 0), d2 = a.reduce((q, v, k) => q + (v-w[k])**2, 0);
+    est.push(a.map(v => v/tm[i])); tru.push((d1 <= d2 ? u : w).map(v => v/tm[i]));
+  }
+});
+const corr = (k) => { const x = est.map(r => r[k]), y = tru.map(r => r[k]); const mx = x.reduce((a,b)=>a+b)/x.length, my = y.reduce((a,b)=>a+b)/y.length;
+  let sxy=0,sxx=0,syy=0; for (let i=0;i<x.length;i++){sxy+=(x[i]-mx)*(y[i]-my);sxx+=(x[i]-mx)**2;syy+=(y[i]-my)**2;} return sxy/Math.sqrt(sxx*syy+1e-12); };
+console.log(`step ${ck.step} n ${est.length} corr per Noll 4..11:`, ZERNIKE_HEAD_NOLL.map((j, k) => `${j}:${corr(k).toFixed(2)}`).join(' '));
