@@ -1,6 +1,6 @@
 // acquire = camera ∘ noise ∘ blur (../shared/CONVENTIONS.md, acquisition model, in this order):
 //   y0 = h ⋆ x (true convolution, 'valid' by default),  y = S_s(Q_q(P_γ(y0) + ε_σ)),  h = h(θ, fc) per sample.
-import { tidy, type Generator, Tensor } from '../engine/index.js';
+import { tensor, tidy, type Generator, Tensor } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import type { Optics } from '../optics/optics.js';
 import { psfFromZernike, type PsfMethod } from '../optics/psf.js';
@@ -15,6 +15,8 @@ export interface Acquisition {
   y0: Tensor;
   /** The PSFs [B, S, S] (sum 1). */
   h: Tensor;
+  /** The input as imaged: x itself, or x scaled per sample when `peak` is given. */
+  x: Tensor;
 }
 
 export interface AcquireOptions {
@@ -22,6 +24,11 @@ export interface AcquireOptions {
   boundary?: Boundary;
   /** PSF method (default 'mft'). */
   method?: PsfMethod;
+  /**
+   * Auto-exposure: per-sample peaks [B] (or null): each x is scaled so that max(h ⋆ x) equals its peak before the
+   * noise (blank samples stay blank); the scaled x is returned. Blur is linear, so y0 is scaled, not recomputed.
+   */
+  peak?: readonly number[] | null;
 }
 
 /**
@@ -40,12 +47,19 @@ export function acquire(gen: Generator, x: Tensor, params: Degradation, optics: 
   }
   return tidy(() => {
     const h = psfFromZernike(optics, params.theta.toDevice(x.device), { fc: params.fc, method: opts.method ?? 'mft' });
-    const y0 = blur(x, h, opts.boundary ?? 'valid');
+    let y0 = blur(x, h, opts.boundary ?? 'valid');
+    let imaged = x;
+    if (opts.peak) {
+      const max = y0.amax([1, 2, 3]).toArray();
+      const scale = tensor(max.map((m, b) => (m > 0 ? opts.peak![b]! / m : 1)), [batch, 1, 1, 1], { dtype: x.dtype, device: x.device });
+      imaged = x.mul(scale);
+      y0 = y0.mul(scale);
+    }
     const device = (t: Tensor): Tensor => t.toDevice(x.device);
     let y = poissonNoise(gen, y0, device(params.gain));
     y = gaussianNoise(gen, y, device(params.sigma));
     y = quantize(y, device(params.bits));
     y = saltPepper(gen, y, device(params.saltPepper));
-    return { y, y0, h };
+    return { y, y0, h, x: imaged };
   });
 }

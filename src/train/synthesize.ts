@@ -2,8 +2,8 @@
 // ~ μ, and y = S_s Q_q(P_γ(h ⋆ x) + ε_σ) on the valid region. Step k draws from Rng/Generator seeded by
 // stepSeed(seed, k), so a step's batch never depends on what ran before it (exact resume, parallel prefetch).
 import { Generator, keep, tensor, tidy, type Tensor } from '../engine/index.js';
-import { acquire, blur, resolvePrior, sampleDegradation, type Prior, type PriorSpec } from '../acquisition/index.js';
-import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
+import { acquire, resolvePrior, sampleDegradation, type Prior, type PriorSpec } from '../acquisition/index.js';
+import { resolveOptics, type Optics } from '../optics/index.js';
 import { Rng, stepSeed } from '../data/rng.js';
 import { DEFAULT_CROP_OPTIONS, resolveSources, sampleCrop, type CropOptions, type Source } from '../data/sources.js';
 import { resolvePreset } from '../model/identifier.js';
@@ -44,17 +44,8 @@ export function synthesizeBatch(sources: Source[], prior: Prior, optics: Optics,
   for (let b = 0; b < batch; b++) buf.set(sampleCrop(sources[rng.pick(weights)]!, rng, n, crop), b * n * n);
   const exposure = crop.exposure ? Array.from({ length: batch }, () => rng.uniform(crop.exposure![0], crop.exposure![1])) : null;
   return tidy(() => {
-    let x = tensor(buf, [batch, 1, n, n], { device });
     const params = sampleDegradation(gen, prior, batch, { device });
-    if (exposure) {
-      // The peak of h ⋆ x before noise (acquire recomputes h and the blur: ~10 % of a small step, and it keeps
-      // acquire's random stream untouched). Blank crops (peak 0) stay blank.
-      const h = psfFromZernike(optics, params.theta, { fc: params.fc });
-      const peak = blur(x, h, 'valid').amax([1, 2, 3]).toArray();
-      const scale = peak.map((p, b) => (p > 0 ? exposure[b]! / p : 1));
-      x = x.mul(tensor(scale, [batch, 1, 1, 1], { device }));
-    }
-    const { y, y0, h } = acquire(gen, x, params, optics, { boundary: 'valid' });
+    const { x, y, y0, h } = acquire(gen, tensor(buf, [batch, 1, n, n], { device }), params, optics, { boundary: 'valid', peak: exposure });
     return { x, y, y0, h, fc: params.fc, thetaMax: params.thetaMax, theta: params.theta };
   });
 }
