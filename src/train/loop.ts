@@ -91,6 +91,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   model.to(device);
   const optimizer = makeOptimizer(config, model.parameters());
   const synth: Synthesizer = makeSynthesizer(config, device, opts.baseDir ?? '.');
+  if (config.thetaLoss > 0 && !sameModes(synth.prior.zernikeNoll)) throw new Error(`config.thetaLoss needs the prior's zernikeNoll to be ${ZERNIKE_HEAD_NOLL.join(', ')}`);
+  const thetaSigns = twinSigns(ZERNIKE_HEAD_NOLL);
 
   let startStep = 0;
   if (opts.resume && existsSync(ckptPath)) {
@@ -136,10 +138,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const { psfTerm, dataTerm } = terms;
       let loss = terms.loss;
       const w = thetaWeight(config, step);
-      if (w > 0 && thetaHat) {
-        if (!sameModes(synth.prior.zernikeNoll)) throw new Error(`config.thetaLoss needs the prior's zernikeNoll to be ${ZERNIKE_HEAD_NOLL.join(', ')}`);
-        loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, twinSigns(ZERNIKE_HEAD_NOLL)).mul(w));
-      }
+      if (w > 0 && thetaHat) loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, thetaSigns).mul(w));
       loss.backward();
       optimizer.step();
       optimizer.zeroGrad();
