@@ -8,8 +8,11 @@
 // Both drop gradients at zero grad (PyTorch: set_to_none=True). Rounds of psfid and reference alternate
 // (bench/util.ts compare); one long-lived Python process serves every round. PSFID_BENCH_ONLY=train_small,rfft2
 // picks figures; PSFID_BENCH_ROUNDS sets the number of rounds (default 5); PSFID_BENCH_VERBOSE=1 prints each round's
-// medians and both sides' CPU time per call on stderr.
-import { Adam, Generator, getNumThreads, keep, l1Loss, maxPool2d, nn, normal, rfft2, tidy, type Tensor } from '../src/engine/index.js';
+// medians and both sides' CPU time per call on stderr. PSFID_BENCH_DEVICE=cuda runs both sides on the GPU (each timed
+// call ends with a device synchronize on both sides, so the times are of finished work).
+import {
+  Adam, Generator, getNumThreads, keep, l1Loss, maxPool2d, nn, normal, resolveDevice, rfft2, synchronize, tidy, type Tensor,
+} from '../src/engine/index.js';
 import type { BenchLine } from './types.js';
 import { compare, PythonServer, rounds, pythonScript, ReferenceUnavailable, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
 
@@ -45,19 +48,30 @@ interface Prepared {
   dispose: () => void;
 }
 
+/** Where both sides run: 'cpu' unless PSFID_BENCH_DEVICE names another ('cuda'). */
+const DEVICE = resolveDevice(process.env.PSFID_BENCH_DEVICE ?? 'cpu');
+const onGpu = DEVICE !== 'cpu';
+
+/** Random normal data created on the CPU (same numbers on every device), then moved to DEVICE. */
+function data(gen: Generator, shape: number[]): Tensor {
+  return keep(tidy(() => normal(gen, shape).toDevice(DEVICE)));
+}
+
 /** One training step (forward, L1, backward, Adam step, zero grad), each step inside tidy(). */
 function trainStep(makeModel: () => nn.Module, shape: [number, number, number, number]): Prepared {
   const gen = new Generator(0);
-  const model = makeModel();
-  const x = keep(normal(gen, shape));
-  const target = keep(normal(gen, [shape[0], 1, shape[2], shape[3]]));
+  const model = makeModel().to(DEVICE);
+  const x = data(gen, shape);
+  const target = data(gen, [shape[0], 1, shape[2], shape[3]]);
   const opt = new Adam(model.parameters(), { lr: 1e-3 });
-  const step = (): void =>
+  const step = (): void => {
     tidy(() => {
       l1Loss(model.forward(x), target).backward();
       opt.step();
       opt.zeroGrad();
     });
+    if (onGpu) synchronize();
+  };
   return {
     sample: (t) => sampleMs(step, t),
     dispose: () => {
@@ -78,12 +92,13 @@ function trainStep(makeModel: () => nn.Module, shape: [number, number, number, n
  */
 function rfft2Call(): Prepared {
   const gen = new Generator(0);
-  const inputs = Array.from({ length: 4 }, () => keep(normal(gen, [16, 256, 256])));
+  const inputs = Array.from({ length: 4 }, () => data(gen, [16, 256, 256]));
   const outputs: Tensor[] = [];
   let i = 0;
   const call = (): void => {
     outputs.push(keep(rfft2(inputs[i++ % inputs.length]!)));
     if (outputs.length > 8) outputs.shift()!.free();
+    if (onGpu) synchronize();
   };
   return {
     sample: (t) => sampleMs(call, t),
@@ -128,13 +143,13 @@ export async function run(): Promise<BenchLine[]> {
       const ours = f.prepare();
       try {
         ours.sample({ warmup: f.warmup, repeats: 0 });
-        await server.request({ figure: f.name, warmup: f.warmup, repeats: 0, threads: getNumThreads() });
+        await server.request({ figure: f.name, warmup: f.warmup, repeats: 0, threads: getNumThreads(), device: DEVICE });
         // CPU time per timed call (warm-up included) of each side, for PSFID_BENCH_VERBOSE: on a shared machine,
         // wall time also measures the neighbours.
         const cpu: { psfid: number[]; reference: number[] } = { psfid: [], reference: [] };
         const line = await compare(
           {
-            name: `engine.${f.name}`,
+            name: onGpu ? `engine.${f.name}.${DEVICE.replace(':', '')}` : `engine.${f.name}`,
             psfid: () => {
               const c0 = process.cpuUsage();
               const s = ours.sample(f.round);
@@ -143,7 +158,7 @@ export async function run(): Promise<BenchLine[]> {
               return s;
             },
             reference: async () => {
-              const r = await server.request<ReferenceSamples & { cpu_ms_per_call: number }>({ figure: f.name, ...f.round, threads: getNumThreads() });
+              const r = await server.request<ReferenceSamples & { cpu_ms_per_call: number }>({ figure: f.name, ...f.round, threads: getNumThreads(), device: DEVICE });
               cpu.reference.push(r.cpu_ms_per_call);
               return r.samples_ms;
             },

@@ -3,7 +3,8 @@
 Usage: python3 engine_ref.py FIGURE WARMUP REPEATS, or python3 engine_ref.py serve (requests on stdin, see serve()).
 FIGURE is one of train_small, rfft2, train_unet. Prints one JSON line {"figure", "samples_ms"}: the duration of each
 timed call in milliseconds, after WARMUP untimed calls. 2 threads, or a request's "threads" (bench/engine.ts sends
-psfid's engine thread count).
+psfid's engine thread count). A request's "device" ("cpu" or "cuda") says where the work runs; on CUDA every timed
+call ends with torch.cuda.synchronize(), as psfid's side ends with synchronize().
 Development tool only (Debian python3-torch), never a runtime dependency of psfid.
 """
 import collections
@@ -64,10 +65,16 @@ class UNetish(nn.Module):
         return self.out(u)
 
 
-def train_step_fn(model, shape):
+def sync(device):
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def train_step_fn(model, shape, device):
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(shape, generator=g)
-    target = torch.randn((shape[0], 1, shape[2], shape[3]), generator=g)
+    x = torch.randn(shape, generator=g).to(device)
+    target = torch.randn((shape[0], 1, shape[2], shape[3]), generator=g).to(device)
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def step():
@@ -76,28 +83,30 @@ def train_step_fn(model, shape):
         opt.step()
         # psfid's zeroGrad() drops the gradients (PyTorch's set_to_none=True).
         opt.zero_grad(set_to_none=True)
+        sync(device)
 
     return step
 
 
-def rfft2_fn():
+def rfft2_fn(device):
     # Cycles over 4 inputs and keeps the last 8 outputs alive, as bench/engine.ts does (see rfft2Call there: the
     # kernel's time depends on where its buffers lie in memory, so every call gets different ones).
     g = torch.Generator().manual_seed(0)
-    inputs = [torch.randn((16, 256, 256), generator=g) for _ in range(4)]
+    inputs = [torch.randn((16, 256, 256), generator=g).to(device) for _ in range(4)]
     outputs = collections.deque(maxlen=8)
     counter = itertools.count()
 
     def step():
         outputs.append(torch.fft.rfft2(inputs[next(counter) % len(inputs)]))
+        sync(device)
 
     return step
 
 
 FIGURES = {
-    "train_small": lambda: train_step_fn(SmallNet(), (8, 1, 64, 64)),
+    "train_small": lambda device: train_step_fn(SmallNet(), (8, 1, 64, 64), device),
     "rfft2": rfft2_fn,
-    "train_unet": lambda: train_step_fn(UNetish(), (8, 1, 128, 128)),
+    "train_unet": lambda device: train_step_fn(UNetish(), (8, 1, 128, 128), device),
 }
 
 
@@ -126,14 +135,15 @@ def serve():
             figure = req["figure"]
             if figure not in FIGURES:
                 raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
-            if figure not in built:
+            device = req.get("device", "cpu")
+            if (figure, device) not in built:
                 torch.manual_seed(0)
-                built[figure] = FIGURES[figure]()
+                built[(figure, device)] = FIGURES[figure](device)
             if req.get("threads"):
                 torch.set_num_threads(int(req["threads"]))
             repeats = int(req["repeats"])
             cpu0 = time.process_time()
-            samples = measure(built[figure], int(req["warmup"]), repeats)
+            samples = measure(built[(figure, device)], int(req["warmup"]), repeats)
             # CPU time of the whole call (warm-up included) per timed call: a diagnostic for noisy machines.
             cpu = (time.process_time() - cpu0) * 1e3 / max(1, repeats)
             out = {"figure": figure, "samples_ms": samples, "cpu_ms_per_call": cpu}
@@ -150,7 +160,7 @@ def main():
         sys.exit(f"usage: engine_ref.py serve | engine_ref.py {{{','.join(FIGURES)}}} WARMUP REPEATS")
     figure, warmup, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.manual_seed(0)
-    print(json.dumps({"figure": figure, "samples_ms": measure(FIGURES[figure](), warmup, repeats)}))
+    print(json.dumps({"figure": figure, "samples_ms": measure(FIGURES[figure]("cpu"), warmup, repeats)}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The GPU session's check, run through the `device` tool from the repository root (see docs/gpu.md):
+#   carry: dist (the compiled TypeScript) and .devcarry (scripts/device/pack.sh: Node, Node-API headers, npm packages).
+# Builds the addon against the machine's Python torch (CUDA), runs the CUDA tests, the engine bench on CUDA against
+# PyTorch, times the seed preset's training step on CUDA, then the whole suite; every log lands in $OUT.
+set -u
+OUT=${OUT:-/tmp/gpu-check}; mkdir -p "$OUT"
+t0=$(date +%s); stamp() { echo "== $1 at +$(( $(date +%s) - t0 )) s"; }
+mkdir -p .devcarry/bin && xz -dc .devcarry/node.xz > .devcarry/bin/node && chmod +x .devcarry/bin/node
+export PATH=$PWD/.devcarry/bin:$PATH
+tar -xJf .devcarry/mods.tar.xz
+stamp setup; node --version; nvidia-smi -L; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
+stamp build
+{ timeout 200 node scripts/build-native.mjs --node-api-include .devcarry || PSFID_CXX_STD=c++20 timeout 200 node scripts/build-native.mjs --node-api-include .devcarry; } > "$OUT/build.log" 2>&1
+rc=$?; tail -25 "$OUT/build.log"; [ $rc = 0 ] || { echo "BUILD FAILED"; exit 1; }
+node -e "import('./dist/src/engine/index.js').then(m => console.log('cudaDeviceCount', m.cudaDeviceCount()))"
+stamp cuda-tests
+timeout 150 node --test --test-reporter=spec dist/test/engine/device.test.js dist/test/engine/poisson-exact.test.js > "$OUT/cuda-tests.log" 2>&1
+echo "cuda tests rc=$?"; grep -E "^ℹ (tests|pass|fail|cancelled|skipped)|✖" "$OUT/cuda-tests.log" | head -30
+stamp bench
+PSFID_BENCH_DEVICE=cuda PSFID_BENCH_PYTHON=$(command -v python3) PSFID_BENCH_VERBOSE=1 timeout 150 node dist/bench/run.js engine > "$OUT/bench-cuda.jsonl" 2> "$OUT/bench-cuda.err"
+echo "bench rc=$?"; cat "$OUT/bench-cuda.jsonl"; tail -4 "$OUT/bench-cuda.err"
+stamp train
+(nvidia-smi dmon -s um -d 2 > "$OUT/dmon.log" 2>&1 &)
+timeout ${TRAIN_S:-100} node bin/psfid.js train --config configs/experiments/seed-gpu-procedural.json --out /tmp/seed-gpu --device cuda > "$OUT/train.out" 2>&1
+echo "train rc=$?"; cp /tmp/seed-gpu/log.jsonl "$OUT/train-log.jsonl" 2>/dev/null; tail -3 "$OUT/train.out"; tail -3 /tmp/seed-gpu/log.jsonl; pkill -f "nvidia-smi dmon"
+stamp suite
+timeout ${SUITE_S:-150} node scripts/run-tests.mjs > "$OUT/suite.log" 2>&1
+echo "suite rc=$?"; grep -E "^ℹ (tests|pass|fail|cancelled|skipped|todo)" "$OUT/suite.log"; grep -E "✖" "$OUT/suite.log" | head -30
+stamp done
