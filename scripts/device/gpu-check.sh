@@ -25,6 +25,8 @@ stamp train
 timeout ${TRAIN_S:-100} node bin/psfid.js train --config configs/experiments/seed-gpu-procedural.json --out /tmp/seed-gpu --device cuda > "$OUT/train.out" 2>&1
 echo "train rc=$?"; cp /tmp/seed-gpu/log.jsonl "$OUT/train-log.jsonl" 2>/dev/null; tail -3 "$OUT/train.out"; tail -3 /tmp/seed-gpu/log.jsonl; pkill -f "nvidia-smi dmon"
 stamp suite
-timeout ${SUITE_S:-150} node scripts/run-tests.mjs > "$OUT/suite.log" 2>&1
+# 2 engine threads per test process: node --test runs one process per core, and libtorch would start one thread per
+# core in each of them.
+PSFID_THREADS=2 timeout ${SUITE_S:-300} node scripts/run-tests.mjs > "$OUT/suite.log" 2>&1
 echo "suite rc=$?"; grep -E "^ℹ (tests|pass|fail|cancelled|skipped|todo)" "$OUT/suite.log"; grep -E "✖" "$OUT/suite.log" | head -30
 stamp done

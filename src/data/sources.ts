@@ -154,3 +154,23 @@ function rawCrop(source: Extract<Source, { kind: 'images' }>, rng: Rng, size: nu
   }
   return out;
 }
+
+/** A batch's sharp crops, drawn in plain JS (so worker threads can draw them: src/train/prefetch.ts). */
+export interface CropBatch {
+  batch: number;
+  /** Side of each crop: the observed crop size + PSF size − 1. */
+  n: number;
+  /** [batch, n, n] row-major. */
+  pixels: Float32Array;
+  /** Per-crop auto-exposure peak, or null when auto-exposure is off. */
+  exposure: number[] | null;
+}
+
+/** The crops of one batch from `rng`: a source by weight, a crop from it, then (all crops drawn) the exposures. */
+export function drawCrops(sources: Source[], rng: Rng, batch: number, n: number, crop: CropOptions = DEFAULT_CROP_OPTIONS): CropBatch {
+  const weights = sources.map((s) => s.weight);
+  const pixels = new Float32Array(batch * n * n);
+  for (let b = 0; b < batch; b++) pixels.set(sampleCrop(sources[rng.pick(weights)]!, rng, n, crop), b * n * n);
+  const exposure = crop.exposure ? Array.from({ length: batch }, () => rng.uniform(crop.exposure![0], crop.exposure![1])) : null;
+  return { batch, n, pixels, exposure };
+}

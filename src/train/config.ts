@@ -94,7 +94,13 @@ export const trainConfigSchema = z.object({
      * (src/data/sources.ts CropOptions.exposure). Needed for sparse scenes (beads, spots).
      */
     exposure: z.tuple([z.number().positive().max(1), z.number().positive().max(1)]).refine(([a, b]) => a <= b, 'must be [lo, hi] with lo ≤ hi').nullable().default(null),
-  }).strict().default({ cropNormalization: 'max', minCropStd: 0.05, exposure: null, sources: [
+    /**
+     * Worker threads that draw the crops of the coming steps while the current one trains (src/train/prefetch.ts);
+     * 0 draws them inline. 'auto': none on the CPU (libtorch's threads already use the cores), and on a GPU one per
+     * core but two, at most 8 (there the crops took 85 % of the seed preset's step). The batches are the same either way.
+     */
+    workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
+  }).strict().default({ cropNormalization: 'max', minCropStd: 0.05, exposure: null, workers: 'auto', sources: [
     { kind: 'procedural', generator: 'dead-leaves', weight: 1 },
     { kind: 'procedural', generator: 'filaments', weight: 1 },
     { kind: 'procedural', generator: 'spots', weight: 1 },

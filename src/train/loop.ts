@@ -14,7 +14,7 @@ import { validate, type ValidationResult } from './validate.js';
 import { writeCurves } from './curves.js';
 
 export interface TrainEvents {
-  onStart?(info: { startStep: number; steps: number; parameters: number; device: string; sources: string[] }): void;
+  onStart?(info: { startStep: number; steps: number; parameters: number; device: string; sources: string[]; workers: number }): void;
   onStep?(info: { step: number; loss: number; psfTerm: number; dataTerm: number; lr: number; stepMs: number; dataMs: number }): void;
   onValidation?(info: { step: number } & ValidationResult): void;
   onCheckpoint?(info: { step: number; path: string }): void;
@@ -111,7 +111,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify({ ...config, prior: synth.prior }, null, 2) + '\n');
 
   const validationSet = synth.validationSet();
-  opts.events?.onStart?.({ startStep, steps: config.steps, parameters: model.numParameters(), device, sources: synth.sourceNames });
+  opts.events?.onStart?.({ startStep, steps: config.steps, parameters: model.numParameters(), device, sources: synth.sourceNames, workers: synth.workers });
 
   const log = (entry: object): void => appendFileSync(logPath, JSON.stringify(entry) + '\n');
   const schedule = config.schedule.kind === 'cosine' ? { ...config.schedule, totalSteps: config.steps } : config.schedule;
@@ -124,50 +124,54 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     opts.events?.onCheckpoint?.({ step, path: ckptPath });
   };
 
-  model.train();
-  while (step < endStep) {
-    const t0 = performance.now();
-    optimizer.lr = scheduledLr(schedule, config.optimizer.lr, step);
-    let dataMs = 0;
-    const terms = tidy(() => {
+  try {
+    model.train();
+    while (step < endStep) {
+      const t0 = performance.now();
+      optimizer.lr = scheduledLr(schedule, config.optimizer.lr, step);
       const td = performance.now();
-      const batch: TrainingBatch = synth.trainingBatch(step);
-      dataMs = performance.now() - td;
-      const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
-      const terms = seedLoss(hHat, batch, config.lambda);
-      const { psfTerm, dataTerm } = terms;
-      let loss = terms.loss;
-      const w = thetaWeight(config, step);
-      if (w > 0 && thetaHat) loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, thetaSigns).mul(w));
-      loss.backward();
-      optimizer.step();
-      optimizer.zeroGrad();
-      return [loss.item(), psfTerm.item(), dataTerm.item()];
-    });
-    step++;
-    const stepMs = performance.now() - t0;
-    const [loss, psfTerm, dataTerm] = terms as [number, number, number];
-    if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss}); lower optimizer.lr`);
-    if (step % config.logEvery === 0 || step === endStep) {
-      log({ kind: 'train', step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs: Math.round(stepMs), dataMs: Math.round(dataMs) });
+      const crops = await synth.crops(step);
+      let dataMs = 0;
+      const terms = tidy(() => {
+        const batch: TrainingBatch = synth.batchFromCrops(step, crops);
+        dataMs = performance.now() - td;
+        const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
+        const terms = seedLoss(hHat, batch, config.lambda);
+        const { psfTerm, dataTerm } = terms;
+        let loss = terms.loss;
+        const w = thetaWeight(config, step);
+        if (w > 0 && thetaHat) loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, thetaSigns).mul(w));
+        loss.backward();
+        optimizer.step();
+        optimizer.zeroGrad();
+        return [loss.item(), psfTerm.item(), dataTerm.item()];
+      });
+      step++;
+      const stepMs = performance.now() - t0;
+      const [loss, psfTerm, dataTerm] = terms as [number, number, number];
+      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss}); lower optimizer.lr`);
+      if (step % config.logEvery === 0 || step === endStep) {
+        log({ kind: 'train', step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs: Math.round(stepMs), dataMs: Math.round(dataMs) });
+      }
+      opts.events?.onStep?.({ step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs, dataMs });
+      if (step % config.validation.every === 0 || step === config.steps) {
+        lastValidation = noGrad(() => validate(model, validationSet));
+        model.train();
+        log({ kind: 'val', step, ...lastValidation });
+        opts.events?.onValidation?.({ step, ...lastValidation });
+        writeCurves(logPath, join(opts.outDir, 'curves.png'));
+      }
+      if (step % config.checkpointEvery === 0) save();
+      await yieldToEventLoop(); // lets SIGINT/SIGTERM handlers run
+      if (opts.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
     }
-    opts.events?.onStep?.({ step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs, dataMs });
-    if (step % config.validation.every === 0 || step === config.steps) {
-      lastValidation = noGrad(() => validate(model, validationSet));
-      model.train();
-      log({ kind: 'val', step, ...lastValidation });
-      opts.events?.onValidation?.({ step, ...lastValidation });
-      writeCurves(logPath, join(opts.outDir, 'curves.png'));
-    }
-    if (step % config.checkpointEvery === 0) save();
-    await yieldToEventLoop(); // lets SIGINT/SIGTERM handlers run
-    if (opts.shouldStop?.()) {
-      stopped = true;
-      break;
-    }
+  } finally {
+    synth.dispose(); // ends the crop workers, also when a step throws
   }
   save();
-  synth.dispose();
   validationSet.dispose();
   optimizer.dispose();
   return { step, stopped, lastValidation, model, prior: synth.prior };

@@ -1,14 +1,16 @@
 // Training data synthesised on the fly: crops x from the configured sources, degradations (fc, θmax, θ, γ, σ, q, s)
 // ~ μ, and y = S_s Q_q(P_γ(h ⋆ x) + ε_σ) on the valid region. Step k draws from Rng/Generator seeded by
-// stepSeed(seed, k), so a step's batch never depends on what ran before it (exact resume, parallel prefetch).
+// stepSeed(seed, k), so a step's batch never depends on what ran before it (exact resume, parallel prefetch: the
+// crops of coming steps are drawn by worker threads, src/train/prefetch.ts, while the current step trains).
 import { Generator, keep, tensor, tidy, type Tensor } from '../engine/index.js';
 import { acquire, resolvePrior, sampleDegradation, type Prior, type PriorSpec } from '../acquisition/index.js';
 import { resolveOptics, type Optics } from '../optics/index.js';
 import { Rng, stepSeed } from '../data/rng.js';
-import { DEFAULT_CROP_OPTIONS, resolveSources, sampleCrop, type CropOptions, type Source } from '../data/sources.js';
+import { DEFAULT_CROP_OPTIONS, drawCrops, resolveSources, type CropBatch, type CropOptions, type Source } from '../data/sources.js';
 import { resolvePreset } from '../model/identifier.js';
 import type { TrainConfig } from './config.js';
 import type { ValidationSet } from './validate.js';
+import { resolveWorkers, startPrefetcher } from './prefetch.js';
 
 export interface TrainingBatch {
   /** Sharp crops [B, 1, C + S − 1, C + S − 1] on [0, 1]. */
@@ -29,25 +31,33 @@ export interface Synthesizer {
   readonly prior: Prior;
   readonly optics: Optics;
   readonly sourceNames: string[];
-  /** The batch of training step `step` (0-based). */
+  /** The batch of training step `step` (0-based), drawn inline. */
   trainingBatch(step: number): TrainingBatch;
+  /** Step `step`'s crops: from the prefetching workers when there are any (config.data.workers), else drawn inline. */
+  crops(step: number): Promise<CropBatch>;
+  /** Step `step`'s batch from its crops: trainingBatch(step) is batchFromCrops(step, crops of step). */
+  batchFromCrops(step: number, crops: CropBatch): TrainingBatch;
+  /** Number of prefetching worker threads (0: inline). */
+  readonly workers: number;
   /** The fixed validation set (config.validation.size samples from config.validation.seed). */
   validationSet(): ValidationSet;
   dispose(): void;
 }
 
+/** The degradations from `gen` and the acquisition of drawn crops, on `device`. */
+export function acquireCrops(crops: CropBatch, prior: Prior, optics: Optics, gen: Generator, device: string): TrainingBatch {
+  const { batch, n } = crops;
+  return tidy(() => {
+    const params = sampleDegradation(gen, prior, batch, { device });
+    const { x, y, y0, h } = acquire(gen, tensor(crops.pixels, [batch, 1, n, n], { device }), params, optics, { boundary: 'valid', peak: crops.exposure });
+    return { x, y, y0, h, fc: params.fc, thetaMax: params.thetaMax, theta: params.theta };
+  });
+}
+
 /** Builds one batch from its own random streams. */
 export function synthesizeBatch(sources: Source[], prior: Prior, optics: Optics, rng: Rng, gen: Generator, batch: number, cropSize: number, device: string, crop: CropOptions = DEFAULT_CROP_OPTIONS): TrainingBatch {
   const n = cropSize + optics.psfSize - 1;
-  const weights = sources.map((s) => s.weight);
-  const buf = new Float32Array(batch * n * n);
-  for (let b = 0; b < batch; b++) buf.set(sampleCrop(sources[rng.pick(weights)]!, rng, n, crop), b * n * n);
-  const exposure = crop.exposure ? Array.from({ length: batch }, () => rng.uniform(crop.exposure![0], crop.exposure![1])) : null;
-  return tidy(() => {
-    const params = sampleDegradation(gen, prior, batch, { device });
-    const { x, y, y0, h } = acquire(gen, tensor(buf, [batch, 1, n, n], { device }), params, optics, { boundary: 'valid', peak: exposure });
-    return { x, y, y0, h, fc: params.fc, thetaMax: params.thetaMax, theta: params.theta };
-  });
+  return acquireCrops(drawCrops(sources, rng, batch, n, crop), prior, optics, gen, device);
 }
 
 export function makeSynthesizer(config: TrainConfig, device: string, baseDir: string): Synthesizer {
@@ -58,18 +68,25 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
   const n = config.cropSize + optics.psfSize - 1;
   const sources = resolveSources(config.data.sources, n, config.data.maxImages, baseDir);
   const crop: CropOptions = { normalize: config.data.cropNormalization, minStd: config.data.minCropStd, exposure: config.data.exposure };
+  const workers = resolveWorkers(config.data.workers, device);
+  const prefetcher = workers > 0 ? startPrefetcher({ sources, crop, seed: config.seed, batch: config.batchSize, n, workers }) : null;
+  const inlineCrops = (step: number): CropBatch => drawCrops(sources, new Rng(stepSeed(config.seed, step, 0)), config.batchSize, n, crop);
+  const batchFromCrops = (step: number, crops: CropBatch): TrainingBatch => {
+    const gen = new Generator(stepSeed(config.seed, step, 1));
+    try {
+      return acquireCrops(crops, prior, optics, gen, device);
+    } finally {
+      gen.dispose();
+    }
+  };
   return {
     prior,
     optics,
+    workers,
     sourceNames: sources.map((s) => (s.kind === 'images' ? `${s.name} (${s.images.length} images)` : s.name)),
-    trainingBatch(step: number): TrainingBatch {
-      const gen = new Generator(stepSeed(config.seed, step, 1));
-      try {
-        return synthesizeBatch(sources, prior, optics, new Rng(stepSeed(config.seed, step, 0)), gen, config.batchSize, config.cropSize, device, crop);
-      } finally {
-        gen.dispose();
-      }
-    },
+    trainingBatch: (step) => batchFromCrops(step, inlineCrops(step)),
+    crops: async (step) => (prefetcher ? prefetcher.crops(step) : inlineCrops(step)),
+    batchFromCrops,
     validationSet(): ValidationSet {
       const { size, seed } = config.validation;
       const batches: ValidationSet['batches'] = [];
@@ -86,6 +103,6 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
         dispose: () => batches.forEach((b) => Object.values(b).forEach((t) => (t as Tensor).dispose())),
       };
     },
-    dispose: () => {},
+    dispose: () => void prefetcher?.close(),
   };
 }

@@ -17,11 +17,17 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `node bin/psfid.js …args` in `cwd`; resolves with the exit code and the output (never rejects on exit ≠ 0). */
-export function psfid(args: readonly string[], cwd: string): Promise<CliResult> {
+/**
+ * Runs `node bin/psfid.js …args` in `cwd`; resolves with the exit code and the output (never rejects on exit ≠ 0).
+ * The child sees no GPU unless `opts.gpu`: the CLI tests compare its output with library results computed here on
+ * the CPU, and `--device auto` would pick a visible GPU, whose FFT rounding, compounded over iterations, exceeds
+ * those tolerances. CUDA runs of the CLI are tested on their own (deconvolve.test.ts), against the CPU's.
+ */
+export function psfid(args: readonly string[], cwd: string, opts: { gpu?: boolean } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env };
     delete env['PSFID_PROGRESS'];
+    if (!opts.gpu) env['CUDA_VISIBLE_DEVICES'] = '';
     execFile(process.execPath, [BIN, ...args], { cwd, env, maxBuffer: 16 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') {
         reject(err);
