@@ -14,17 +14,20 @@ if (process.argv[3]) config.validation.size = +process.argv[3];
 const model = new Identifier(resolvePreset(config.preset, config.architecture)); model.loadStateDict(ck.model); model.eval();
 const synth = makeSynthesizer(config, 'cpu', join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
 const set = synth.validationSet();
-const s = twinSigns(ZERNIKE_HEAD_NOLL);
+// The head estimates Noll 4–11; the prior may draw a subset (sanity runs): compare the modes the prior draws.
+const modes = synth.prior.zernikeNoll.filter((j) => ZERNIKE_HEAD_NOLL.includes(j));
+const col = modes.map((j) => ZERNIKE_HEAD_NOLL.indexOf(j)), K = synth.prior.zernikeNoll.length;
+const s = twinSigns(modes);
 const est = [], tru = [];
 for (const b of set.batches) tidy(() => {
   const { theta } = noGrad(() => model.identifyDetailed(b.y, b.fc, b.thetaMax));
   const th = theta.toArray(), t = b.theta.toArray(), tm = b.thetaMax.toArray();
   for (let i = 0; i < tm.length; i++) {
-    const a = th.slice(i*8, i*8+8), u = t.slice(i*8, i*8+8), w = u.map((v, k) => v * s[k]);
+    const a = col.map((c) => th[i*8 + c]), u = modes.map((j) => t[i*K + synth.prior.zernikeNoll.indexOf(j)]), w = u.map((v, k) => v * s[k]);
     const d1 = a.reduce((q, v, k) => q + (v-u[k])**2, 0), d2 = a.reduce((q, v, k) => q + (v-w[k])**2, 0);
     est.push(a.map(v => v/tm[i])); tru.push((d1 <= d2 ? u : w).map(v => v/tm[i]));
   }
 });
 const corr = (k) => { const x = est.map(r => r[k]), y = tru.map(r => r[k]); const mx = x.reduce((a,b)=>a+b)/x.length, my = y.reduce((a,b)=>a+b)/y.length;
   let sxy=0,sxx=0,syy=0; for (let i=0;i<x.length;i++){sxy+=(x[i]-mx)*(y[i]-my);sxx+=(x[i]-mx)**2;syy+=(y[i]-my)**2;} return sxy/Math.sqrt(sxx*syy+1e-12); };
-console.log(`step ${ck.step} n ${est.length} corr per Noll 4..11:`, ZERNIKE_HEAD_NOLL.map((j, k) => `${j}:${corr(k).toFixed(2)}`).join(' '));
+console.log(`step ${ck.step} n ${est.length} corr per Noll mode:`, modes.map((j, k) => `${j}:${corr(k).toFixed(2)}`).join(' '));
