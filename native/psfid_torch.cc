@@ -18,6 +18,7 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -848,11 +849,37 @@ Napi::Value PoissonExact(const Napi::CallbackInfo& info) {
 // Runtime
 // ---------------------------------------------------------------------------------------------------------------
 
+// at::set_num_threads sets OpenMP's (and MKL's) thread count, but not OpenBLAS's, which keeps its own pthreads (one
+// per core) for the matrix products that libtorch hands it (Debian's libtorch). Those threads spin on sched_yield
+// between calls: with PSFID_THREADS=1 a training run still kept two cores busy. So the BLAS gets the same count,
+// when the BLAS loaded is OpenBLAS (looked up at run time: libtorch may bring MKL, or OpenBLAS, or neither).
+static void* openBlasSymbol(const char* name) {
+  for (const char* lib : {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"}) {
+    void* handle = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);  // only a library that is already loaded
+    if (!handle) continue;
+    void* sym = dlsym(handle, name);
+    dlclose(handle);  // drops our extra reference only: the library stays loaded by libtorch
+    if (sym) return sym;
+  }
+  return nullptr;
+}
+
+static void setBlasThreads(int n) {
+  if (auto set = reinterpret_cast<void (*)(int)>(openBlasSymbol("openblas_set_num_threads"))) set(n);
+}
+
+// OpenBLAS's own thread count, or -1 when the BLAS loaded is not OpenBLAS.
+Napi::Value BlasNumThreads(const Napi::CallbackInfo& info) {
+  auto get = reinterpret_cast<int (*)()>(openBlasSymbol("openblas_get_num_threads"));
+  return Napi::Number::New(info.Env(), get ? get() : -1);
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     int n = static_cast<int>(toInt(info[0], "threads"));
     if (n < 1) throw UserError("setNumThreads: need at least 1 thread");
     at::set_num_threads(n);
+    setBlasThreads(n);
     return env.Undefined();
   });
 }
@@ -918,6 +945,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def("poissonExact", PoissonExact);
   def("setNumThreads", SetNumThreads);
   def("getNumThreads", GetNumThreads);
+  def("blasNumThreads", BlasNumThreads);
   def("cudaDeviceCount", CudaDeviceCount);
   def("cudaSynchronize", CudaSynchronize);
   def("version", Version);

@@ -2,7 +2,8 @@
 # The GPU session's check, run through the `device` tool from the repository root (see docs/gpu.md):
 #   carry: dist (the compiled TypeScript) and .devcarry (scripts/device/pack.sh: Node, Node-API headers, npm packages).
 # Builds the addon against the machine's Python torch (CUDA), runs the CUDA tests, the engine bench on CUDA against
-# PyTorch, times the seed preset's training step on CUDA, then the whole suite; every log lands in $OUT.
+# PyTorch, the deconv bench (RL, identify) on CUDA, times the seed preset's training step on CUDA, then the whole
+# suite; every log lands in $OUT. Not yet run on a GPU: the deconv bench (added after session 3's device time was spent).
 set -u
 OUT=${OUT:-/tmp/gpu-check}; mkdir -p "$OUT"
 t0=$(date +%s); stamp() { echo "== $1 at +$(( $(date +%s) - t0 )) s"; }
@@ -20,6 +21,9 @@ echo "cuda tests rc=$?"; grep -E "^ℹ (tests|pass|fail|cancelled|skipped)|✖" 
 stamp bench
 PSFID_BENCH_DEVICE=cuda PSFID_BENCH_PYTHON=$(command -v python3) PSFID_BENCH_VERBOSE=1 timeout 150 node dist/bench/run.js engine > "$OUT/bench-cuda.jsonl" 2> "$OUT/bench-cuda.err"
 echo "bench rc=$?"; cat "$OUT/bench-cuda.jsonl"; tail -4 "$OUT/bench-cuda.err"
+# Richardson–Lucy and identify on the GPU against scikit-image / the PyTorch port (issue 6's deconv figures).
+PSFID_BENCH_DEVICE=cuda PSFID_BENCH_PYTHON=$(command -v python3) timeout 120 node dist/bench/run.js deconv > "$OUT/bench-deconv-cuda.jsonl" 2> "$OUT/bench-deconv-cuda.err"
+echo "deconv bench rc=$?"; cat "$OUT/bench-deconv-cuda.jsonl"; tail -3 "$OUT/bench-deconv-cuda.err"
 stamp train
 (nvidia-smi dmon -s um -d 2 > "$OUT/dmon.log" 2>&1 &)
 timeout ${TRAIN_S:-100} node bin/psfid.js train --config configs/experiments/seed-gpu-procedural.json --out /tmp/seed-gpu --device cuda > "$OUT/train.out" 2>&1

@@ -34,6 +34,7 @@ export interface NativeTorch {
   poissonExact(gen: number, rates: number): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  blasNumThreads(): number;
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
   version(): string;
@@ -73,7 +74,7 @@ const METHOD_SET: Record<Exclude<keyof NativeTorch, 'cudaBuild'>, true> = {
   dtype: true, device: true, item: true, backward: true, grad: true, setGrad: true, setRequiresGrad: true,
   requiresGrad: true, setGradEnabled: true, isGradEnabled: true, newGenerator: true, releaseGenerator: true,
   generatorState: true, setGeneratorState: true, manualSeed: true, poissonExact: true, setNumThreads: true,
-  getNumThreads: true, cudaDeviceCount: true, cudaSynchronize: true, version: true,
+  getNumThreads: true, blasNumThreads: true, cudaDeviceCount: true, cudaSynchronize: true, version: true,
 };
 const METHODS = Object.keys(METHOD_SET) as Exclude<keyof NativeTorch, 'cudaBuild'>[];
 

@@ -687,6 +687,14 @@ export function setNumThreads(n: number): void {
 export function getNumThreads(): number {
   return native.getNumThreads();
 }
+/**
+ * Threads of the BLAS when it is OpenBLAS (null otherwise). setNumThreads sets it too: OpenBLAS keeps its own
+ * threads, which spin between matrix products, so without that a 1-thread psfid kept two cores busy.
+ */
+export function blasThreads(): number | null {
+  const n = native.blasNumThreads();
+  return n < 0 ? null : n;
+}
 /** Number of live native tensors (for leak tests). */
 export function liveTensors(): number {
   return native.liveTensors();

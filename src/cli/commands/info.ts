@@ -1,14 +1,17 @@
 import type { Command } from 'commander';
-import { cudaDeviceCount, getNumThreads, torchVersion } from '../../engine/index.js';
+import { blasThreads, cudaDeviceCount, getNumThreads, torchVersion } from '../../engine/index.js';
 
 export function register(program: Command): void {
   program
     .command('info')
-    .description('print the engine: libtorch version, threads, CUDA devices')
+    .description('print the engine: libtorch version, threads (PSFID_THREADS), CUDA devices')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
-      const info = { libtorch: torchVersion(), threads: getNumThreads(), cudaDevices: cudaDeviceCount() };
+      const info = { libtorch: torchVersion(), threads: getNumThreads(), openblasThreads: blasThreads(), cudaDevices: cudaDeviceCount() };
       if (opts.json) console.log(JSON.stringify(info));
-      else console.log(`libtorch ${info.libtorch}, ${info.threads} CPU threads, ${info.cudaDevices} CUDA device(s)`);
+      else {
+        const blas = info.openblasThreads === null ? '' : ` (OpenBLAS ${info.openblasThreads})`;
+        console.log(`libtorch ${info.libtorch}, ${info.threads} CPU threads${blas}, ${info.cudaDevices} CUDA device(s)`);
+      }
     });
 }
