@@ -4,10 +4,11 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Adam, AdamW, SGD, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
+import { Adam, AdamW, SGD, loadSafetensors, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
 import { Identifier, ZERNIKE_HEAD_NOLL, resolvePreset, twinSigns } from '../model/identifier.js';
 import type { TrainConfig } from './config.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { inputError } from '../errors.js';
 import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthesize.js';
 import { seedLoss, twinThetaLoss } from './loss.js';
 import { validate, type ValidationResult } from './validate.js';
@@ -36,6 +37,12 @@ export interface TrainOptions {
   maxStepsThisRun?: number;
   /** Folder that relative data paths are resolved against. */
   baseDir?: string;
+  /**
+   * Start from these weights (a psfid checkpoint or model file of the same architecture) instead of the seeded
+   * initialisation, at step 0 with a fresh optimizer: a curriculum's next stage under a wider prior. Ignored when
+   * `resume` finds a checkpoint to continue.
+   */
+  initFrom?: string;
   /** Checked after every step; when true the loop checkpoints and returns (SIGINT/SIGTERM). */
   shouldStop?: () => boolean;
   events?: TrainEvents;
@@ -81,6 +88,35 @@ function sameModes(noll: readonly number[]): boolean {
   return noll.length === ZERNIKE_HEAD_NOLL.length && noll.every((j, i) => j === ZERNIKE_HEAD_NOLL[i]);
 }
 
+/** Copies the weights of a checkpoint or model file into `model`; another format or architecture is an input error. */
+export function loadInitialWeights(model: Identifier, path: string): void {
+  if (!existsSync(path)) throw inputError(path, `${path}: no such checkpoint or model file`);
+  let file;
+  try {
+    file = loadSafetensors(path);
+  } catch (e) {
+    throw inputError(path, `${path}: unreadable (${(e as Error).message})`);
+  }
+  try {
+    const { tensors, metadata } = file;
+    let state: Map<string, Tensor>;
+    if (metadata.format === 'psfid-checkpoint-1') {
+      state = new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, t]) => [k.slice(6), t]));
+    } else if (metadata.format === 'psfid-model-1') {
+      state = tensors;
+    } else {
+      throw inputError(path, `${path}: neither a psfid checkpoint nor a psfid model`);
+    }
+    try {
+      model.loadStateDict(state);
+    } catch (e) {
+      throw inputError(path, `${path}: its network is not this configuration's (${(e as Error).message.replace(/^loadStateDict: /, '')})`);
+    }
+  } finally {
+    for (const t of file.tensors.values()) t.dispose();
+  }
+}
+
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const device = resolveDevice(config.device);
   mkdirSync(opts.outDir, { recursive: true });
@@ -106,6 +142,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     }
     truncateLog(logPath, startStep);
   } else {
+    if (opts.initFrom) loadInitialWeights(model, opts.initFrom);
     writeFileSync(logPath, '');
   }
   writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify({ ...config, prior: synth.prior }, null, 2) + '\n');

@@ -7,12 +7,13 @@ import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Adam, Generator, noGrad, tidy, keep, type Tensor } from '../../src/engine/index.js';
+import { Adam, Generator, noGrad, saveSafetensors, tensor, tidy, keep, type Tensor } from '../../src/engine/index.js';
 import { Identifier, PRESETS } from '../../src/model/identifier.js';
 import { resolveTrainConfig } from '../../src/train/config.js';
 import { makeSynthesizer } from '../../src/train/synthesize.js';
 import { seedLoss } from '../../src/train/loss.js';
-import { train } from '../../src/train/loop.js';
+import { loadInitialWeights, train } from '../../src/train/loop.js';
+import { exportModel } from '../../src/train/export.js';
 import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { PsfidError } from '../../src/errors.js';
 
@@ -81,6 +82,53 @@ test('resume repeats an uninterrupted run exactly', async () => {
   const log = readFileSync(join(dir, 'b', 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(log.filter((l) => l.kind === 'train').map((l) => l.step), [1, 2, 3, 4, 5, 6]);
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('--init-from: a new run starts from a checkpoint’s or a model file’s weights, at step 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-init-'));
+  try {
+    const first = await train(tiny({ steps: 3 }), { outDir: join(dir, 'a') });
+    exportModel(join(dir, 'a'), first.model, tiny({ steps: 3 }), first);
+    const ck = loadCheckpoint(join(dir, 'a', 'checkpoint.safetensors'));
+    try {
+      for (const file of ['checkpoint.safetensors', 'model.safetensors']) {
+        const m = new Identifier(PRESETS.tiny, 99); // another seed: different weights until loaded
+        loadInitialWeights(m, join(dir, 'a', file));
+        // model files hold float16 weights (src/model/store.ts): compare with the checkpoint's, rounded the same way
+        const half = file === 'model.safetensors';
+        for (const [k, t] of m.stateDict()) {
+          tidy(() => {
+            const want = half ? ck.model.get(k)!.to({ dtype: 'float16' }).to({ dtype: 'float32' }) : ck.model.get(k)!;
+            assert.equal(t.sub(want).abs().max().item(), 0, `${file}: ${k}`);
+          });
+        }
+        m.dispose();
+      }
+      // The new run's first loss is that of the loaded weights on its own step-0 batch (another seed's data).
+      const config = tiny({ steps: 2, seed: 5 });
+      const batch = makeSynthesizer(config, 'cpu', '.').trainingBatch(0);
+      const loaded = new Identifier(PRESETS.tiny, 0);
+      loaded.loadStateDict(ck.model);
+      loaded.train();
+      const want = tidy(() => seedLoss(loaded.identify(batch.y, batch.fc, batch.thetaMax), batch, config.lambda).loss.item());
+      const losses: number[] = [];
+      const r = await train(config, { outDir: join(dir, 'b'), initFrom: join(dir, 'a', 'checkpoint.safetensors'), events: { onStep: (s) => losses.push(s.loss) } });
+      assert.equal(r.step, 2);
+      assert.equal(losses[0], want);
+      // the wrong architecture and a file that is no psfid file are input errors naming the file
+      const small = join(dir, 'small.safetensors');
+      saveCheckpoint(small, new Identifier(PRESETS.small, 0), null, { step: 1, config: {}, prior: {} });
+      assert.throws(() => loadInitialWeights(new Identifier(PRESETS.tiny, 0), small), (e: Error) => e instanceof PsfidError && e.message.includes(small) && /not this configuration/.test(e.message));
+      const other = join(dir, 'other.safetensors');
+      saveSafetensors(other, new Map([['w', tensor([1, 2])]]));
+      assert.throws(() => loadInitialWeights(new Identifier(PRESETS.tiny, 0), other), /neither a psfid checkpoint nor a psfid model/);
+      assert.throws(() => loadInitialWeights(new Identifier(PRESETS.tiny, 0), join(dir, 'none')), /no such checkpoint or model file/);
+    } finally {
+      ck.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a checkpoint write killed midway leaves the previous checkpoint valid', async () => {

@@ -10,6 +10,7 @@ interface TrainFlags {
   out: string;
   device?: string;
   resume?: boolean;
+  initFrom?: string;
   steps?: string;
   batchSize?: string;
   cropSize?: string;
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'run folder: checkpoint.safetensors, log.jsonl, curves.png, model.safetensors, model.json')
     .option('--device <device>', 'cpu, cuda, cuda:N or auto (overrides the config)')
     .option('--resume', 'continue from <out>/checkpoint.safetensors exactly where it stopped')
+    .option('--init-from <file>', 'start from the weights of this checkpoint or model (same architecture), at step 0 with a fresh optimizer: the next stage of a curriculum')
     .option('--steps <n>', 'total optimizer steps (overrides the config)')
     .option('--batch-size <n>', 'images per step (overrides the config)')
     .option('--crop-size <n>', 'side of the observed crop y in pixels (overrides the config)')
@@ -73,6 +75,7 @@ export function register(program: Command): void {
       const result = await train(config, {
         outDir: f.out,
         resume: f.resume,
+        initFrom: f.initFrom,
         shouldStop: () => stop,
         events: {
           onStart: (s) => {
