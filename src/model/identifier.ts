@@ -282,6 +282,11 @@ export class Identifier extends nn.Module {
     });
   }
 
+  /** Smallest input side the network takes: one tile of the spectral branch (1 without the branch). */
+  get minInputSize(): number {
+    return this.spectralProj ? (this.config.spectralTile ?? SPECTRAL_TILE) : 1;
+  }
+
   /**
    * Log power spectrum of the standardised input: non-overlapping 64×64 tiles (the input cropped to whole tiles),
    * Hann-windowed, log(|FFT|² + 1e-3) averaged over tiles, fftshifted; plus frequency coordinates.

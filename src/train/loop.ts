@@ -8,7 +8,7 @@ import { Adam, AdamW, SGD, loadSafetensors, noGrad, resolveDevice, scheduledLr, 
 import { Identifier, ZERNIKE_HEAD_NOLL, resolvePreset, twinSigns } from '../model/identifier.js';
 import type { TrainConfig } from './config.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { inputError } from '../errors.js';
+import { inputError, usageError } from '../errors.js';
 import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthesize.js';
 import { seedLoss, twinThetaLoss } from './loss.js';
 import { validate, type ValidationResult } from './validate.js';
@@ -119,19 +119,26 @@ export function loadInitialWeights(model: Identifier, path: string): void {
 
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const device = resolveDevice(config.device);
-  mkdirSync(opts.outDir, { recursive: true });
   const logPath = join(opts.outDir, 'log.jsonl');
   const ckptPath = checkpointPath(opts.outDir);
+  const resuming = opts.resume === true && existsSync(ckptPath);
 
+  // Everything that can fail on the user's input (weights to start from, data sources) runs before the run folder
+  // is created, so that a refused run leaves nothing behind.
   const model = new Identifier(resolvePreset(config.preset, config.architecture), config.seed);
   model.to(device);
+  if (config.cropSize < model.minInputSize) {
+    throw usageError('cropSize', `cropSize ${config.cropSize} is below the smallest input of the ${config.preset} network, ${model.minInputSize}×${model.minInputSize} px`);
+  }
+  if (!resuming && opts.initFrom) loadInitialWeights(model, opts.initFrom);
   const optimizer = makeOptimizer(config, model.parameters());
   const synth: Synthesizer = makeSynthesizer(config, device, opts.baseDir ?? '.');
+  mkdirSync(opts.outDir, { recursive: true });
   if (config.thetaLoss > 0 && !sameModes(synth.prior.zernikeNoll)) throw new Error(`config.thetaLoss needs the prior's zernikeNoll to be ${ZERNIKE_HEAD_NOLL.join(', ')}`);
   const thetaSigns = twinSigns(ZERNIKE_HEAD_NOLL);
 
   let startStep = 0;
-  if (opts.resume && existsSync(ckptPath)) {
+  if (resuming) {
     const ck = loadCheckpoint(ckptPath);
     try {
       model.loadStateDict(ck.model);
@@ -142,7 +149,6 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     }
     truncateLog(logPath, startStep);
   } else {
-    if (opts.initFrom) loadInitialWeights(model, opts.initFrom);
     writeFileSync(logPath, '');
   }
   writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify({ ...config, prior: synth.prior }, null, 2) + '\n');
