@@ -72,6 +72,16 @@ export function findLibtorch() {
   return fromDebian() ?? fromPython();
 }
 
+/** The libraries to link against `t` (binding.gyp and build-native.mjs). */
+export function linkLibs(t) {
+  return ['-ltorch', '-ltorch_cpu', ...(t.cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []), '-lc10'];
+}
+
+/** The addon's device macro for `t`. */
+export function deviceDefine(t) {
+  return t.cuda ? 'PSFID_CUDA' : 'PSFID_CPU_ONLY';
+}
+
 // binding.gyp asks for single values.
 if (process.argv[2] === '--gyp') {
   const t = findLibtorch();
@@ -85,8 +95,8 @@ if (process.argv[2] === '--gyp') {
     libdir: t.libDir,
     abi: String(t.cxx11Abi),
     cuda: t.cuda ? '1' : '0',
-    libs: t.cuda ? '-ltorch -ltorch_cpu -ltorch_cuda -lc10_cuda -lc10' : '-ltorch -ltorch_cpu -lc10',
-    defines: t.cuda ? 'PSFID_CUDA' : 'PSFID_CPU_ONLY',
+    libs: linkLibs(t).join(' '),
+    defines: deviceDefine(t),
   };
   if (!(key in values)) {
     console.error(`unknown key ${key}`);

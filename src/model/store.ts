@@ -6,6 +6,9 @@ import { loadSafetensors, saveSafetensors, packageRoot } from '../engine/index.j
 import { inputError } from '../errors.js';
 import { Identifier, type IdentifierConfig } from './identifier.js';
 
+/** The `format` metadata of psfid model files. */
+export const MODEL_FORMAT = 'psfid-model-1';
+
 export interface ModelInfo {
   architecture: IdentifierConfig;
   preset: string;
@@ -30,7 +33,7 @@ export function saveModel(path: string, model: Identifier, info: ModelInfo, opts
 
 function saveWeights(path: string, state: Map<string, import('../engine/index.js').Tensor>, info: ModelInfo): void {
   saveSafetensors(path, state, {
-    format: 'psfid-model-1',
+    format: MODEL_FORMAT,
     preset: info.preset,
     architecture: JSON.stringify(info.architecture),
     prior: JSON.stringify(info.prior),
@@ -48,7 +51,7 @@ export function loadModel(path: string, device = 'cpu'): { model: Identifier; in
   }
   const { tensors, metadata } = file;
   try {
-    if (metadata.format !== 'psfid-model-1') throw inputError(path, `${path}: not a psfid model (no psfid-model-1 metadata)`);
+    if (metadata.format !== MODEL_FORMAT) throw inputError(path, `${path}: not a psfid model (no psfid-model-1 metadata)`);
     const info: ModelInfo = {
       preset: metadata.preset ?? 'custom',
       architecture: JSON.parse(metadata.architecture!),

@@ -5,6 +5,14 @@
 import { existsSync } from 'node:fs';
 import { loadSafetensors, saveSafetensors, type Optimizer, type Tensor, nn } from '../engine/index.js';
 import { inputError } from '../errors.js';
+import { MODEL_FORMAT } from '../model/store.js';
+
+const CHECKPOINT_FORMAT = 'psfid-checkpoint-1';
+
+/** The entries of `tensors` whose names start with `prefix`, under their names without it. */
+function withPrefix(tensors: Map<string, Tensor>, prefix: string): Map<string, Tensor> {
+  return new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+}
 
 export interface CheckpointMeta {
   /** Steps completed. */
@@ -25,7 +33,7 @@ export function saveCheckpoint(path: string, model: nn.Module, optimizer: Optimi
     for (const [k, t] of s.slots) tensors.set(`optim.${k}`, t);
   }
   saveSafetensors(path, tensors, {
-    format: 'psfid-checkpoint-1',
+    format: CHECKPOINT_FORMAT,
     step: String(meta.step),
     optimizerStep: String(optimizerStep),
     config: JSON.stringify(meta.config),
@@ -50,13 +58,9 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     throw inputError(path, `${path}: unreadable checkpoint (${(e as Error).message})`);
   }
   const { tensors, metadata } = file;
-  if (metadata.format !== 'psfid-checkpoint-1') throw inputError(path, `${path}: not a psfid checkpoint`);
-  const model = new Map<string, Tensor>();
-  const optim = new Map<string, Tensor>();
-  for (const [k, t] of tensors) {
-    if (k.startsWith('model.')) model.set(k.slice(6), t);
-    else if (k.startsWith('optim.')) optim.set(k.slice(6), t);
-  }
+  if (metadata.format !== CHECKPOINT_FORMAT) throw inputError(path, `${path}: not a psfid checkpoint`);
+  const model = withPrefix(tensors, 'model.');
+  const optim = withPrefix(tensors, 'optim.');
   return {
     step: Number(metadata.step),
     optimizerStep: Number(metadata.optimizerStep ?? 0),
@@ -69,4 +73,31 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
       for (const t of tensors.values()) t.dispose();
     },
   };
+}
+
+/**
+ * Copies the weights of a checkpoint or of a model file into `model` (psfid train --init-from); another format or
+ * another architecture is an input error naming the file.
+ */
+export function loadInitialWeights(model: nn.Module, path: string): void {
+  if (!existsSync(path)) throw inputError(path, `${path}: no such checkpoint or model file`);
+  let file;
+  try {
+    file = loadSafetensors(path);
+  } catch (e) {
+    throw inputError(path, `${path}: unreadable (${(e as Error).message})`);
+  }
+  try {
+    const { tensors, metadata } = file;
+    if (metadata.format !== CHECKPOINT_FORMAT && metadata.format !== MODEL_FORMAT) {
+      throw inputError(path, `${path}: neither a psfid checkpoint nor a psfid model`);
+    }
+    try {
+      model.loadStateDict(metadata.format === CHECKPOINT_FORMAT ? withPrefix(tensors, 'model.') : tensors);
+    } catch (e) {
+      throw inputError(path, `${path}: its network is not this configuration's (${(e as Error).message.replace(/^loadStateDict: /, '')})`);
+    }
+  } finally {
+    for (const t of file.tensors.values()) t.dispose();
+  }
 }

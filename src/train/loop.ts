@@ -4,11 +4,11 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Adam, AdamW, SGD, loadSafetensors, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
+import { Adam, AdamW, SGD, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
 import { Identifier, ZERNIKE_HEAD_NOLL, resolvePreset, twinSigns } from '../model/identifier.js';
 import type { TrainConfig } from './config.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { inputError, usageError } from '../errors.js';
+import { loadCheckpoint, loadInitialWeights, saveCheckpoint } from './checkpoint.js';
+import { usageError } from '../errors.js';
 import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthesize.js';
 import { seedLoss, twinThetaLoss } from './loss.js';
 import { validate, type ValidationResult } from './validate.js';
@@ -88,35 +88,6 @@ function sameModes(noll: readonly number[]): boolean {
   return noll.length === ZERNIKE_HEAD_NOLL.length && noll.every((j, i) => j === ZERNIKE_HEAD_NOLL[i]);
 }
 
-/** Copies the weights of a checkpoint or model file into `model`; another format or architecture is an input error. */
-export function loadInitialWeights(model: Identifier, path: string): void {
-  if (!existsSync(path)) throw inputError(path, `${path}: no such checkpoint or model file`);
-  let file;
-  try {
-    file = loadSafetensors(path);
-  } catch (e) {
-    throw inputError(path, `${path}: unreadable (${(e as Error).message})`);
-  }
-  try {
-    const { tensors, metadata } = file;
-    let state: Map<string, Tensor>;
-    if (metadata.format === 'psfid-checkpoint-1') {
-      state = new Map([...tensors].filter(([k]) => k.startsWith('model.')).map(([k, t]) => [k.slice(6), t]));
-    } else if (metadata.format === 'psfid-model-1') {
-      state = tensors;
-    } else {
-      throw inputError(path, `${path}: neither a psfid checkpoint nor a psfid model`);
-    }
-    try {
-      model.loadStateDict(state);
-    } catch (e) {
-      throw inputError(path, `${path}: its network is not this configuration's (${(e as Error).message.replace(/^loadStateDict: /, '')})`);
-    }
-  } finally {
-    for (const t of file.tensors.values()) t.dispose();
-  }
-}
-
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const device = resolveDevice(config.device);
   const logPath = join(opts.outDir, 'log.jsonl');
@@ -172,12 +143,11 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     while (step < endStep) {
       const t0 = performance.now();
       optimizer.lr = scheduledLr(schedule, config.optimizer.lr, step);
-      const td = performance.now();
       const crops = await synth.crops(step);
       let dataMs = 0;
       const terms = tidy(() => {
         const batch: TrainingBatch = synth.batchFromCrops(step, crops);
-        dataMs = performance.now() - td;
+        dataMs = performance.now() - t0;
         const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
         const terms = seedLoss(hHat, batch, config.lambda);
         const { psfTerm, dataTerm } = terms;

@@ -57,7 +57,6 @@ export function startPrefetcher(o: { sources: Source[]; crop: CropOptions; seed:
     w.on('exit', (code) => code !== 0 && fail(new Error(`a crop worker exited with code ${code}`)));
     return w;
   });
-  let next = 0; // the next step not yet asked for
   const request = (step: number): void => {
     let resolve!: (c: CropBatch) => void;
     let reject!: (e: Error) => void;
@@ -70,8 +69,7 @@ export function startPrefetcher(o: { sources: Source[]; crop: CropOptions; seed:
     async crops(step: number): Promise<CropBatch> {
       if (failure) throw failure;
       for (const s of pending.keys()) if (s < step) pending.delete(s); // skipped steps: their replies are dropped
-      for (let s = step; s < step + Math.max(1, depth); s++) if (!pending.has(s) && (s === step || s >= next)) request(s);
-      next = Math.max(next, step + depth);
+      for (let s = step; s < step + Math.max(1, depth); s++) if (!pending.has(s)) request(s);
       const p = pending.get(step)!;
       try {
         return await p.promise;

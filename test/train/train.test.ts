@@ -12,9 +12,9 @@ import { Identifier, PRESETS } from '../../src/model/identifier.js';
 import { resolveTrainConfig } from '../../src/train/config.js';
 import { makeSynthesizer } from '../../src/train/synthesize.js';
 import { seedLoss } from '../../src/train/loss.js';
-import { loadInitialWeights, train } from '../../src/train/loop.js';
+import { train } from '../../src/train/loop.js';
 import { exportModel } from '../../src/train/export.js';
-import { loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, loadInitialWeights, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { PsfidError } from '../../src/errors.js';
 
 const tiny = (extra: object = {}) =>
