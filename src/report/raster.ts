@@ -105,7 +105,8 @@ export function lineChart(title: string, xLabel: string, series: Series[], opts:
   const pts = series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(tf(y)));
   r.text(L, 8, title, [0, 0, 0], 2);
   if (!pts.length) return r;
-  let [x0, x1] = [Math.min(...pts.map((p) => p[0])), Math.max(...pts.map((p) => p[0]))];
+  const x0 = Math.min(...pts.map((p) => p[0]));
+  let x1 = Math.max(...pts.map((p) => p[0]));
   let [y0, y1] = [Math.min(...pts.map((p) => tf(p[1]))), Math.max(...pts.map((p) => tf(p[1])))];
   if (x1 === x0) x1 = x0 + 1;
   if (y1 === y0) { y0 -= 0.5; y1 += 0.5; }

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, noGrad, tensor, tidy, writeFileAtomic, type Tensor } from '../../engine/index.js';
+import { Generator, noGrad, tensor, tidy, writeFileAtomic } from '../../engine/index.js';
 import { gaussianNoise, poissonNoise, quantize } from '../../acquisition/index.js';
 import { psfFromZernike, resolveOptics } from '../../optics/index.js';
 import { deconvolveGrid, gridBlurOperator } from '../../deconv/index.js';
