@@ -24,9 +24,8 @@ export interface Resolved<T> {
 }
 
 /** fc from the flags, else from the image's metadata (pixel size, NA, emission wavelength), else an error naming the flags. */
-export function resolveCutoff(flags: OpticsFlags, image: ImageStack, path: string): Resolved<number> {
+export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], path: string): Resolved<number> {
   if (flags.fc !== undefined) return { value: flags.fc, source: 'flag --fc' };
-  const md = image.metadata;
   const na = flags.numericalAperture ?? md.numericalAperture;
   const wl = flags.wavelengthNm ?? md.emissionWavelengthNm;
   const px = flags.pixelSizeNm ?? md.pixelSizeNm;

@@ -136,6 +136,18 @@ test('identify, grid and deconvolve end to end, with metadata and outputs on the
   const inMean = y.reduce((a, b) => a + 100 + b * 3000, 0) / y.length;
   assert.equal(x.dtype, 'float32');
   assert.ok(Math.abs(mean - inMean) / inMean < 0.05, `output mean ${mean} vs input ${inMean}: the intensity scale is kept`);
+
+  // --blind identifies from the plane in file units (no rescaled copy): the same PSF as `identify`, so the same result
+  // as deconvolving with identify's PSF file
+  r = run(['deconvolve', img, '--blind', '--na', '1.4', '--wavelength-nm', '520', '--iterations', '5', '--offset', '100', '--out', join(dir, 'xb.tif')]);
+  assert.equal(r.status, 0, r.stderr);
+  r = run(['deconvolve', img, '--psf', join(dir, 'psf.tif'), '--iterations', '5', '--offset', '100', '--out', join(dir, 'xp.tif')]);
+  assert.equal(r.status, 0, r.stderr);
+  const xb = readImage(join(dir, 'xb.tif')).planes[0] as Float32Array;
+  const xp = readImage(join(dir, 'xp.tif')).planes[0] as Float32Array;
+  const peak = xp.reduce((a, b) => Math.max(a, b), 0);
+  const worst = xb.reduce((a, v, i) => Math.max(a, Math.abs(v - xp[i]!)), 0);
+  assert.ok(worst <= 1e-4 * peak, `--blind differs from --psf with identify's PSF by ${worst} (peak ${peak})`);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -158,6 +170,8 @@ test('bad input: one line, exit code, no partial output', () => {
     [['deconvolve', good, '--out', join(dir, 'o8.tif')], 2, /--psf, --grid or --blind/],
     [['deconvolve', good, '--psf', text, '--out', join(dir, 'o9.tif')], 1, /notes\.tif/],
     [['deconvolve', good, '--psf', good, '--iterations', '0', '--out', join(dir, 'o10.tif')], 2, /--iterations/],
+    [['deconvolve', good, '--blind', '--out', join(dir, 'o11.tif')], 2, /--fc/],
+    [['deconvolve', join(dir, 'missing.tif'), '--blind', '--fc', '0.2', '--theta-max', '-1', '--out', join(dir, 'o12.tif')], 2, /--theta-max/],
   ];
   for (const [args, code, re] of cases) {
     const r = run(args);

@@ -4,13 +4,13 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
-import { readImageAsync, toFloat32Gray, writeTiff } from '../../io/index.js';
+import { readImageAsync, toFloat32Gray, writeTiff, type ImageStack } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { identifyImage, identifyImageGrid, parseTiles } from '../../identify/pipeline.js';
 import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { numberFlag } from '../options.js';
-import { addCutoffFlags, prepare, sidecarPath } from './identify.js';
+import { addCutoffFlags, parseIdentifyFlags, prepareIdentification, sidecarPath } from './identify.js';
 
 interface DeconvolveFlags {
   psf?: string;
@@ -61,12 +61,12 @@ async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number }> {
  * decoded file is not returned, so that it can be collected while the image is deconvolved; it is decoded on this
  * thread (readImageAsync), where its buffers are garbage-collected, rather than in readImage's long-lived worker thread.
  */
-async function readPlane(path: string, planeText: string, plane: number): Promise<{ raw: Float32Array; width: number; height: number; pixelSizeNm?: number }> {
+async function readPlane(path: string, planeText: string, plane: number): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata'] }> {
   const image = await readImageAsync(path);
   if (!Number.isInteger(plane) || plane < 0 || plane >= image.planes.length) throw usageError('--plane', `--plane must be in 0…${image.planes.length - 1}, got '${planeText}'`);
   const raw = toFloat32Gray(image, plane, { scale: 'none' });
   for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i]!)) throw inputError(path, `${path}: NaN/Inf pixels in plane ${plane}; clean them first`);
-  return { raw, width: image.width, height: image.height, pixelSizeNm: image.metadata.pixelSizeNm };
+  return { raw, width: image.width, height: image.height, metadata: image.metadata };
 }
 
 export function register(program: Command): void {
@@ -108,7 +108,10 @@ export function register(program: Command): void {
     const tileSize = numberFlag('--tile-size', f.tileSize, { integer: true, min: 16 });
     const device = resolveDevice(f.device);
 
-    const { raw, width: W, height: H, pixelSizeNm } = await readPlane(path, f.plane, plane);
+    const blind = f.blind ? parseIdentifyFlags(f) : null;
+
+    const { raw, width: W, height: H, metadata } = await readPlane(path, f.plane, plane);
+    const pixelSizeNm = metadata.pixelSizeNm;
 
     let psfs: Tensor;
     let grid: { centres: [number, number][]; tiles: [number, number] } | null = null;
@@ -123,13 +126,14 @@ export function register(program: Command): void {
       if (psfs.size(0) !== meta.tiles[0] * meta.tiles[1]) throw inputError(f.grid, `${f.grid}: ${psfs.size(0)} PSFs but the sidecar says ${meta.tiles[0]}×${meta.tiles[1]} tiles`);
       grid = { centres: meta.centres, tiles: meta.tiles };
     } else {
-      const p = prepare(path, { ...f, readout: false, plane: f.plane });
+      // The network standardises each patch, so it reads the plane in the file's units: no second decode or copy.
+      const p = prepareIdentification(path, blind!, metadata);
       if (f.tiles) {
-        const g = identifyImageGrid(p.model, p.gray, W, H, parseTiles(f.tiles), { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize });
+        const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize });
         psfs = g.psfs;
         grid = { centres: g.centres, tiles: g.tiles };
       } else {
-        psfs = identifyImage(p.model, p.gray, W, H, { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize }).psf.unsqueeze(0);
+        psfs = identifyImage(p.model, raw, W, H, { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize }).psf.unsqueeze(0);
       }
       p.model.dispose();
       console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${p.thetaMax.value} from ${p.thetaMax.source})`);

@@ -50,9 +50,8 @@ interface CommonFlags extends Omit<RawOpticsFlags, 'zernike'> {
   readout: boolean;
 }
 
-export interface Prepared {
-  image: ImageStack;
-  gray: Float32Array;
+/** What identification needs besides the pixels: fc and θmax (each with where it came from), the model, the device. */
+export interface Identification {
   fc: Resolved<number>;
   thetaMax: Resolved<number>;
   model: Identifier;
@@ -63,23 +62,46 @@ export interface Prepared {
   pixelSizeNm?: number;
 }
 
-/** Reads the image and the model and resolves fc and θmax, each with where it came from. */
-export function prepare(path: string, f: CommonFlags): Prepared {
+export interface Prepared extends Identification {
+  image: ImageStack;
+  gray: Float32Array;
+}
+
+/** The identification flags, validated (before any file is read, so that a typo fails fast). */
+export interface IdentifyFlagValues {
+  optics: OpticsFlags;
+  thetaMax?: number;
+  patchSize: number;
+  device: string;
+  model?: string;
+}
+
+export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'readout'>): IdentifyFlagValues {
   const optics = parseCutoffFlags(f);
   if (optics.fc !== undefined && optics.fc >= 0.5) throw usageError('--fc', `--fc must be < 0.5 cycles/pixel, got ${optics.fc}`);
   if (optics.fc !== undefined && optics.fc > 0.25 && !optics.allowUndersampling) throw usageError('--fc', `--fc must be ≤ 0.25 cycles/pixel (Nyquist), got ${optics.fc}; pass --allow-undersampling to accept aliasing`);
-  const thetaMaxFlag = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
-  const plane = numberFlag('--plane', f.plane, { integer: true, min: 0 });
+  const thetaMax = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
   const patchSize = numberFlag('--patch-size', f.patchSize, { integer: true, min: 16 });
-  const device = resolveDevice(f.device);
-  const image = readImage(path);
-  const fc = resolveCutoff(optics, image, path);
-  const gray = grayPlane(image, path, plane);
-  const modelPath = f.model ?? defaultModelPath();
-  const { model, info } = loadModel(modelPath, device);
+  return { optics, thetaMax, patchSize, device: resolveDevice(f.device), model: f.model };
+}
+
+/** Resolves fc (flags, else the image's metadata) and θmax (flag, else the model's prior mean), and loads the model. */
+export function prepareIdentification(path: string, v: IdentifyFlagValues, metadata: ImageStack['metadata']): Identification {
+  const fc = resolveCutoff(v.optics, metadata, path);
+  const modelPath = v.model ?? defaultModelPath();
+  const { model, info } = loadModel(modelPath, v.device);
   const mean = priorMeanOf(info);
-  const thetaMax: Resolved<number> = thetaMaxFlag !== undefined ? { value: thetaMaxFlag, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
-  return { image, gray, fc, thetaMax, model, info, modelPath, device, patchSize, pixelSizeNm: optics.pixelSizeNm ?? image.metadata.pixelSizeNm };
+  const thetaMax: Resolved<number> = v.thetaMax !== undefined ? { value: v.thetaMax, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
+  return { fc, thetaMax, model, info, modelPath, device: v.device, patchSize: v.patchSize, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm };
+}
+
+/** Reads the image and the model and resolves fc and θmax, each with where it came from. */
+export function prepare(path: string, f: CommonFlags): Prepared {
+  const v = parseIdentifyFlags(f);
+  const plane = numberFlag('--plane', f.plane, { integer: true, min: 0 });
+  const image = readImage(path);
+  const gray = grayPlane(image, path, plane);
+  return { image, gray, ...prepareIdentification(path, v, image.metadata) };
 }
 
 function commonFlags(cmd: Command): Command {
