@@ -125,7 +125,7 @@ class Identifier(nn.Module):
             h = F.max_pool2d(getattr(self, f"spec{i}")(h), 2)
         return F.leaky_relu(self.specproj(h.reshape(b, -1)), self.slope)
 
-    def forward(self, y, fc, theta_max):
+    def forward(self, y, fc, theta_max, return_theta=False):
         b, _, height, width = y.shape
         s, slope = self.psf_size, self.slope
         mean = y.mean((2, 3), keepdim=True)
@@ -156,7 +156,8 @@ class Identifier(nn.Module):
             for i in range(1, self.head_layers):
                 seed_vec = F.leaky_relu(getattr(self, f"hidden{i}")(with_cond(seed_vec)), slope) + seed_vec
             theta = torch.tanh(self.zernike(seed_vec)) * theta_max.view(b, 1)
-            return psf_mft(theta, fc, s)
+            psf = psf_mft(theta, fc, s)
+            return (psf, theta) if return_theta else psf
         d = seed_vec.view(b, -1, 1, 1)
         for i in range(self.stages + 1):
             d = getattr(self, f"up{i}")(d)
@@ -451,21 +452,50 @@ def patch_starts(n, p, overlap):
     return starts
 
 
+# Noll 4-11 twin signs: theta and TWIN * theta give the same PSF (even radial orders flip).
+TWIN = torch.tensor([-1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0, -1.0])
+
+
+def twin_aligned_mean(thetas, weights):
+    """Weighted mean of [n, 8] coefficients, each flipped to its twin when that lies nearer the mean (from the heaviest)."""
+    mean = thetas[int(torch.argmax(weights))]
+    flips = None
+    for _ in range(10):
+        new = ((thetas * TWIN - mean) ** 2).sum(1) < ((thetas - mean) ** 2).sum(1)
+        if flips is not None and torch.equal(new, flips):
+            break
+        flips = new
+        aligned = torch.where(flips.view(-1, 1), thetas * TWIN, thetas)
+        mean = (aligned * weights.view(-1, 1)).sum(0) / weights.sum()
+    return mean
+
+
 def identify_region(model, image, fc, theta_max, patch=128, overlap=0.0, batch=16):
-    """psfid's identifyRegion on the whole image [H, W]: patch estimates weighted by the patch's std, sum 1."""
+    """psfid's identifyRegion on the whole image [H, W]: patch estimates weighted by the patch's std; the Zernike head's
+    coefficients are combined by a twin-aligned weighted mean and h(mean) returned, the pixel head's PSFs averaged."""
     height, width = image.shape
     p = min(patch, width, height)
     xs, ys = patch_starts(width, p, overlap), patch_starts(height, p, overlap)
     corners = [(x, y) for y in ys for x in xs]
     acc = torch.zeros((model.psf_size, model.psf_size))
+    thetas, weights = [], []
+    zernike = model.head_kind == "zernike"
     with torch.no_grad():
         for k in range(0, len(corners), batch):
             chunk = corners[k : k + batch]
             y = torch.stack([image[y0 : y0 + p, x0 : x0 + p] for x0, y0 in chunk]).unsqueeze(1)
             w = y.double().std((1, 2, 3), unbiased=False).float()
             n = len(chunk)
-            h_hat = model(y, torch.full((n,), fc), torch.full((n,), theta_max))
-            acc = acc + (h_hat * w.view(-1, 1, 1)).sum(0)
+            if zernike:
+                _, theta = model(y, torch.full((n,), fc), torch.full((n,), theta_max), return_theta=True)
+                thetas.append(theta)
+                weights.append(w)
+            else:
+                h_hat = model(y, torch.full((n,), fc), torch.full((n,), theta_max))
+                acc = acc + (h_hat * w.view(-1, 1, 1)).sum(0)
+        if zernike:
+            mean = twin_aligned_mean(torch.cat(thetas), torch.cat(weights))
+            return psf_mft(mean.view(1, 8), torch.tensor([fc]), model.psf_size)[0]
     return acc / acc.sum()
 
 
