@@ -120,14 +120,14 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
         const y = tensor(buf, [chunk.length, 1, p, p], { device });
         const fc = full([chunk.length], opts.fc, { device });
         const tm = full([chunk.length], opts.thetaMax, { device });
-        const { psf: hHat, theta } = model.identifyDetailed(y, fc, tm);
+        const theta = model.identifyTheta(y, fc, tm);
         if (theta) {
           const rows = theta.toArray();
           chunk.forEach((_, b) => thetas.push(rows.slice(b * ZERNIKE_HEAD_NOLL.length, (b + 1) * ZERNIKE_HEAD_NOLL.length)));
           patchWeights.push(...weights);
         } else {
           const w = tensor(weights, [chunk.length, 1, 1], { device });
-          acc = acc.add(hHat.mul(w).sum(0));
+          acc = acc.add(model.identify(y, fc, tm).mul(w).sum(0));
         }
         wsum += weights.reduce((a, b) => a + b, 0);
       }

@@ -240,6 +240,19 @@ export class Identifier extends nn.Module {
 
   /** As identify, with the 'zernike' head's coefficients θ̂ [B, 8] in waves (null for the pixel head). */
   identifyDetailed(y: Tensor, fc: Tensor, thetaMax: Tensor): { psf: Tensor; theta: Tensor | null } {
+    return this.run(y, fc, thetaMax, true) as { psf: Tensor; theta: Tensor | null };
+  }
+
+  /**
+   * The 'zernike' head's coefficients θ̂ [B, 8] in waves without computing their PSFs (identify combines the
+   * patches' θ̂ first and computes one PSF); null for the pixel head.
+   */
+  identifyTheta(y: Tensor, fc: Tensor, thetaMax: Tensor): Tensor | null {
+    if (!this.zernikeOut) return null;
+    return this.run(y, fc, thetaMax, false).theta;
+  }
+
+  private run(y: Tensor, fc: Tensor, thetaMax: Tensor, withPsf: boolean): { psf: Tensor | null; theta: Tensor | null } {
     const [B, C, H, W] = y.shape as [number, number, number, number];
     if (y.ndim !== 4 || C !== 1) throw new TypeError(`Identifier: y must be [B, 1, H, W], got [${y.shape.join(', ')}]`);
     const { slope, psfSize: S } = this.config;
@@ -268,7 +281,7 @@ export class Identifier extends nn.Module {
       if (this.zernikeOut && this.optics) {
         for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
         const theta = this.zernikeOut.forward(seedVec).tanh().mul(thetaMax.reshape([B, 1]));
-        return { psf: psfFromZernike(this.optics, theta, { fc: fc.toArray() }), theta };
+        return { psf: withPsf ? psfFromZernike(this.optics, theta, { fc: fc.toArray() }) : null, theta };
       }
       let d = seedVec.reshape([B, -1, 1, 1]);
       this.up.forEach((up, i) => {
