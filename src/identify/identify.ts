@@ -13,7 +13,7 @@
 //   information about the blur). With a Zernike-head model the patches' coefficients θ̂_p are averaged (after
 //   aligning each to the same member of its twin pair, see combineTheta) and ĥ = h(θ̄): averaging PSFs instead would
 //   blur the estimate towards a broader mean (measured on the identify test's three cases with a stage-2 model:
-//   +1.0 to +1.5 dB for θ-averaging). A pixel-head model's PSFs are averaged and renormalised to sum 1.
+//   mean gain over the mean PSF 6.52 → 7.24 dB). A pixel-head model's PSFs are averaged and renormalised to sum 1.
 import { noGrad, stack, tensor, tidy, full, keep, type Tensor } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike } from '../optics/index.js';

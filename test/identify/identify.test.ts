@@ -6,61 +6,31 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Generator, noGrad, packageRoot, tensor, tidy, zeros } from '../../src/engine/index.js';
-import { blur, gaussianNoise } from '../../src/acquisition/index.js';
-import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
+import { noGrad, packageRoot, tensor } from '../../src/engine/index.js';
+import { psfFromZernike } from '../../src/optics/index.js';
 import { gridBlurOperator } from '../../src/deconv/index.js';
 import { psnrPsf } from '../../src/evaluate/metrics.js';
 import { identifyImage, identifyImageGrid } from '../../src/identify/pipeline.js';
 import { loadModel, defaultModelPath } from '../../src/model/store.js';
 import { demoSpecimen } from '../../src/demo/scene.js';
 import { readImage, writeTiff } from '../../src/io/index.js';
+import { fc, gainOverMeanPsf, observe, optics } from './helpers.js';
 
 const root = packageRoot();
 const cli = join(root, 'bin', 'psfid.js');
 const haveModel = existsSync(defaultModelPath());
-const fc = 0.2;
-const optics = resolveOptics({ fc, psfSize: 31 });
 
-/** A 256² specimen blurred by h(θ) (valid region) with a little noise. */
-function observe(theta: number[], seed: number, size = 256): { y: Float32Array; h: ReturnType<typeof psfFromZernike> } {
-  return noGrad(() => {
-    const h = psfFromZernike(optics, tensor(theta, [1, 8]));
-    const y = tidy(() => {
-      const x = tensor(demoSpecimen(seed, size + 30), [1, 1, size + 30, size + 30]);
-      const gen = new Generator(seed);
-      const out = gaussianNoise(gen, blur(x, h, 'valid'), 0.002).data() as Float32Array;
-      gen.dispose();
-      return out;
-    });
-    return { y, h };
-  });
-}
-
-/** Mean PSNR(ĥ) gain of `identify` with the shipped model over the mean PSF (θ = 0) on three known aberrations. */
-function gainOverMeanPsf(t: { diagnostic(msg: string): void }): number {
+/** The shipped model's mean gain over the mean-PSF baseline on the shared cases (./helpers.ts). */
+function shippedGain(t: { diagnostic(msg: string): void }): number {
   const { model } = loadModel(defaultModelPath());
-  const cases = [
-    [0.12, 0.03, -0.06, 0.02, 0.04, 0, 0.02, 0.03],
-    [-0.1, -0.05, 0.08, -0.04, 0.0, 0.03, 0, -0.02],
-    [0.06, 0.08, 0.0, 0.05, -0.05, -0.02, 0.03, 0.04],
-  ];
-  let gain = 0;
-  for (const [k, theta] of cases.entries()) {
-    const { y, h } = observe(theta, 100 + k);
-    const { psf } = identifyImage(model, y, 256, 256, { fc, thetaMax: 0.12 });
-    const mean = noGrad(() => psfFromZernike(optics, zeros([1, 8])));
-    const [net, base] = noGrad(() => [psnrPsf(psf.unsqueeze(0), h).item(), psnrPsf(mean, h).item()]);
-    t.diagnostic(`case ${k}: network ${net.toFixed(2)} dB, mean PSF ${base.toFixed(2)} dB`);
-    gain += (net - base) / cases.length;
-  }
+  const gain = gainOverMeanPsf(model, (msg) => t.diagnostic(msg));
   model.dispose();
   return gain;
 }
 
 test('identify beats the mean-PSF baseline on synthetic data with a known PSF (regression guard: > 3 dB)', (t) => {
   if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
-  const gain = gainOverMeanPsf(t);
+  const gain = shippedGain(t);
   assert.ok(gain > 3, `mean gain over the mean-PSF baseline ${gain.toFixed(2)} dB`);
 });
 
@@ -68,7 +38,7 @@ test('identify beats the mean-PSF baseline on synthetic data with a known PSF (r
 // session 4 gains 14.5 dB (37.2–38.1 dB against 21.7–24.8 dB).
 test('identify beats the mean-PSF baseline by ≥ 10 dB (issue 6 target)', (t) => {
   if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
-  const gain = gainOverMeanPsf(t);
+  const gain = shippedGain(t);
   assert.ok(gain >= 10, `mean gain over the mean-PSF baseline ${gain.toFixed(2)} dB`);
 });
 

@@ -1,0 +1,48 @@
+// The synthetic identification cases shared by identify.test.ts and scripts/analysis/gain-over-mean.mjs (which
+// measures any model file the way the test measures the shipped one).
+import { Generator, noGrad, tensor, tidy, zeros } from '../../src/engine/index.js';
+import { blur, gaussianNoise } from '../../src/acquisition/index.js';
+import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
+import { psnrPsf } from '../../src/evaluate/metrics.js';
+import { identifyImage } from '../../src/identify/pipeline.js';
+import type { Identifier } from '../../src/model/identifier.js';
+import { demoSpecimen } from '../../src/demo/scene.js';
+
+export const fc = 0.2;
+export const optics = resolveOptics({ fc, psfSize: 31 });
+
+/** A size² specimen blurred by h(θ) (valid region) with a little noise. */
+export function observe(theta: number[], seed: number, size = 256): { y: Float32Array; h: ReturnType<typeof psfFromZernike> } {
+  return noGrad(() => {
+    const h = psfFromZernike(optics, tensor(theta, [1, 8]));
+    const y = tidy(() => {
+      const x = tensor(demoSpecimen(seed, size + 30), [1, 1, size + 30, size + 30]);
+      const gen = new Generator(seed);
+      const out = gaussianNoise(gen, blur(x, h, 'valid'), 0.002).data() as Float32Array;
+      gen.dispose();
+      return out;
+    });
+    return { y, h };
+  });
+}
+
+/** Three known aberrations (Noll 4–11, waves), identified at θmax = 0.12. */
+export const CASES = [
+  [0.12, 0.03, -0.06, 0.02, 0.04, 0, 0.02, 0.03],
+  [-0.1, -0.05, 0.08, -0.04, 0.0, 0.03, 0, -0.02],
+  [0.06, 0.08, 0.0, 0.05, -0.05, -0.02, 0.03, 0.04],
+];
+
+/** Mean PSNR(ĥ) gain of `identify` with `model` over the mean PSF (θ = 0) on CASES; each case is reported. */
+export function gainOverMeanPsf(model: Identifier, report: (msg: string) => void): number {
+  let gain = 0;
+  for (const [k, theta] of CASES.entries()) {
+    const { y, h } = observe(theta, 100 + k);
+    const { psf } = identifyImage(model, y, 256, 256, { fc, thetaMax: 0.12 });
+    const mean = noGrad(() => psfFromZernike(optics, zeros([1, 8])));
+    const [net, base] = noGrad(() => [psnrPsf(psf.unsqueeze(0), h).item(), psnrPsf(mean, h).item()]);
+    report(`case ${k}: network ${net.toFixed(2)} dB, mean PSF ${base.toFixed(2)} dB`);
+    gain += (net - base) / CASES.length;
+  }
+  return gain;
+}
