@@ -6,15 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { noGrad, packageRoot, tensor } from '../../src/engine/index.js';
-import { psfFromZernike } from '../../src/optics/index.js';
-import { gridBlurOperator } from '../../src/deconv/index.js';
-import { psnrPsf } from '../../src/evaluate/metrics.js';
-import { identifyImage, identifyImageGrid } from '../../src/identify/pipeline.js';
+import { packageRoot } from '../../src/engine/index.js';
 import { loadModel, defaultModelPath } from '../../src/model/store.js';
-import { demoSpecimen } from '../../src/demo/scene.js';
 import { readImage, writeTiff } from '../../src/io/index.js';
-import { fc, gainOverMeanPsf, observe, optics } from './helpers.js';
+import { gainOverMeanPsf, GRID_FIELDS, gridAgainstGlobal, observe } from './helpers.js';
 
 const root = packageRoot();
 const cli = join(root, 'bin', 'psfid.js');
@@ -42,32 +37,20 @@ test('identify beats the mean-PSF baseline by ≥ 10 dB (issue 6 target)', (t) =
   assert.ok(gain >= 10, `mean gain over the mean-PSF baseline ${gain.toFixed(2)} dB`);
 });
 
-test('a PSF grid recovers a spatially varying field better than one global PSF', { todo: 'the session-4 model reads a defocus of ≈ 0.11 waves on both the 0.14 and the 0.01 side (grid 31.73 dB vs global 32.01 dB); see MODEL_CARD' }, (t) => {
+function gridTest(t: { diagnostic(msg: string): void; skip(msg: string): void }, field: keyof typeof GRID_FIELDS): void {
   if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
   const { model } = loadModel(defaultModelPath());
-  const size = 384;
-  const n = 2;
-  // strong defocus on the left, nearly none on the right
-  const thetas = [0.14, 0, 0, 0, 0, 0, 0, 0, 0.01, 0, 0, 0, 0, 0, 0, 0, 0.14, 0, 0, 0, 0, 0, 0, 0, 0.01, 0, 0, 0, 0, 0, 0, 0];
-  const centres: [number, number][] = [[96, 96], [288, 96], [96, 288], [288, 288]];
-  const { y, truth } = noGrad(() => {
-    const psfs = psfFromZernike(optics, tensor(thetas, [4, 8]));
-    const op = gridBlurOperator({ psfs, centres, tiles: [n, n] }, [size, size]);
-    const x = tensor(demoSpecimen(5, size + 30), [1, 1, size + 30, size + 30]);
-    const out = { y: op.forward(x).data() as Float32Array, truth: psfs };
-    op.dispose();
-    return out;
-  });
-  const grid = identifyImageGrid(model, y, size, size, [n, n], { fc, thetaMax: 0.12, overlap: 0 });
-  const global = identifyImage(model, y, size, size, { fc, thetaMax: 0.12 }).psf;
-  const [gridScore, globalScore] = noGrad(() => [
-    psnrPsf(grid.psfs, truth).mean().item(),
-    psnrPsf(global.unsqueeze(0).expand([4, 31, 31]).contiguous(), truth).mean().item(),
-  ]);
-  t.diagnostic(`grid ${gridScore.toFixed(2)} dB vs one global PSF ${globalScore.toFixed(2)} dB`);
-  assert.ok(gridScore > globalScore, `grid ${gridScore} vs global ${globalScore}`);
+  const { grid, global } = gridAgainstGlobal(model, GRID_FIELDS[field]);
   model.dispose();
-});
+  t.diagnostic(`grid ${grid.toFixed(2)} dB vs one global PSF ${global.toFixed(2)} dB`);
+  assert.ok(grid > global + 0.5, `grid ${grid.toFixed(2)} dB vs global ${global.toFixed(2)} dB`);
+}
+
+test('a PSF grid recovers a spatially varying field (off-axis astigmatism and coma) better than one global PSF', (t) => gridTest(t, 'offAxis'));
+
+// The shipped model does not read the magnitude of pure defocus (its θ̂4 hardly changes between 0.01 and 0.14 waves;
+// validation correlation of mode 4: 0.07, see MODEL_CARD), so a field-curvature field is not resolved yet.
+test('a PSF grid recovers a field of varying defocus better than one global PSF', { todo: 'the shipped model reads ≈ 0.12 waves of defocus on both the 0.14 and the 0.01 side' }, (t) => gridTest(t, 'defocus'));
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
