@@ -102,15 +102,16 @@ export interface IdentifyImageOptions {
   region?: Region;
   device?: string;
   patchSize?: number;
+  maxPatches?: number;
 }
 
 export function identifyImage(model: Identifier, gray: Float32Array, width: number, height: number, opts: IdentifyImageOptions): { psf: Tensor; patches: number } {
   const region = opts.region ?? { x: 0, y: 0, width, height };
-  return identifyRegion(model, gray, width, height, region, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, patchSize: opts.patchSize });
+  return identifyRegion(model, gray, width, height, region, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, patchSize: opts.patchSize, maxPatches: opts.maxPatches });
 }
 
 export function identifyImageGrid(model: Identifier, gray: Float32Array, width: number, height: number, tiles: [number, number], opts: IdentifyImageOptions & { overlap?: number }): PsfGrid {
-  return identifyGrid(model, gray, width, height, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, tiles, tileOverlap: opts.overlap, patchSize: opts.patchSize });
+  return identifyGrid(model, gray, width, height, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, tiles, tileOverlap: opts.overlap, patchSize: opts.patchSize, maxPatches: opts.maxPatches });
 }
 
 /** Parses "4x4" (columns × rows). */

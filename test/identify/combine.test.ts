@@ -86,3 +86,36 @@ test('identifyRegion with a Zernike-head model returns h(θ̄) of its patches, �
   gen.dispose();
   model.dispose();
 });
+
+test('maxPatches keeps the patches of highest contrast: a textured quadrant on a flat field', () => {
+  const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he' }, 6);
+  model.eval();
+  const out = model.namedParameters().find(([k]) => k.startsWith('zernike.') && k.endsWith('weight'))![1];
+  noGrad(() => out.mul_(50));
+  const size = 128;
+  const p = 32;
+  const gen = new Generator(11);
+  // a flat field with faint noise (std 0.003) and a textured lower-right quadrant (uniform [0, 1): std 0.29)
+  const image = noGrad(() => uniform(gen, [size, size], { low: 0, high: 1 }).data() as Float32Array).map((v, i) => {
+    const r = Math.floor(i / size);
+    const c = i % size;
+    return r >= 64 && c >= 64 ? v : 0.5 + 0.01 * (v - 0.5);
+  });
+  const opts = { fc: 0.2, thetaMax: 0.1, patchSize: p };
+  const whole = { x: 0, y: 0, width: size, height: size };
+  // 16 patches in the lattice, 4 of them textured: with maxPatches 4 only those are kept, so the estimate equals
+  // that of the textured quadrant alone (whose lattice is exactly those 4 patches)
+  const picked = identifyRegion(model, image, size, size, whole, { ...opts, maxPatches: 4 });
+  const quadrant = identifyRegion(model, image, size, size, { x: 64, y: 64, width: 64, height: 64 }, opts);
+  const all = identifyRegion(model, image, size, size, whole, opts);
+  assert.equal(picked.patches, 4);
+  assert.equal(all.patches, 16);
+  const diff = (a: typeof picked.psf, b: typeof picked.psf) => noGrad(() => a.sub(b).abs().max().item());
+  const peak = noGrad(() => quadrant.psf.max().item());
+  assert.ok(diff(picked.psf, quadrant.psf) < 1e-6 * peak, `maxPatches 4 vs the quadrant: ${diff(picked.psf, quadrant.psf)}`);
+  // not trivial: the flat patches change the estimate when they are included
+  assert.ok(diff(all.psf, quadrant.psf) > 1e-4 * peak, `all 16 vs the quadrant: ${diff(all.psf, quadrant.psf)}`);
+  assert.throws(() => identifyRegion(model, image, size, size, whole, { ...opts, maxPatches: 0 }), /max-patches/);
+  gen.dispose();
+  model.dispose();
+});

@@ -125,6 +125,7 @@ test('bad input: one line, exit code, no partial output', () => {
     [['deconvolve', good, '--psf', good, '--iterations', '0', '--out', join(dir, 'o10.tif')], 2, /--iterations/],
     [['deconvolve', good, '--blind', '--out', join(dir, 'o11.tif')], 2, /--fc/],
     [['deconvolve', join(dir, 'missing.tif'), '--blind', '--fc', '0.2', '--theta-max', '-1', '--out', join(dir, 'o12.tif')], 2, /--theta-max/],
+    [['identify', good, '--fc', '0.2', '--max-patches', '0', '--out', join(dir, 'o13.tif')], 2, /--max-patches/],
   ];
   for (const [args, code, re] of cases) {
     const r = run(args);

@@ -28,6 +28,7 @@ interface DeconvolveFlags {
   model?: string;
   thetaMax?: string;
   patchSize: string;
+  maxPatches: string;
   device: string;
   fc?: string;
   na?: string;
@@ -92,6 +93,7 @@ export function register(program: Command): void {
     .option('--model <file>', 'with --blind: the identification model (default: the shipped one)')
     .option('--theta-max <waves>', "with --blind: aberration bound θmax in waves (default: the model's prior mean)")
     .option('--patch-size <px>', 'with --blind: network patch size', '128')
+    .option('--max-patches <n>', 'with --blind: at most this many patches (highest contrast) per image or tile', '256')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
     .requiredOption('--out <x.tif>', 'the deconvolved image: float32 TIFF on the input\'s intensity scale (never clipped or rescaled)');
   addCutoffFlags(cmd);
@@ -129,11 +131,11 @@ export function register(program: Command): void {
       // The network standardises each patch, so it reads the plane in the file's units: no second decode or copy.
       const p = prepareIdentification(path, blind!, metadata);
       if (f.tiles) {
-        const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize });
+        const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
         psfs = g.psfs;
         grid = { centres: g.centres, tiles: g.tiles };
       } else {
-        psfs = identifyImage(p.model, raw, W, H, { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize }).psf.unsqueeze(0);
+        psfs = identifyImage(p.model, raw, W, H, { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches }).psf.unsqueeze(0);
       }
       p.model.dispose();
       console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${p.thetaMax.value} from ${p.thetaMax.source})`);

@@ -44,6 +44,7 @@ interface CommonFlags extends Omit<RawOpticsFlags, 'zernike'> {
   plane: string;
   model?: string;
   patchSize: string;
+  maxPatches: string;
   device: string;
   out: string;
   json?: boolean;
@@ -59,6 +60,7 @@ export interface Identification {
   modelPath: string;
   device: string;
   patchSize: number;
+  maxPatches: number;
   pixelSizeNm?: number;
 }
 
@@ -72,6 +74,7 @@ export interface IdentifyFlagValues {
   optics: OpticsFlags;
   thetaMax?: number;
   patchSize: number;
+  maxPatches: number;
   device: string;
   model?: string;
 }
@@ -82,7 +85,8 @@ export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'reado
   if (optics.fc !== undefined && optics.fc > 0.25 && !optics.allowUndersampling) throw usageError('--fc', `--fc must be ≤ 0.25 cycles/pixel (Nyquist), got ${optics.fc}; pass --allow-undersampling to accept aliasing`);
   const thetaMax = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
   const patchSize = numberFlag('--patch-size', f.patchSize, { integer: true, min: 16 });
-  return { optics, thetaMax, patchSize, device: resolveDevice(f.device), model: f.model };
+  const maxPatches = numberFlag('--max-patches', f.maxPatches, { integer: true, min: 1 });
+  return { optics, thetaMax, patchSize, maxPatches, device: resolveDevice(f.device), model: f.model };
 }
 
 /** Resolves fc (flags, else the image's metadata) and θmax (flag, else the model's prior mean), and loads the model. */
@@ -92,7 +96,7 @@ export function prepareIdentification(path: string, v: IdentifyFlagValues, metad
   const { model, info } = loadModel(modelPath, v.device);
   const mean = priorMeanOf(info);
   const thetaMax: Resolved<number> = v.thetaMax !== undefined ? { value: v.thetaMax, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
-  return { fc, thetaMax, model, info, modelPath, device: v.device, patchSize: v.patchSize, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm };
+  return { fc, thetaMax, model, info, modelPath, device: v.device, patchSize: v.patchSize, maxPatches: v.maxPatches, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm };
 }
 
 /** Reads the image and the model and resolves fc and θmax, each with where it came from. */
@@ -111,6 +115,7 @@ function commonFlags(cmd: Command): Command {
     .option('--plane <k>', 'plane of a stack (z, t or channel, in file order) to use', '0')
     .option('--model <file>', 'identification model (.safetensors); default: the shipped models/psfid-small.safetensors')
     .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
+    .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
     .option('--no-readout', 'skip the Zernike readout (a fit of Noll 4–11 to each estimated PSF)')
     .option('--json', 'print a JSON summary: fc and θmax used and where each came from, patches, the Zernike readout');
@@ -133,7 +138,7 @@ export function register(program: Command): void {
   ).action((path: string, f: CommonFlags & { roi?: string }) => {
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
-    const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { fc: p.fc.value, thetaMax: p.thetaMax.value, region, device: p.device, patchSize: p.patchSize });
+    const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { fc: p.fc.value, thetaMax: p.thetaMax.value, region, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
     const readout = f.readout ? zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling })[0] : undefined;
     const S = psf.size(0);
     writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
@@ -162,7 +167,7 @@ export function register(program: Command): void {
     const overlap = Number(f.overlap);
     if (!(overlap >= 0 && overlap < 1)) throw usageError('--overlap', `--overlap must be in [0, 1), got '${f.overlap}'`);
     const p = prepare(path, f);
-    const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { fc: p.fc.value, thetaMax: p.thetaMax.value, overlap, device: p.device, patchSize: p.patchSize });
+    const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { fc: p.fc.value, thetaMax: p.thetaMax.value, overlap, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
     const planes = planesOf(grid.psfs);
     const S = grid.psfs.size(1);
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling }) : undefined;
