@@ -470,13 +470,18 @@ def twin_aligned_mean(thetas, weights):
     return mean
 
 
-def identify_region(model, image, fc, theta_max, patch=128, overlap=0.0, batch=16):
-    """psfid's identifyRegion on the whole image [H, W]: patch estimates weighted by the patch's std; the Zernike head's
-    coefficients are combined by a twin-aligned weighted mean and h(mean) returned, the pixel head's PSFs averaged."""
+def identify_region(model, image, fc, theta_max, patch=128, overlap=0.0, batch=16, max_patches=256):
+    """psfid's identifyRegion on the whole image [H, W]: at most max_patches patches (those of highest std, in lattice
+    order), estimates weighted by the patch's std; the Zernike head's coefficients are combined by a twin-aligned
+    weighted mean and h(mean) returned, the pixel head's PSFs averaged."""
     height, width = image.shape
     p = min(patch, width, height)
     xs, ys = patch_starts(width, p, overlap), patch_starts(height, p, overlap)
     corners = [(x, y) for y in ys for x in xs]
+    if len(corners) > max_patches:
+        std = [float(image[y0 : y0 + p, x0 : x0 + p].double().std(unbiased=False)) for x0, y0 in corners]
+        order = sorted(range(len(corners)), key=lambda i: (-std[i], i))[:max_patches]
+        corners = [corners[i] for i in sorted(order)]
     acc = torch.zeros((model.psf_size, model.psf_size))
     thetas, weights = [], []
     zernike = model.head_kind == "zernike"
@@ -541,7 +546,7 @@ def handle(req, built):
             model.eval()
             built[key] = (model, read_f32(req["image"], (int(req["height"]), int(req["width"]))))
         model, image = built[key]
-        args = (float(req["fc"]), float(req["theta_max"]), int(req.get("patch_size", 128)), float(req.get("overlap", 0.5)), int(req.get("batch_size", 16)))
+        args = (float(req["fc"]), float(req["theta_max"]), int(req.get("patch_size", 128)), float(req.get("overlap", 0.0)), int(req.get("batch_size", 16)), int(req.get("max_patches", 256)))
         run = lambda: identify_region(model, image, *args)  # noqa: E731
         out = {"samples_ms": [s[0] for s in measure(run, int(req["warmup"]), int(req["repeats"]))]}
         if req.get("return_psf"):
@@ -558,7 +563,7 @@ def serve():
     {"figure": "train", "psf": "mft"|"fft", "weights": path|null, "warmup", "repeats"} -> {"samples_ms", "data_ms"}
         (one small training step per call, batch 8, crop 64; state kept across requests per psf method)
     {"figure": "identify", "weights", "image": raw float32 path, "width", "height", "fc", "theta_max", "patch_size",
-     "overlap", "batch_size", "warmup", "repeats", "return_psf"} -> {"samples_ms", "psf"?}"""
+     "overlap", "batch_size", "max_patches", "warmup", "repeats", "return_psf"} -> {"samples_ms", "psf"?}"""
     built = {}
     for line in sys.stdin:
         if not line.strip():
