@@ -38,13 +38,20 @@ test('combineTheta: the weighted mean of noisy estimates of one θ (some reporte
   rng.dispose();
 });
 
-test('identifyRegion with a Zernike-head model returns h(θ̄) of its patches, θ̄ from the per-patch outputs', () => {
-  const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he' }, 5);
+/**
+ * A tiny untrained Zernike-head network whose output layer is amplified: untrained, it barely tells patches apart;
+ * amplified, they get different θ̂ (and averaging PSFs differs from h(θ̄)).
+ */
+function tinyZernikeModel(seed: number): Identifier {
+  const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he' }, seed);
   model.eval();
-  // An untrained network barely tells patches apart: amplify its output layer so that they get different θ̂ (and
-  // averaging PSFs would differ from h(θ̄), checked below).
   const out = model.namedParameters().find(([k]) => k.startsWith('zernike.') && k.endsWith('weight'))![1];
   noGrad(() => out.mul_(50));
+  return model;
+}
+
+test('identifyRegion with a Zernike-head model returns h(θ̄) of its patches, θ̄ from the per-patch outputs', () => {
+  const model = tinyZernikeModel(5);
   const size = 96;
   const p = 64;
   const gen = new Generator(9);
@@ -88,10 +95,7 @@ test('identifyRegion with a Zernike-head model returns h(θ̄) of its patches, �
 });
 
 test('maxPatches keeps the patches of highest contrast: a textured quadrant on a flat field', () => {
-  const model = new Identifier({ ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he' }, 6);
-  model.eval();
-  const out = model.namedParameters().find(([k]) => k.startsWith('zernike.') && k.endsWith('weight'))![1];
-  noGrad(() => out.mul_(50));
+  const model = tinyZernikeModel(6);
   const size = 128;
   const p = 32;
   const gen = new Generator(11);
