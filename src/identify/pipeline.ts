@@ -74,8 +74,8 @@ export function parseRegion(text: string, width: number, height: number): Region
 }
 
 export interface ZernikeReadout {
-  /** Noll index → waves (sign rule: defocus ≥ 0). */
-  coefficients: { noll: number; name: string; waves: number }[];
+  /** Noll index → waves (sign rule: defocus ≥ 0); atBound (set by withBounds) when |waves| ≥ 0.95·θmax. */
+  coefficients: { noll: number; name: string; waves: number; atBound?: boolean }[];
   /** Relative L2 misfit ‖h(θ) − ĥ‖ / ‖ĥ‖ of the fitted PSF. */
   relativeMisfit: number;
 }
@@ -94,6 +94,15 @@ export function zernikeReadout(psfs: Tensor, fc: number, opts: { pupilSize?: num
     coefficients: optics.zernikeNoll.map((noll, i) => ({ noll, name: ZERNIKE_NAMES[noll] ?? `Z${noll}`, waves: theta[b * k + i]! })),
     relativeMisfit: misfit[b]!,
   }));
+}
+
+/**
+ * Marks the coefficients at the prior's bound (|θ| ≥ 0.95·θmax): there the network's θmax·tanh output is saturated,
+ * so the value says only "this much or more" (or that the output is stuck; the shipped model's defocus is, see
+ * models/MODEL_CARD.md), not a measurement. Pure.
+ */
+export function withBounds(readout: ZernikeReadout, thetaMax: number): ZernikeReadout {
+  return { ...readout, coefficients: readout.coefficients.map((c) => ({ ...c, atBound: Math.abs(c.waves) >= 0.95 * thetaMax })) };
 }
 
 export interface IdentifyImageOptions {

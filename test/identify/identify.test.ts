@@ -70,6 +70,8 @@ test('identify, grid and deconvolve end to end, with metadata and outputs on the
   assert.match(summary.fc.source, /pixel size: metadata/);
   assert.equal(summary.zernike.coefficients.length, 8);
   assert.ok(summary.zernike.coefficients[0].waves >= 0, 'sign rule: defocus ≥ 0');
+  // atBound flags the coefficients at the prior's bound θmax (the value the summary says was used)
+  for (const c of summary.zernike.coefficients) assert.equal(c.atBound, Math.abs(c.waves) >= 0.95 * summary.thetaMax.value, `${c.name} ${c.waves}`);
   const psf = readImage(join(dir, 'psf.tif'));
   assert.equal(psf.dtype, 'float32');
   const sum = (psf.planes[0] as Float32Array).reduce((a, b) => a + b, 0);

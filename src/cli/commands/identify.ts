@@ -5,7 +5,7 @@ import { readImage, writeTiff, writePng, type ImageStack } from '../../io/index.
 import { loadModel, defaultModelPath, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
-  grayPlane, identifyImage, identifyImageGrid, parseRegion, parseTiles, priorMeanOf, resolveCutoff, zernikeReadout,
+  grayPlane, identifyImage, identifyImageGrid, parseRegion, parseTiles, priorMeanOf, resolveCutoff, withBounds, zernikeReadout,
   type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
@@ -118,7 +118,7 @@ function commonFlags(cmd: Command): Command {
     .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
     .option('--no-readout', 'skip the Zernike readout (a fit of Noll 4–11 to each estimated PSF)')
-    .option('--json', 'print a JSON summary: fc and θmax used and where each came from, patches, the Zernike readout');
+    .option('--json', 'print a JSON summary: fc and θmax used and where each came from, patches, the Zernike readout (atBound marks coefficients at ±θmax: a saturated output, not a measurement)');
 }
 
 /** A PSF stack [N, S, S] as N row-major planes (for TIFF stacks and figures). */
@@ -139,7 +139,7 @@ export function register(program: Command): void {
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
     const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { fc: p.fc.value, thetaMax: p.thetaMax.value, region, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
-    const readout = f.readout ? zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling })[0] : undefined;
+    const readout = f.readout ? withBounds(zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling })[0]!, p.thetaMax.value) : undefined;
     const S = psf.size(0);
     writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
     const summary = {
@@ -170,7 +170,7 @@ export function register(program: Command): void {
     const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { fc: p.fc.value, thetaMax: p.thetaMax.value, overlap, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
     const planes = planesOf(grid.psfs);
     const S = grid.psfs.size(1);
-    const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling }) : undefined;
+    const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling }).map((r) => withBounds(r, p.thetaMax.value)) : undefined;
     const sidecar = {
       image: path, grid: f.out, model: p.modelPath, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
       centres: grid.centres, regions: grid.regions, fc: p.fc, thetaMax: p.thetaMax,
