@@ -14,7 +14,8 @@
 //   evenly spread patches would mostly be background. Fewer patches cost proportionally less (the network's
 //   convolutions dominate); on 12 synthetic 512² images (fc 0.2, θmax 0.1, σ 0.01; dead leaves and the demo
 //   specimen) the 4, 8 and 16 patches of 128² of highest contrast gave the same PSNR(ĥ) with the shipped model
-//   (29.90, 29.90, 29.89 dB; mean PSF 21.65): its error is systematic, not patch-to-patch noise.
+//   (29.90, 29.90, 29.89 dB; mean PSF 21.65; `node scripts/analysis/patch-count.mjs MODEL`): its error is systematic,
+//   not patch-to-patch noise.
 // - Combination: each patch is weighted by its standard deviation (flat, featureless patches carry little
 //   information about the blur). With a Zernike-head model the patches' coefficients θ̂_p are averaged (after
 //   aligning each to the same member of its twin pair, see combineTheta) and ĥ = h(θ̄): averaging PSFs instead would
