@@ -91,8 +91,9 @@ export async function run(): Promise<BenchLine[]> {
 // θmax: the default prior's means (0.1875, 0.085). Reference: the same patches, batches and weighting through the
 // PyTorch port of the network (bench/python/train_ref.py, identify), with the same weights (checked: the two PSFs
 // are compared, and the figure refused if they differ by more than 1e-3 of the peak). Until session 5 the port's
-// request left its overlap at 0.5 (49 patches against psfid's 16), so the ratios reported before (0.28–0.30) were wrong. psfid uses all cores unless PSFID_THREADS says; the reference uses as many threads as
-// psfid's engine (torch.set_num_threads), so PSFID_THREADS=1 gives a one-thread figure. Target: < 50 ms on the CPU.
+// request left its overlap at 0.5 (49 patches against psfid's 16), so the ratios reported before (0.28–0.30) were
+// wrong. psfid uses all cores unless PSFID_THREADS says; the reference uses as many threads as psfid's engine
+// (torch.set_num_threads), so PSFID_THREADS=1 gives a one-thread figure. Target: < 50 ms on the CPU.
 // ---------------------------------------------------------------------------------------------------------------
 
 const IDENTIFY_SIZE = 512;

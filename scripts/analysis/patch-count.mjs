@@ -3,15 +3,14 @@
 // lattice, 16) and for each --max-patches given, next to the mean PSF (θ = 0).
 // Usage: node scripts/analysis/patch-count.mjs MODEL [N …]   (default N: 4 8)
 import { loadModel } from '../../dist/src/model/store.js';
-import { noGrad, tensor, tidy, Generator, zeros } from '../../dist/src/engine/index.js';
-import { blur, gaussianNoise } from '../../dist/src/acquisition/index.js';
+import { noGrad, zeros } from '../../dist/src/engine/index.js';
 import { psfFromZernike } from '../../dist/src/optics/index.js';
 import { identifyRegion } from '../../dist/src/identify/identify.js';
 import { psnrPsf } from '../../dist/src/evaluate/metrics.js';
 import { demoSpecimen } from '../../dist/src/demo/scene.js';
 import { deadLeaves } from '../../dist/src/data/procedural.js';
 import { Rng } from '../../dist/src/data/rng.js';
-import { fc, optics } from '../../dist/test/identify/helpers.js';
+import { fc, observe, optics } from '../../dist/test/identify/helpers.js';
 const { model } = loadModel(process.argv[2]);
 const counts = process.argv.length > 3 ? process.argv.slice(3).map(Number) : [4, 8];
 const settings = [{}, ...counts.map((maxPatches) => ({ maxPatches }))];
@@ -21,16 +20,7 @@ let base = 0;
 for (let k = 0; k < N; k++) {
   const theta = Array.from({ length: 8 }, () => (rng.next() * 2 - 1) * 0.1);
   const specimen = k % 2 ? demoSpecimen(k, size + 30) : deadLeaves(new Rng(k), size + 30);
-  const { y, h } = noGrad(() => {
-    const h = psfFromZernike(optics, tensor(theta, [1, 8]));
-    const y = tidy(() => {
-      const gen = new Generator(k);
-      const out = gaussianNoise(gen, blur(tensor(specimen, [1, 1, size + 30, size + 30]), h, 'valid'), 0.01).data();
-      gen.dispose();
-      return out;
-    });
-    return { y, h };
-  });
+  const { y, h } = observe(theta, k, size, { specimen, sigma: 0.01 });
   settings.forEach((s, i) => {
     const { psf } = identifyRegion(model, y, size, size, { x: 0, y: 0, width: size, height: size }, { fc, thetaMax: 0.1, ...s });
     score[i] += noGrad(() => psnrPsf(psf.unsqueeze(0), h).item()) / N;

@@ -1,19 +1,10 @@
 // Does a training run read the image? Per-mode correlation between the Zernike head's θ̂/θmax and the true θ/θmax
 // (aligned to θ or its twin, whichever is nearer θ̂: the same PSF) on the run's own validation set. A network that
 // only knows (fc, θmax) scores ≈ 0 (±1/√n). Usage: node scripts/analysis/theta-correlation.mjs CHECKPOINT [n]
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { noGrad, tidy } from '../../dist/src/engine/index.js';
-import { Identifier, resolvePreset, twinSigns, ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
-import { resolveTrainConfig } from '../../dist/src/train/config.js';
-import { makeSynthesizer } from '../../dist/src/train/synthesize.js';
-import { loadCheckpoint } from '../../dist/src/train/checkpoint.js';
-const ck = loadCheckpoint(process.argv[2]);
-const config = resolveTrainConfig(ck.config);
-if (process.argv[3]) config.validation.size = +process.argv[3];
-const model = new Identifier(resolvePreset(config.preset, config.architecture)); model.loadStateDict(ck.model); model.eval();
-const synth = makeSynthesizer(config, 'cpu', join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
-const set = synth.validationSet();
+import { twinSigns, ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
+import { validationRun } from './validation-run.mjs';
+const { step, model, synth, set } = validationRun(process.argv[2], process.argv[3]);
 // The head estimates Noll 4–11; the prior may draw a subset (sanity runs): compare the modes the prior draws.
 const modes = synth.prior.zernikeNoll.filter((j) => ZERNIKE_HEAD_NOLL.includes(j));
 const col = modes.map((j) => ZERNIKE_HEAD_NOLL.indexOf(j)), K = synth.prior.zernikeNoll.length;
@@ -30,4 +21,4 @@ for (const b of set.batches) tidy(() => {
 });
 const corr = (k) => { const x = est.map(r => r[k]), y = tru.map(r => r[k]); const mx = x.reduce((a,b)=>a+b)/x.length, my = y.reduce((a,b)=>a+b)/y.length;
   let sxy=0,sxx=0,syy=0; for (let i=0;i<x.length;i++){sxy+=(x[i]-mx)*(y[i]-my);sxx+=(x[i]-mx)**2;syy+=(y[i]-my)**2;} return sxy/Math.sqrt(sxx*syy+1e-12); };
-console.log(`step ${ck.step} n ${est.length} corr per Noll mode:`, modes.map((j, k) => `${j}:${corr(k).toFixed(2)}`).join(' '));
+console.log(`step ${step} n ${est.length} corr per Noll mode:`, modes.map((j, k) => `${j}:${corr(k).toFixed(2)}`).join(' '));

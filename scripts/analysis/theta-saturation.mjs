@@ -1,25 +1,18 @@
 // Is a Zernike-head output stuck? Per Noll mode: the distribution of θ̂/θmax = tanh(z) on a run's validation set —
 // mean, standard deviation, and the share of samples with |θ̂/θmax| > 0.95 (tanh saturated: its gradient
-// 1 − tanh² < 0.1, so the PSF loss can hardly move that output any more). Usage: node scripts/analysis/theta-saturation.mjs CHECKPOINT [n]
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// 1 − tanh² < 0.1, so the PSF loss can hardly move that output any more).
+// Usage: node scripts/analysis/theta-saturation.mjs CHECKPOINT [n]
 import { noGrad, tidy } from '../../dist/src/engine/index.js';
-import { Identifier, resolvePreset, ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
-import { resolveTrainConfig } from '../../dist/src/train/config.js';
-import { makeSynthesizer } from '../../dist/src/train/synthesize.js';
-import { loadCheckpoint } from '../../dist/src/train/checkpoint.js';
-const ck = loadCheckpoint(process.argv[2]);
-const config = resolveTrainConfig(ck.config);
-if (process.argv[3]) config.validation.size = +process.argv[3];
-const model = new Identifier(resolvePreset(config.preset, config.architecture)); model.loadStateDict(ck.model); model.eval();
-const synth = makeSynthesizer(config, 'cpu', join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+import { ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
+import { validationRun } from './validation-run.mjs';
+const { step, model, set } = validationRun(process.argv[2], process.argv[3]);
 const rows = [];
-for (const b of synth.validationSet().batches) tidy(() => {
+for (const b of set.batches) tidy(() => {
   const { theta } = noGrad(() => model.identifyDetailed(b.y, b.fc, b.thetaMax));
   const th = theta.toArray(), tm = b.thetaMax.toArray();
   for (let i = 0; i < tm.length; i++) rows.push(ZERNIKE_HEAD_NOLL.map((_, k) => th[i * 8 + k] / tm[i]));
 });
-console.log(`step ${ck.step}, n ${rows.length}; θ̂/θmax per Noll mode: mean ± std, share saturated (|·| > 0.95)`);
+console.log(`step ${step}, n ${rows.length}; θ̂/θmax per Noll mode: mean ± std, share saturated (|·| > 0.95)`);
 ZERNIKE_HEAD_NOLL.forEach((j, k) => {
   const v = rows.map((r) => r[k]);
   const m = v.reduce((a, b) => a + b, 0) / v.length;

@@ -5,6 +5,7 @@
 // Every other weight is copied unchanged. Usage: node scripts/train/rescale-head-mode.mjs IN OUT NOLL FACTOR
 import { loadSafetensors, saveSafetensors, tensor } from '../../dist/src/engine/index.js';
 import { ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
+import { CHECKPOINT_FORMAT } from '../../dist/src/train/checkpoint.js';
 const [input, out, nollText, factorText] = process.argv.slice(2);
 const noll = Number(nollText), factor = Number(factorText);
 const row = ZERNIKE_HEAD_NOLL.indexOf(noll);
@@ -13,7 +14,7 @@ if (!input || !out || row < 0 || !(factor > 0)) {
   process.exit(2);
 }
 const { tensors, metadata } = loadSafetensors(input);
-const key = metadata.format === 'psfid-checkpoint-1' ? 'model.zernike' : 'zernike';
+const key = metadata.format === CHECKPOINT_FORMAT ? 'model.zernike' : 'zernike';
 const w = tensors.get(`${key}.weight`), b = tensors.get(`${key}.bias`);
 if (!w || !b) {
   console.error(`${input}: no ${key}.weight / ${key}.bias (not a Zernike-head model)`);

@@ -94,10 +94,11 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
   if (p < minSide) throw usageError('roi', `region ${region.width}×${region.height} is too small: the network needs at least ${minSide}×${minSide} pixels`);
   const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0).map((s) => s + region.x);
   const ys = patchStarts(region.height, p, opts.patchOverlap ?? 0).map((s) => s + region.y);
-  const all = ys.flatMap((y) => xs.map((x) => [x, y] as const));
   const maxPatches = opts.maxPatches ?? 256;
   if (!(Number.isInteger(maxPatches) && maxPatches >= 1)) throw usageError('max-patches', `max-patches must be a positive integer, got ${maxPatches}`);
-  const corners = all.length <= maxPatches ? all : highestContrast(image, width, all, p, maxPatches);
+  // Each lattice patch's standard deviation, computed once: it ranks the patches and weights the kept ones.
+  const all = ys.flatMap((y) => xs.map((x) => ({ x, y, std: patchStd(image, width, x, y, p) })));
+  const corners = all.length <= maxPatches ? all : highestContrast(all, maxPatches);
   const device = opts.device ?? 'cpu';
   const batch = opts.batchSize ?? 16;
   const S = model.config.psfSize;
@@ -111,9 +112,9 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
         const chunk = corners.slice(k, k + batch);
         const buf = new Float32Array(chunk.length * p * p);
         const weights: number[] = [];
-        chunk.forEach(([x0, y0], b) => {
+        chunk.forEach(({ x: x0, y: y0, std }, b) => {
           for (let r = 0; r < p; r++) buf.set(image.subarray((y0 + r) * width + x0, (y0 + r) * width + x0 + p), (b * p + r) * p);
-          weights.push(patchStd(image, width, x0, y0, p));
+          weights.push(std);
         });
         const y = tensor(buf, [chunk.length, 1, p, p], { device });
         const fc = full([chunk.length], opts.fc, { device });
@@ -157,15 +158,14 @@ function patchStd(image: Float32Array, width: number, x0: number, y0: number, p:
   return Math.sqrt(Math.max(0, s2 / n - (s / n) ** 2));
 }
 
-/** The `k` corners whose p × p patches have the highest standard deviation, in lattice order. */
-function highestContrast(image: Float32Array, width: number, corners: readonly (readonly [number, number])[], p: number, k: number): (readonly [number, number])[] {
-  const std = corners.map(([x, y]) => patchStd(image, width, x, y, p));
-  const keep = corners
+/** The `k` patches of highest standard deviation, in lattice order (ties: the earlier patch). */
+function highestContrast<T extends { std: number }>(patches: readonly T[], k: number): T[] {
+  const keep = patches
     .map((_, i) => i)
-    .sort((a, b) => std[b]! - std[a]! || a - b)
+    .sort((a, b) => patches[b]!.std - patches[a]!.std || a - b)
     .slice(0, k)
     .sort((a, b) => a - b);
-  return keep.map((i) => corners[i]!);
+  return keep.map((i) => patches[i]!);
 }
 
 export interface GridOptions extends IdentifyOptions {

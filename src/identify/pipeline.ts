@@ -115,12 +115,13 @@ export interface IdentifyImageOptions {
 }
 
 export function identifyImage(model: Identifier, gray: Float32Array, width: number, height: number, opts: IdentifyImageOptions): { psf: Tensor; patches: number } {
-  const region = opts.region ?? { x: 0, y: 0, width, height };
-  return identifyRegion(model, gray, width, height, region, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, patchSize: opts.patchSize, maxPatches: opts.maxPatches });
+  const { region = { x: 0, y: 0, width, height }, ...patching } = opts;
+  return identifyRegion(model, gray, width, height, region, patching);
 }
 
 export function identifyImageGrid(model: Identifier, gray: Float32Array, width: number, height: number, tiles: [number, number], opts: IdentifyImageOptions & { overlap?: number }): PsfGrid {
-  return identifyGrid(model, gray, width, height, { fc: opts.fc, thetaMax: opts.thetaMax, device: opts.device, tiles, tileOverlap: opts.overlap, patchSize: opts.patchSize, maxPatches: opts.maxPatches });
+  const { overlap, ...patching } = opts;
+  return identifyGrid(model, gray, width, height, { ...patching, tiles, tileOverlap: overlap });
 }
 
 /** Parses "4x4" (columns × rows). */

@@ -7,7 +7,7 @@ import { loadSafetensors, saveSafetensors, type Optimizer, type Tensor, nn } fro
 import { inputError } from '../errors.js';
 import { MODEL_FORMAT } from '../model/store.js';
 
-const CHECKPOINT_FORMAT = 'psfid-checkpoint-1';
+export const CHECKPOINT_FORMAT = 'psfid-checkpoint-1';
 
 /** The entries of `tensors` whose names start with `prefix`, under their names without it. */
 function withPrefix(tensors: Map<string, Tensor>, prefix: string): Map<string, Tensor> {

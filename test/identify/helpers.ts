@@ -12,14 +12,22 @@ import { demoSpecimen } from '../../src/demo/scene.js';
 export const fc = 0.2;
 export const optics = resolveOptics({ fc, psfSize: 31 });
 
-/** A size² specimen blurred by h(θ) (valid region) with a little noise. */
-export function observe(theta: number[], seed: number, size = 256): { y: Float32Array; h: ReturnType<typeof psfFromZernike> } {
+/**
+ * A size² observation: the specimen ((size + 30)², default the demo specimen of `seed`) blurred by h(θ) (valid
+ * region) with Gaussian noise σ (default 0.002, a little) drawn from `seed`.
+ */
+export function observe(
+  theta: number[],
+  seed: number,
+  size = 256,
+  opts: { specimen?: Float32Array; sigma?: number } = {},
+): { y: Float32Array; h: ReturnType<typeof psfFromZernike> } {
   return noGrad(() => {
     const h = psfFromZernike(optics, tensor(theta, [1, 8]));
     const y = tidy(() => {
-      const x = tensor(demoSpecimen(seed, size + 30), [1, 1, size + 30, size + 30]);
+      const x = tensor(opts.specimen ?? demoSpecimen(seed, size + 30), [1, 1, size + 30, size + 30]);
       const gen = new Generator(seed);
-      const out = gaussianNoise(gen, blur(x, h, 'valid'), 0.002).data() as Float32Array;
+      const out = gaussianNoise(gen, blur(x, h, 'valid'), opts.sigma ?? 0.002).data() as Float32Array;
       gen.dispose();
       return out;
     });

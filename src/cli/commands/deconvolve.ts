@@ -10,7 +10,7 @@ import { identifyImage, identifyImageGrid, parseTiles } from '../../identify/pip
 import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { numberFlag } from '../options.js';
-import { addCutoffFlags, parseIdentifyFlags, prepareIdentification, sidecarPath } from './identify.js';
+import { addCutoffFlags, parseIdentifyFlags, patchingOf, prepareIdentification, sidecarPath } from './identify.js';
 
 interface DeconvolveFlags {
   psf?: string;
@@ -131,11 +131,11 @@ export function register(program: Command): void {
       // The network standardises each patch, so it reads the plane in the file's units: no second decode or copy.
       const p = prepareIdentification(path, blind!, metadata);
       if (f.tiles) {
-        const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
+        const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), patchingOf(p));
         psfs = g.psfs;
         grid = { centres: g.centres, tiles: g.tiles };
       } else {
-        psfs = identifyImage(p.model, raw, W, H, { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches }).psf.unsqueeze(0);
+        psfs = identifyImage(p.model, raw, W, H, patchingOf(p)).psf.unsqueeze(0);
       }
       p.model.dispose();
       console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${p.thetaMax.value} from ${p.thetaMax.source})`);

@@ -6,7 +6,7 @@ import { loadModel, defaultModelPath, type ModelInfo } from '../../model/store.j
 import type { Identifier } from '../../model/identifier.js';
 import {
   grayPlane, identifyImage, identifyImageGrid, parseRegion, parseTiles, priorMeanOf, resolveCutoff, withBounds, zernikeReadout,
-  type Resolved,
+  type IdentifyImageOptions, type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
 import { usageError } from '../../errors.js';
@@ -99,6 +99,11 @@ export function prepareIdentification(path: string, v: IdentifyFlagValues, metad
   return { fc, thetaMax, model, info, modelPath, device: v.device, patchSize: v.patchSize, maxPatches: v.maxPatches, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm };
 }
 
+/** The identification options a prepared run passes to identifyImage / identifyImageGrid. */
+export function patchingOf(p: Identification): IdentifyImageOptions {
+  return { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches };
+}
+
 /** Reads the image and the model and resolves fc and θmax, each with where it came from. */
 export function prepare(path: string, f: CommonFlags): Prepared {
   const v = parseIdentifyFlags(f);
@@ -138,7 +143,7 @@ export function register(program: Command): void {
   ).action((path: string, f: CommonFlags & { roi?: string }) => {
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
-    const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { fc: p.fc.value, thetaMax: p.thetaMax.value, region, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
+    const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { ...patchingOf(p), region });
     const readout = f.readout ? withBounds(zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling })[0]!, p.thetaMax.value) : undefined;
     const S = psf.size(0);
     writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
@@ -167,7 +172,7 @@ export function register(program: Command): void {
     const overlap = Number(f.overlap);
     if (!(overlap >= 0 && overlap < 1)) throw usageError('--overlap', `--overlap must be in [0, 1), got '${f.overlap}'`);
     const p = prepare(path, f);
-    const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { fc: p.fc.value, thetaMax: p.thetaMax.value, overlap, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches });
+    const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { ...patchingOf(p), overlap });
     const planes = planesOf(grid.psfs);
     const S = grid.psfs.size(1);
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling }).map((r) => withBounds(r, p.thetaMax.value)) : undefined;

@@ -1,0 +1,20 @@
+// Shared by theta-correlation.mjs and theta-saturation.mjs: a training checkpoint's network (eval mode), its
+// synthesizer and its own fixed validation set (optionally resized to n samples), rebuilt from the config stored in
+// the checkpoint.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Identifier, resolvePreset } from '../../dist/src/model/identifier.js';
+import { resolveTrainConfig } from '../../dist/src/train/config.js';
+import { makeSynthesizer } from '../../dist/src/train/synthesize.js';
+import { loadCheckpoint } from '../../dist/src/train/checkpoint.js';
+
+export function validationRun(checkpoint, n) {
+  const ck = loadCheckpoint(checkpoint);
+  const config = resolveTrainConfig(ck.config);
+  if (n) config.validation.size = +n;
+  const model = new Identifier(resolvePreset(config.preset, config.architecture));
+  model.loadStateDict(ck.model);
+  model.eval();
+  const synth = makeSynthesizer(config, 'cpu', join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
+  return { step: ck.step, model, synth, set: synth.validationSet() };
+}
