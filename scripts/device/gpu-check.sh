@@ -3,7 +3,7 @@
 #   carry: dist (the compiled TypeScript) and .devcarry (scripts/device/pack.sh: Node, Node-API headers, npm packages).
 # Builds the addon against the machine's Python torch (CUDA), runs the CUDA tests, the engine bench on CUDA against
 # PyTorch, the deconv bench (RL, identify) on CUDA, times the seed preset's training step on CUDA, then the whole
-# suite; every log lands in $OUT. Not yet run on a GPU: the deconv bench (added after session 3's device time was spent).
+# suite; every log lands in $OUT (more than the 8 files the device tool brings back: pack them as seed-curve.sh does).
 set -u
 OUT=${OUT:-/tmp/gpu-check}; mkdir -p "$OUT"
 t0=$(date +%s); stamp() { echo "== $1 at +$(( $(date +%s) - t0 )) s"; }

@@ -1,12 +1,14 @@
 // `psfid train` as a user runs it (a child process): a short run writes its run folder and a loadable model; a
 // second run starts from the first one's weights with --init-from; bad input (an unknown config key, weights of
-// another architecture, a missing file) is one line on stderr, a non-zero exit and no run folder.
+// another architecture, a missing file) is one line on stderr, a non-zero exit and no run folder; SIGTERM, even sent
+// twice as coreutils' `timeout` does, stops the run with a checkpoint that --resume continues from.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadModel } from '../../src/model/store.js';
-import { assertError, assertOk, makeTempDir, psfid, removeDir } from './helpers.js';
+import { assertError, assertOk, makeTempDir, psfid, removeDir, ROOT } from './helpers.js';
 
 let dir = '';
 let config = '';
@@ -66,4 +68,50 @@ test('bad input: one line naming the problem, a non-zero exit, no run folder', a
   const help = await psfid(['train', '--help'], dir);
   assertOk(help);
   for (const flag of ['--config', '--out', '--resume', '--init-from', '--device', '--steps']) assert.ok(help.stdout.includes(flag), flag);
+});
+
+/** The steps logged so far in a run folder's log.jsonl (none while it does not exist). */
+function loggedSteps(runDir: string): number[] {
+  const path = join(runDir, 'log.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((l) => l.kind === 'train').map((l) => l.step);
+}
+
+test('SIGTERM twice in a row (what `timeout` sends) still stops after the step with a checkpoint; --resume continues from it', async () => {
+  const long = join(dir, 'long.json');
+  writeFileSync(long, JSON.stringify({
+    // Steps of a few hundred ms: both signals then land within one step, and reach the handlers together at its end.
+    preset: 'tiny', steps: 100000, batchSize: 16, cropSize: 160, logEvery: 1, checkpointEvery: 100000,
+    validation: { every: 100000, size: 1, seed: 1 },
+    data: { sources: [{ kind: 'procedural', generator: 'spots' }] },
+  }));
+  const run = join(dir, 'signal');
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'psfid.js'), 'train', '--config', long, '--out', run], {
+    cwd: dir, env: { ...process.env, CUDA_VISIBLE_DEVICES: '' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (loggedSteps(run).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(loggedSteps(run).length >= 2, `the run should have logged steps; stderr: ${stderr}`);
+  // timeout(1) signals the child, then its own process group (the child again): two deliveries, not one merged
+  // pending signal, as a short pause between the two reproduces.
+  child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 30));
+  child.kill('SIGTERM');
+  const code = await exited;
+  assert.equal(code, 130, `stopped runs exit 130; stderr: ${stderr}`);
+  const m = /stopped at step (\d+); model written/.exec(stdout);
+  assert.ok(m, `expected the stop message; stdout: ${stdout} stderr: ${stderr}`);
+  const stoppedAt = Number(m[1]);
+  assert.equal(Math.max(...loggedSteps(run)), stoppedAt);
+  for (const f of ['checkpoint.safetensors', 'model.safetensors']) assert.ok(existsSync(join(run, f)), `${f} written`);
+
+  const resumed = await psfid(['train', '--config', long, '--out', run, '--resume', '--steps', String(stoppedAt + 2)], dir);
+  assertOk(resumed);
+  assert.match(resumed.stderr, new RegExp(`steps ${stoppedAt} → ${stoppedAt + 2}`));
+  assert.deepEqual(loggedSteps(run).slice(-2), [stoppedAt + 1, stoppedAt + 2]);
 });

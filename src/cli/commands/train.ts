@@ -63,10 +63,14 @@ export function register(program: Command): void {
         ...(f.lr && { optimizer: { ...base.optimizer, lr: numFlag('--lr', f.lr) } }),
       }, 'flags');
       let stop = false;
-      const onSignal = (): void => {
-        if (stop) process.exit(130);
+      // Only a second Ctrl-C (SIGINT) aborts without a checkpoint. SIGTERM always stops cleanly: `timeout` sends it to
+      // the child and then to its whole process group (the child again), and schedulers follow it with SIGKILL
+      // anyway, so a repeated SIGTERM is no request to abort.
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (stop && signal === 'SIGINT') process.exit(130);
+        if (stop) return;
         stop = true;
-        process.stderr.write('\npsfid train: stopping after this step and writing a checkpoint (press again to abort)…\n');
+        process.stderr.write('\npsfid train: stopping after this step and writing a checkpoint (Ctrl-C again to abort)…\n');
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
