@@ -42,12 +42,18 @@ export const CASES = [
   [0.06, 0.08, 0.0, 0.05, -0.05, -0.02, 0.03, 0.04],
 ];
 
+/** identify's patching options (its defaults when empty): what the analysis scripts vary. */
+export interface Patching {
+  patchSize?: number;
+  maxPatches?: number;
+}
+
 /** Mean PSNR(ĥ) gain of `identify` with `model` over the mean PSF (θ = 0) on CASES; each case is reported. */
-export function gainOverMeanPsf(model: Identifier, report: (msg: string) => void): number {
+export function gainOverMeanPsf(model: Identifier, report: (msg: string) => void, patching: Patching = {}): number {
   let gain = 0;
   for (const [k, theta] of CASES.entries()) {
     const { y, h } = observe(theta, 100 + k);
-    const { psf } = identifyImage(model, y, 256, 256, { fc, thetaMax: 0.12 });
+    const { psf } = identifyImage(model, y, 256, 256, { fc, thetaMax: 0.12, ...patching });
     const mean = noGrad(() => psfFromZernike(optics, zeros([1, 8])));
     const [net, base] = noGrad(() => [psnrPsf(psf.unsqueeze(0), h).item(), psnrPsf(mean, h).item()]);
     report(`case ${k}: network ${net.toFixed(2)} dB, mean PSF ${base.toFixed(2)} dB`);
@@ -71,7 +77,7 @@ export const GRID_FIELDS = {
  * A field of GRID_FIELDS on a 384² demo specimen with a little noise (σ 0.002): mean PSNR(ĥ) over the four tiles
  * of a 2 × 2 grid and of one global PSF.
  */
-export function gridAgainstGlobal(model: Identifier, field: { left: number[]; right: number[] }): { grid: number; global: number } {
+export function gridAgainstGlobal(model: Identifier, field: { left: number[]; right: number[] }, patching: Patching = {}): { grid: number; global: number } {
   const size = 384;
   const thetas = [...field.left, ...field.right, ...field.left, ...field.right];
   const centres: [number, number][] = [[96, 96], [288, 96], [96, 288], [288, 288]];
@@ -88,8 +94,8 @@ export function gridAgainstGlobal(model: Identifier, field: { left: number[]; ri
     op.dispose();
     return { y, truth: psfs };
   });
-  const grid = identifyImageGrid(model, y, size, size, [2, 2], { fc, thetaMax: 0.12, overlap: 0 });
-  const global = identifyImage(model, y, size, size, { fc, thetaMax: 0.12 }).psf;
+  const grid = identifyImageGrid(model, y, size, size, [2, 2], { fc, thetaMax: 0.12, overlap: 0, ...patching });
+  const global = identifyImage(model, y, size, size, { fc, thetaMax: 0.12, ...patching }).psf;
   return noGrad(() => ({
     grid: psnrPsf(grid.psfs, truth).mean().item(),
     global: psnrPsf(global.unsqueeze(0).expand([4, 31, 31]).contiguous(), truth).mean().item(),

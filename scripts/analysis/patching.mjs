@@ -1,0 +1,9 @@
+// The analysis scripts' identify patching flags: --patch-size P and --max-patches N (identify's defaults when absent).
+export function patchingFlags(args) {
+  const patching = {};
+  for (const [flag, key] of [['--patch-size', 'patchSize'], ['--max-patches', 'maxPatches']]) {
+    const at = args.indexOf(flag);
+    if (at >= 0) patching[key] = Number(args[at + 1]);
+  }
+  return patching;
+}
