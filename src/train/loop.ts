@@ -144,6 +144,9 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const t0 = performance.now();
       optimizer.lr = scheduledLr(schedule, config.optimizer.lr, step);
       const crops = await synth.crops(step);
+      // The wait for the step's crops (worker threads, or drawn inline) apart from the rest of the data time (upload,
+      // PSFs, blur, noise): tells which part of the data path a step waits on.
+      const cropsMs = performance.now() - t0;
       let dataMs = 0;
       const terms = tidy(() => {
         const batch: TrainingBatch = synth.batchFromCrops(step, crops);
@@ -164,7 +167,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const [loss, psfTerm, dataTerm] = terms as [number, number, number];
       if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step} (loss ${loss}); lower optimizer.lr`);
       if (step % config.logEvery === 0 || step === endStep) {
-        log({ kind: 'train', step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs: Math.round(stepMs), dataMs: Math.round(dataMs) });
+        log({ kind: 'train', step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs: Math.round(stepMs), dataMs: Math.round(dataMs), cropsMs: Math.round(cropsMs) });
       }
       opts.events?.onStep?.({ step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs, dataMs });
       if (step % config.validation.every === 0 || step === config.steps) {
