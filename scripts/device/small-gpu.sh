@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The next GPU session's training of the shipped `small` model (issue 5), run through the `device` tool from the
+# repository root: carry dist, .devcarry (scripts/device/pack.sh) and .devdata (scripts/device/pack-data.sh 5 3 94 94:
+# a subset of ../shared/data whose images reach the 94 px a 64² crop needs).
+# Continues models/psfid-small.safetensors (--init-from) with configs/experiments/small-gpu-devdata.json (the shipped
+# model's last stage with batch 64 instead of 8 and lr 10⁻⁴) for TRAIN_S seconds (TRAIN_STEPS sets the schedule's
+# length), then brings the result back as $OUT/small-gpu.safetensors (≈ 1.4 MB, float16: it fits the tool's 16 MiB
+# per file, unlike the `seed` preset's 230 MB) and evaluates it next to the shipped model on .devdata/val (64² crops).
+# Judge it here afterwards on the full held-out sets (scripts/eval/network.sh, scripts/analysis/gain-over-mean.mjs).
+# SKIP_BUILD=1 DEVICE=cpu run it here as a dry run of the flow.
+set -u
+DEVICE=${DEVICE:-cuda}; RUN=/tmp/small-run
+source scripts/device/setup.sh
+stamp train
+rm -rf "$RUN"; mkdir -p "$RUN"
+gpu_monitor
+timeout ${TRAIN_S:-420} node bin/psfid.js train --config configs/experiments/small-gpu-devdata.json --out "$RUN" --device "$DEVICE" \
+  --init-from models/psfid-small.safetensors ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
+echo "train rc=$?"; gpu_monitor_stop
+tail -c 600 "$LOGS/train.out"; echo; grep '"kind":"val' "$RUN/log.jsonl"
+cp "$RUN/model.safetensors" "$FINAL/small-gpu.safetensors" && cp "$RUN/curves.png" "$FINAL/small-gpu-curves.png"
+stamp eval
+eval_domains "$RUN/model.safetensors" 64 new
+eval_domains models/psfid-small.safetensors 64 shipped
+stamp done
