@@ -132,6 +132,8 @@ export interface BlindFitOptions extends FitOptions {
   rounds?: number;
   /** Weight of the (smoothed) total variation of x. */
   tv?: number;
+  /** Starting θ [B, K] (e.g. a network's estimate) instead of random starts; `starts` is then ignored. */
+  init?: Tensor;
 }
 
 /** Smoothed isotropic total variation per sample of x [B, 1, H, W]. */
@@ -147,7 +149,7 @@ function totalVariation(x: Tensor): Tensor {
  */
 export function fitBlind(optics: Optics, y: Tensor, fc: number[], opts: BlindFitOptions = {}): FitResult {
   const batch = y.size(0);
-  const starts = opts.starts ?? 2;
+  const starts = opts.init ? 1 : (opts.starts ?? 2);
   const rounds = opts.rounds ?? 30;
   const tau = opts.tv ?? 2e-4;
   const s = optics.psfSize;
@@ -157,7 +159,7 @@ export function fitBlind(optics: Optics, y: Tensor, fc: number[], opts: BlindFit
   const x = keep(noGrad(() => yRep.pad([half, s - 1 - half, half, s - 1 - half], 'replicate').clone()));
   x.requiresGrad = true;
   const gen = new Generator(opts.seed ?? 0);
-  const theta = keep(uniform(gen, [rows.length, optics.zernikeNoll.length], { low: -0.05, high: 0.05, device: y.device }));
+  const theta = keep(opts.init ? opts.init.detach().clone() : uniform(gen, [rows.length, optics.zernikeNoll.length], { low: -0.05, high: 0.05, device: y.device }));
   gen.dispose();
   theta.requiresGrad = true;
   const fcRows = rows.map((r) => fc[r]!);
