@@ -3,17 +3,10 @@
 #   carry: dist (the compiled TypeScript) and .devcarry (scripts/device/pack.sh: Node, Node-API headers, npm packages).
 # Builds the addon against the machine's Python torch (CUDA), runs the CUDA tests, the engine bench on CUDA against
 # PyTorch, the deconv bench (RL, identify) on CUDA, times the seed preset's training step on CUDA, then the whole
-# suite; every log lands in $OUT (more than the 8 files the device tool brings back: pack them as seed-curve.sh does).
+# suite; the logs are packed into $OUT/logs.tar.gz after each stage (setup.sh), the key lines go to standard output.
 set -u
-OUT=${OUT:-/tmp/gpu-check}; mkdir -p "$OUT"
-t0=$(date +%s); stamp() { echo "== $1 at +$(( $(date +%s) - t0 )) s"; }
-mkdir -p .devcarry/bin && xz -dc .devcarry/node.xz > .devcarry/bin/node && chmod +x .devcarry/bin/node
-export PATH=$PWD/.devcarry/bin:$PATH
-tar -xJf .devcarry/mods.tar.xz
-stamp setup; node --version; nvidia-smi -L; python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.cuda.is_available())'
-stamp build
-{ timeout 200 node scripts/build-native.mjs --node-api-include .devcarry || PSFID_CXX_STD=c++20 timeout 200 node scripts/build-native.mjs --node-api-include .devcarry; } > "$OUT/build.log" 2>&1
-rc=$?; tail -25 "$OUT/build.log"; [ $rc = 0 ] || { echo "BUILD FAILED"; exit 1; }
+source scripts/device/setup.sh
+OUT=$LOGS
 node -e "import('./dist/src/engine/index.js').then(m => console.log('cudaDeviceCount', m.cudaDeviceCount()))"
 stamp cuda-tests
 timeout 150 node --test --test-reporter=spec dist/test/engine/device.test.js dist/test/engine/poisson-exact.test.js > "$OUT/cuda-tests.log" 2>&1
@@ -25,9 +18,9 @@ echo "bench rc=$?"; cat "$OUT/bench-cuda.jsonl"; tail -4 "$OUT/bench-cuda.err"
 PSFID_BENCH_DEVICE=cuda PSFID_BENCH_PYTHON=$(command -v python3) timeout 120 node dist/bench/run.js deconv > "$OUT/bench-deconv-cuda.jsonl" 2> "$OUT/bench-deconv-cuda.err"
 echo "deconv bench rc=$?"; cat "$OUT/bench-deconv-cuda.jsonl"; tail -3 "$OUT/bench-deconv-cuda.err"
 stamp train
-(nvidia-smi dmon -s um -d 2 > "$OUT/dmon.log" 2>&1 &)
+gpu_monitor
 timeout ${TRAIN_S:-100} node bin/psfid.js train --config configs/experiments/seed-gpu-procedural.json --out /tmp/seed-gpu --device cuda > "$OUT/train.out" 2>&1
-echo "train rc=$?"; cp /tmp/seed-gpu/log.jsonl "$OUT/train-log.jsonl" 2>/dev/null; tail -3 "$OUT/train.out"; tail -3 /tmp/seed-gpu/log.jsonl; pkill -f "nvidia-smi dmon"
+echo "train rc=$?"; cp /tmp/seed-gpu/log.jsonl "$OUT/train-log.jsonl" 2>/dev/null; tail -3 "$OUT/train.out"; tail -3 /tmp/seed-gpu/log.jsonl; gpu_monitor_stop
 stamp suite
 # 2 engine threads per test process: node --test runs one process per core, and libtorch would start one thread per
 # core in each of them.
