@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Generator, getNumThreads, keep, resolveDevice, saveSafetensors, synchronize, tensor, tidy, uniform } from '../src/engine/index.js';
 import { richardsonLucy } from '../src/deconv/index.js';
-import { identifyRegion } from '../src/identify/identify.js';
+import { identifyRegion, type IdentifyOptions } from '../src/identify/identify.js';
 import { Identifier, resolvePreset } from '../src/model/identifier.js';
 import { defaultModelPath, loadModel } from '../src/model/store.js';
 import { deadLeaves } from '../src/data/procedural.js';
@@ -101,7 +101,7 @@ const IDENTIFY_SIZE = 512;
 const IDENTIFY_TIMING: TimingOptions = { warmup: 1, repeats: 3 };
 const IDENTIFY_OPTIONS = { fc: 0.1875, thetaMax: 0.085 };
 
-async function identifyFigure(device: string, name: string, patching: { patchSize?: number; maxPatches?: number }): Promise<BenchLine | null> {
+async function identifyFigure(device: string, name: string, patching: Pick<IdentifyOptions, 'patchSize' | 'maxPatches'>): Promise<BenchLine | null> {
   let server: PythonServer;
   try {
     server = PythonServer.start(pythonScript('train_ref.py'));
@@ -125,14 +125,15 @@ async function identifyFigure(device: string, name: string, patching: { patchSiz
     const imagePath = join(dir, 'image.f32');
     writeFileSync(imagePath, image);
     const region = { x: 0, y: 0, width: IDENTIFY_SIZE, height: IDENTIFY_SIZE };
+    const options: IdentifyOptions = { ...IDENTIFY_OPTIONS, device, ...patching };
     const call = (): void =>
       tidy(() => {
-        identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, { ...IDENTIFY_OPTIONS, device, ...patching });
+        identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, options);
         synchronize();
       });
     const request = { figure: 'identify', threads: getNumThreads(), weights, image: imagePath, width: IDENTIFY_SIZE, height: IDENTIFY_SIZE, fc: IDENTIFY_OPTIONS.fc, theta_max: IDENTIFY_OPTIONS.thetaMax, patch_size: patching.patchSize ?? 128, overlap: 0, batch_size: 16, max_patches: patching.maxPatches ?? 256 };
     // The port's check: the same PSF from the same weights, patches and weighting.
-    const ours = tidy(() => identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, { ...IDENTIFY_OPTIONS, device, ...patching }).psf.toArray());
+    const ours = tidy(() => identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, options).psf.toArray());
     const theirs = await server.request<{ psf: number[] }>({ ...request, warmup: 0, repeats: 0, return_psf: true });
     const diff = ours.reduce((m, v, i) => Math.max(m, Math.abs(v - theirs.psf[i]!)), 0);
     const peak = Math.max(...ours);

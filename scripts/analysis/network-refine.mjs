@@ -14,8 +14,8 @@ import { psnrPsf } from '../../dist/src/evaluate/metrics.js';
 const [modelPath, dir, nBatches = '2', tvArg = '2e-4', roundsArg = '30', lrArg = '0.01'] = process.argv.slice(2);
 const { model, info } = loadModel(modelPath); model.eval();
 const prior = resolvePrior(info.prior);
-const optics = resolveOptics({ fc: prior.fc[1], psfSize: 31, zernikeNoll: prior.zernikeNoll });
-const sources = resolveSources([{ kind: 'folder', path: dir, weight: 1 }], 64 + 30, 5000);
+const optics = resolveOptics({ fc: prior.fc[1], psfSize: model.config.psfSize, zernikeNoll: prior.zernikeNoll });
+const sources = resolveSources([{ kind: 'folder', path: dir, weight: 1 }], 64 + optics.psfSize - 1, 5000);
 let net = 0, ref = 0, n = 0;
 for (let k = 0; k < Number(nBatches); k++) {
   const gen = new Generator(stepSeed(1, k, 5));

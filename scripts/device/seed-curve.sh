@@ -11,14 +11,13 @@
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/seed-run
 source scripts/device/setup.sh
-OUT=$LOGS
 stamp train
 rm -rf "$RUN"; mkdir -p "$RUN"
 gpu_monitor
-timeout ${TRAIN_S:-330} node bin/psfid.js train --config configs/experiments/seed-gpu-devdata.json --out "$RUN" --device "$DEVICE" ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$OUT/train.out" 2>&1
+timeout ${TRAIN_S:-330} node bin/psfid.js train --config configs/experiments/seed-gpu-devdata.json --out "$RUN" --device "$DEVICE" ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
 echo "train rc=$?"; gpu_monitor_stop
 cp "$RUN/curves.png" "$FINAL/" 2>/dev/null
-head -c 600 "$OUT/train.out"; echo; tail -c 400 "$OUT/train.out"; echo; grep '"kind":"val' "$RUN/log.jsonl"
+head -c 600 "$LOGS/train.out"; echo; tail -c 400 "$LOGS/train.out"; echo; grep '"kind":"val' "$RUN/log.jsonl"
 stamp export
 model=$RUN/model.safetensors
 [ -f "$model" ] || { node bin/psfid.js model export --checkpoint "$RUN/checkpoint.safetensors" --out /tmp/seed-model.safetensors && model=/tmp/seed-model.safetensors; }
@@ -26,7 +25,7 @@ stamp eval
 eval_domains "$model" "${EVAL_CROP:-128}" seed
 stamp bench
 if [ "$DEVICE" = cuda ] && [ -z "${SKIP_BENCH:-}" ]; then
-  PSFID_BENCH_DEVICE=cuda PSFID_BENCH_PYTHON=$(command -v python3) timeout ${BENCH_S:-90} node dist/bench/run.js deconv > "$OUT/bench-deconv-cuda.jsonl" 2> "$OUT/bench-deconv-cuda.err"
-  echo "deconv bench rc=$?"; cat "$OUT/bench-deconv-cuda.jsonl"; tail -3 "$OUT/bench-deconv-cuda.err"
+  PSFID_BENCH_DEVICE=cuda PSFID_BENCH_PYTHON=$(command -v python3) timeout ${BENCH_S:-90} node dist/bench/run.js deconv > "$LOGS/bench-deconv-cuda.jsonl" 2> "$LOGS/bench-deconv-cuda.err"
+  echo "deconv bench rc=$?"; cat "$LOGS/bench-deconv-cuda.jsonl"; tail -3 "$LOGS/bench-deconv-cuda.err"
 fi
 stamp done

@@ -5,6 +5,7 @@ import { blur, gaussianNoise } from '../../src/acquisition/index.js';
 import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
 import { psnrPsf } from '../../src/evaluate/metrics.js';
 import { identifyImage, identifyImageGrid } from '../../src/identify/pipeline.js';
+import type { IdentifyOptions } from '../../src/identify/identify.js';
 import { gridBlurOperator } from '../../src/deconv/index.js';
 import type { Identifier } from '../../src/model/identifier.js';
 import { demoSpecimen } from '../../src/demo/scene.js';
@@ -43,10 +44,7 @@ export const CASES = [
 ];
 
 /** identify's patching options (its defaults when empty): what the analysis scripts vary. */
-export interface Patching {
-  patchSize?: number;
-  maxPatches?: number;
-}
+export type Patching = Pick<IdentifyOptions, 'patchSize' | 'maxPatches'>;
 
 /** Mean PSNR(ĥ) gain of `identify` with `model` over the mean PSF (θ = 0) on CASES; each case is reported. */
 export function gainOverMeanPsf(model: Identifier, report: (msg: string) => void, patching: Patching = {}): number {
