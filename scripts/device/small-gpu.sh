@@ -7,6 +7,9 @@
 # length), then brings the result back as $OUT/small-gpu.safetensors (≈ 1.4 MB, float16: it fits the tool's 16 MiB
 # per file, unlike the `seed` preset's 230 MB) and evaluates it next to the shipped model on .devdata/val (64² crops).
 # Judge it here afterwards on the full held-out sets (scripts/eval/network.sh, scripts/analysis/gain-over-mean.mjs).
+# CONFIG picks another stage config and EVAL_CROP the evaluation's crop side: the 256² stage is
+# CONFIG=configs/experiments/small-gpu-256.json EVAL_CROP=256, with .devdata from scripts/device/pack-data.sh 5 3
+# (images that reach the 286 px a 256² crop needs).
 # SKIP_BUILD=1 DEVICE=cpu run it here as a dry run of the flow.
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/small-run
@@ -14,12 +17,12 @@ source scripts/device/setup.sh
 stamp train
 rm -rf "$RUN"; mkdir -p "$RUN"
 gpu_monitor
-timeout ${TRAIN_S:-420} node bin/psfid.js train --config configs/experiments/small-gpu-devdata.json --out "$RUN" --device "$DEVICE" \
+timeout ${TRAIN_S:-420} node bin/psfid.js train --config "${CONFIG:-configs/experiments/small-gpu-devdata.json}" --out "$RUN" --device "$DEVICE" \
   --init-from models/psfid-small.safetensors ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
 echo "train rc=$?"; gpu_monitor_stop
 tail -c 600 "$LOGS/train.out"; echo; grep '"kind":"val' "$RUN/log.jsonl"
 cp "$RUN/model.safetensors" "$FINAL/small-gpu.safetensors" && cp "$RUN/curves.png" "$FINAL/small-gpu-curves.png"
 stamp eval
-eval_domains "$RUN/model.safetensors" 64 new
-eval_domains models/psfid-small.safetensors 64 shipped
+eval_domains "$RUN/model.safetensors" "${EVAL_CROP:-64}" new
+eval_domains models/psfid-small.safetensors "${EVAL_CROP:-64}" shipped
 stamp done
