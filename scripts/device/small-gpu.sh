@@ -10,18 +10,29 @@
 # CONFIG picks another stage config and EVAL_CROP the evaluation's crop side: the 256² stage is
 # CONFIG=configs/experiments/small-gpu-256.json EVAL_CROP=256, with .devdata from scripts/device/pack-data.sh 5 3
 # (images that reach the 286 px a 256² crop needs).
+# Across sessions: the run's checkpoint (weights and Adam's state, 8.5 MB for `small`) comes back split into
+# $OUT/checkpoint.part0, part1, … (the tool returns at most 16 MiB per file). Put them in .devresume/ here (ignored by
+# git; with logs.tar.gz's train-log.jsonl as .devresume/log.jsonl), carry it too, and RESUME=1 with the same CONFIG
+# and TRAIN_STEPS continues that run exactly where it stopped (--resume).
 # SKIP_BUILD=1 DEVICE=cpu run it here as a dry run of the flow.
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/small-run
 source scripts/device/setup.sh
 stamp train
 rm -rf "$RUN"; mkdir -p "$RUN"
+start=(--init-from models/psfid-small.safetensors)
+if [ -n "${RESUME:-}" ]; then
+  cat .devresume/checkpoint.part* > "$RUN/checkpoint.safetensors" || { echo "RESUME=1 but no .devresume/checkpoint.part*"; exit 1; }
+  cp .devresume/log.jsonl "$RUN/log.jsonl" 2>/dev/null
+  start=(--resume)
+fi
 gpu_monitor
 timeout ${TRAIN_S:-420} node bin/psfid.js train --config "${CONFIG:-configs/experiments/small-gpu-devdata.json}" --out "$RUN" --device "$DEVICE" \
-  --init-from models/psfid-small.safetensors ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
+  "${start[@]}" ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
 echo "train rc=$?"; gpu_monitor_stop
 tail -c 600 "$LOGS/train.out"; echo; grep '"kind":"val' "$RUN/log.jsonl"
 cp "$RUN/model.safetensors" "$FINAL/small-gpu.safetensors" && cp "$RUN/curves.png" "$FINAL/small-gpu-curves.png"
+split -b 15m -d -a 1 "$RUN/checkpoint.safetensors" "$FINAL/checkpoint.part"
 stamp eval
 eval_domains "$RUN/model.safetensors" "${EVAL_CROP:-64}" new
 eval_domains models/psfid-small.safetensors "${EVAL_CROP:-64}" shipped
