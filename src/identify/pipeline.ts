@@ -74,14 +74,19 @@ export function parseRegion(text: string, width: number, height: number): Region
 }
 
 export interface ZernikeReadout {
-  /** Noll index → waves (sign rule: defocus ≥ 0); atBound (set by withBounds) when |waves| ≥ 0.95·θmax. */
+  /** Noll index → waves (sign rule: defocus ≥ 0); atBound (when the readout was given θmax) when |waves| ≥ 0.95·θmax. */
   coefficients: { noll: number; name: string; waves: number; atBound?: boolean }[];
   /** Relative L2 misfit ‖h(θ) − ĥ‖ / ‖ĥ‖ of the fitted PSF. */
   relativeMisfit: number;
 }
 
-/** The Noll coefficients that best explain each PSF [B, S, S]. */
-export function zernikeReadout(psfs: Tensor, fc: number, opts: { pupilSize?: number; allowUndersampling?: boolean } = {}): ZernikeReadout[] {
+/**
+ * The Noll coefficients that best explain each PSF [B, S, S]. With `thetaMax` (the bound the network was given), each
+ * coefficient says whether it sits at that bound (|θ| ≥ 0.95·θmax): there the network's θmax·tanh output is
+ * saturated, so the value says only "this much or more" (or that the output is stuck; the shipped model's defocus
+ * is, see models/MODEL_CARD.md), not a measurement.
+ */
+export function zernikeReadout(psfs: Tensor, fc: number, opts: { pupilSize?: number; allowUndersampling?: boolean; thetaMax?: number } = {}): ZernikeReadout[] {
   const batch = psfs.size(0);
   const optics: Optics = resolveOptics({ fc, psfSize: psfs.size(1), allowUndersampling: opts.allowUndersampling });
   const fit = fitZernikeToPsf(optics, psfs, Array(batch).fill(fc), { starts: 6, iterations: 200 });
@@ -91,18 +96,12 @@ export function zernikeReadout(psfs: Tensor, fc: number, opts: { pupilSize?: num
   fit.psf.dispose();
   const k = optics.zernikeNoll.length;
   return Array.from({ length: batch }, (_, b) => ({
-    coefficients: optics.zernikeNoll.map((noll, i) => ({ noll, name: ZERNIKE_NAMES[noll] ?? `Z${noll}`, waves: theta[b * k + i]! })),
+    coefficients: optics.zernikeNoll.map((noll, i) => {
+      const waves = theta[b * k + i]!;
+      return { noll, name: ZERNIKE_NAMES[noll] ?? `Z${noll}`, waves, ...(opts.thetaMax !== undefined && { atBound: Math.abs(waves) >= 0.95 * opts.thetaMax }) };
+    }),
     relativeMisfit: misfit[b]!,
   }));
-}
-
-/**
- * Marks the coefficients at the prior's bound (|θ| ≥ 0.95·θmax): there the network's θmax·tanh output is saturated,
- * so the value says only "this much or more" (or that the output is stuck; the shipped model's defocus is, see
- * models/MODEL_CARD.md), not a measurement. Pure.
- */
-export function withBounds(readout: ZernikeReadout, thetaMax: number): ZernikeReadout {
-  return { ...readout, coefficients: readout.coefficients.map((c) => ({ ...c, atBound: Math.abs(c.waves) >= 0.95 * thetaMax })) };
 }
 
 export interface IdentifyImageOptions {

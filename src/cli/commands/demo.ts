@@ -99,7 +99,7 @@ export function register(program: Command): void {
       // 3. Identify the PSF grid with the network.
       const grid = identifyImageGrid(model, yData, size, size, [n, n], { fc, thetaMax, overlap: 0.5 });
       const tilePsnr = noGrad(() => tidy(() => psnrPsf(grid.psfs, trueGrid).toArray()));
-      const readout = zernikeReadout(grid.psfs, fc);
+      const readout = zernikeReadout(grid.psfs, fc, { thetaMax });
       bar.tick();
 
       // 4. Deconvolve with the estimated grid (and, for reference, with the true one).

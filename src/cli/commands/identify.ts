@@ -5,7 +5,7 @@ import { readImage, writeTiff, writePng, type ImageStack } from '../../io/index.
 import { loadModel, defaultModelPath, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
-  grayPlane, identifyImage, identifyImageGrid, parseRegion, parseTiles, priorMeanOf, resolveCutoff, withBounds, zernikeReadout,
+  grayPlane, identifyImage, identifyImageGrid, parseRegion, parseTiles, priorMeanOf, resolveCutoff, zernikeReadout,
   type IdentifyImageOptions, type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
@@ -144,7 +144,7 @@ export function register(program: Command): void {
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
     const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { ...patchingOf(p), region });
-    const readout = f.readout ? withBounds(zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling })[0]!, p.thetaMax.value) : undefined;
+    const readout = f.readout ? zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value })[0]! : undefined;
     const S = psf.size(0);
     writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
     const summary = {
@@ -175,7 +175,7 @@ export function register(program: Command): void {
     const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { ...patchingOf(p), overlap });
     const planes = planesOf(grid.psfs);
     const S = grid.psfs.size(1);
-    const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling }).map((r) => withBounds(r, p.thetaMax.value)) : undefined;
+    const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value }) : undefined;
     const sidecar = {
       image: path, grid: f.out, model: p.modelPath, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
       centres: grid.centres, regions: grid.regions, fc: p.fc, thetaMax: p.thetaMax,
