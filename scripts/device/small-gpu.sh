@@ -14,13 +14,14 @@
 # $OUT/checkpoint.part0, part1, … (the tool returns at most 16 MiB per file). Put them in .devresume/ here (ignored by
 # git; with logs.tar.gz's train-log.jsonl as .devresume/log.jsonl), carry it too, and RESUME=1 with the same CONFIG
 # and TRAIN_STEPS continues that run exactly where it stopped (--resume).
+# INIT=FILE starts from another model file (carried, e.g. in .devresume/) with a fresh schedule.
 # SKIP_BUILD=1 DEVICE=cpu run it here as a dry run of the flow.
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/small-run
 source scripts/device/setup.sh
 stamp train
 rm -rf "$RUN"; mkdir -p "$RUN"
-start=(--init-from models/psfid-small.safetensors)
+start=(--init-from "${INIT:-models/psfid-small.safetensors}")
 if [ -n "${RESUME:-}" ]; then
   cat .devresume/checkpoint.part* > "$RUN/checkpoint.safetensors" || { echo "RESUME=1 but no .devresume/checkpoint.part*"; exit 1; }
   cp .devresume/log.jsonl "$RUN/log.jsonl" 2>/dev/null
