@@ -37,6 +37,12 @@ export const trainConfigSchema = z.object({
   batchSize: z.number().int().positive().default(8),
   /** Side of the blurred image y the network sees (the valid region); x crops are cropSize + S − 1. */
   cropSize: z.number().int().min(16).default(64),
+  /**
+   * Crop sides cycled step by step (step k trains on cropSizes[k mod length]), e.g. [64, 256]: one model for small
+   * patches and whole fields (a model trained on 256² crops alone loses 0.5–1.4 dB on 64², docs/model-history.md).
+   * Absent: every step uses cropSize. Validation always uses cropSize.
+   */
+  cropSizes: z.array(z.number().int().min(16)).min(1).optional(),
   /** Weight λ of the data term ‖ĥ⋆x − y‖₁ (mean per pixel) against the PSF term ‖ĥ − h‖₁ (sum over the PSF). */
   lambda: z.number().nonnegative().default(0.1),
   /**
@@ -115,6 +121,11 @@ export const trainConfigSchema = z.object({
 }).strict();
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;
+
+/** The crop sides training cycles through (config.cropSizes, else [config.cropSize]). */
+export function trainingCropSizes(config: Pick<TrainConfig, 'cropSize' | 'cropSizes'>): number[] {
+  return config.cropSizes ?? [config.cropSize];
+}
 
 /** Validates a parsed config; throws a usage error naming the first bad key, e.g. `config.optimizer.lr: …`. */
 export function resolveTrainConfig(raw: unknown, source = 'config'): TrainConfig {

@@ -4,13 +4,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng, stepSeed } from '../data/rng.js';
 import { drawCrops, type CropOptions, type Source } from '../data/sources.js';
+import { sideOfStep } from './crop-side.js';
 
 export interface CropWorkerData {
   sources: Source[];
   crop: CropOptions;
   seed: number;
   batch: number;
-  n: number;
+  /** Crop side, or sides cycled per step (step k: n[k mod length]). */
+  n: number | readonly number[];
 }
 
 export type CropRequest = { step: number };
@@ -19,7 +21,7 @@ export type CropReply = { step: number; pixels: Float32Array; exposure: number[]
 const data = workerData as CropWorkerData;
 parentPort!.on('message', ({ step }: CropRequest) => {
   try {
-    const { pixels, exposure } = drawCrops(data.sources, new Rng(stepSeed(data.seed, step, 0)), data.batch, data.n, data.crop);
+    const { pixels, exposure } = drawCrops(data.sources, new Rng(stepSeed(data.seed, step, 0)), data.batch, sideOfStep(data.n, step), data.crop);
     parentPort!.postMessage({ step, pixels, exposure } satisfies CropReply, [pixels.buffer as ArrayBuffer]); // drawCrops allocates a plain ArrayBuffer
   } catch (e) {
     parentPort!.postMessage({ step, error: e instanceof Error ? e.message : String(e) } satisfies CropReply);

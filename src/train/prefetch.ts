@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CropBatch, CropOptions, Source } from '../data/sources.js';
 import type { CropReply, CropWorkerData } from './crop-worker.js';
+import { sideOfStep } from './crop-side.js';
 
 /** Workers for `setting` ('auto' or a count) on `device`: 'auto' is 0 on the CPU, cores − 2 (1 to 8) on a GPU. */
 export function resolveWorkers(setting: number | 'auto', device: string): number {
@@ -34,7 +35,7 @@ export interface CropPrefetcher {
   close(): Promise<void>;
 }
 
-export function startPrefetcher(o: { sources: Source[]; crop: CropOptions; seed: number; batch: number; n: number; workers: number; depth?: number }): CropPrefetcher {
+export function startPrefetcher(o: { sources: Source[]; crop: CropOptions; seed: number; batch: number; n: number | readonly number[]; workers: number; depth?: number }): CropPrefetcher {
   const data: CropWorkerData = { sources: shareImages(o.sources), crop: o.crop, seed: o.seed, batch: o.batch, n: o.n };
   const depth = o.depth ?? 2 * o.workers;
   const pending = new Map<number, { promise: Promise<CropBatch>; resolve: (c: CropBatch) => void; reject: (e: Error) => void }>();
@@ -51,7 +52,7 @@ export function startPrefetcher(o: { sources: Source[]; crop: CropOptions; seed:
       const p = pending.get(m.step);
       if (!p) return;
       if ('error' in m) p.reject(new Error(`drawing the crops of step ${m.step}: ${m.error}`));
-      else p.resolve({ batch: o.batch, n: o.n, pixels: m.pixels, exposure: m.exposure });
+      else p.resolve({ batch: o.batch, n: sideOfStep(o.n, m.step), pixels: m.pixels, exposure: m.exposure });
     });
     w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
     w.on('exit', (code) => code !== 0 && fail(new Error(`a crop worker exited with code ${code}`)));

@@ -8,7 +8,8 @@ import { resolveOptics, type Optics } from '../optics/index.js';
 import { Rng, stepSeed } from '../data/rng.js';
 import { DEFAULT_CROP_OPTIONS, drawCrops, resolveSources, type CropBatch, type CropOptions, type Source } from '../data/sources.js';
 import { resolvePreset } from '../model/identifier.js';
-import type { TrainConfig } from './config.js';
+import { trainingCropSizes, type TrainConfig } from './config.js';
+import { sideOfStep } from './crop-side.js';
 import type { ValidationSet } from './validate.js';
 import { resolveWorkers, startPrefetcher } from './prefetch.js';
 
@@ -65,12 +66,13 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
   const arch = resolvePreset(config.preset, config.architecture);
   // The optics' own fc is a placeholder: every sample carries its own fc from μ.
   const optics = resolveOptics({ fc: prior.fc[1], psfSize: arch.psfSize, zernikeNoll: prior.zernikeNoll });
-  const n = config.cropSize + optics.psfSize - 1;
-  const sources = resolveSources(config.data.sources, n, config.data.maxImages, baseDir);
+  // x crops are the crop side + S − 1; with several sides (config.cropSizes) images must reach the largest.
+  const ns = trainingCropSizes(config).map((c) => c + optics.psfSize - 1);
+  const sources = resolveSources(config.data.sources, Math.max(...ns, config.cropSize + optics.psfSize - 1), config.data.maxImages, baseDir);
   const crop: CropOptions = { normalize: config.data.cropNormalization, minStd: config.data.minCropStd, exposure: config.data.exposure };
   const workers = resolveWorkers(config.data.workers, device);
-  const prefetcher = workers > 0 ? startPrefetcher({ sources, crop, seed: config.seed, batch: config.batchSize, n, workers }) : null;
-  const inlineCrops = (step: number): CropBatch => drawCrops(sources, new Rng(stepSeed(config.seed, step, 0)), config.batchSize, n, crop);
+  const prefetcher = workers > 0 ? startPrefetcher({ sources, crop, seed: config.seed, batch: config.batchSize, n: ns, workers }) : null;
+  const inlineCrops = (step: number): CropBatch => drawCrops(sources, new Rng(stepSeed(config.seed, step, 0)), config.batchSize, sideOfStep(ns, step), crop);
   const batchFromCrops = (step: number, crops: CropBatch): TrainingBatch => {
     const gen = new Generator(stepSeed(config.seed, step, 1));
     try {

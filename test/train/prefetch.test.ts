@@ -31,7 +31,9 @@ function imageFolder(): string {
 
 const CROP: CropOptions = { normalize: 'max', minStd: 0.05, exposure: [0.5, 1] };
 
-test('prefetched crops are bit-identical to the inline draw, whichever worker draws them', async () => {
+// One crop side, and sides cycled per step (config.cropSizes: step k draws n[k mod 3]).
+for (const n of [40, [40, 24, 33]]) {
+test(`prefetched crops are bit-identical to the inline draw, whichever worker draws them (n ${JSON.stringify(n)})`, async () => {
   const dir = imageFolder();
   try {
     const sources: Source[] = [
@@ -39,13 +41,15 @@ test('prefetched crops are bit-identical to the inline draw, whichever worker dr
       { kind: 'procedural', name: 'dead-leaves', weight: 1, generator: 'dead-leaves' },
       { kind: 'procedural', name: 'beads', weight: 1, generator: 'beads' },
     ];
-    const pre = startPrefetcher({ sources, crop: CROP, seed: 7, batch: 5, n: 40, workers: 3 });
+    const pre = startPrefetcher({ sources, crop: CROP, seed: 7, batch: 5, n, workers: 3 });
     try {
       for (const step of [0, 1, 2, 3, 4, 5, 6, 7, 11, 12]) {
         const got = await pre.crops(step);
-        const want = drawCrops(sources, new Rng(stepSeed(7, step, 0)), 5, 40, CROP);
+        const side = typeof n === 'number' ? n : n[step % n.length]!;
+        const want = drawCrops(sources, new Rng(stepSeed(7, step, 0)), 5, side, CROP);
         assert.equal(got.batch, 5);
-        assert.equal(got.n, 40);
+        assert.equal(got.n, side);
+        assert.equal(got.pixels.length, 5 * side * side);
         assert.deepEqual(got.exposure, want.exposure);
         assert.ok(Buffer.from(got.pixels.buffer).equals(Buffer.from(want.pixels.buffer)), `step ${step}: pixels differ`);
       }
@@ -56,6 +60,7 @@ test('prefetched crops are bit-identical to the inline draw, whichever worker dr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+}
 
 test('images are handed to the workers in shared memory, with their values', () => {
   const dir = imageFolder();

@@ -23,3 +23,25 @@ test('auto-exposure: max(h ⋆ x) lies in the configured range, and y0, h, θ st
   assert.ok(Math.max(...dim.y0.amax([1, 2, 3]).toArray()) < 0.6);
   assert.throws(() => resolveTrainConfig({ data: { exposure: [0.9, 0.5] } }), /config\.data\.exposure/);
 });
+
+test('cropSizes: step k trains on cropSizes[k mod length]; the blur stays the valid one of an (n + S − 1)² crop', () => {
+  const config = resolveTrainConfig({
+    preset: 'tiny', batchSize: 2, cropSize: 24, cropSizes: [24, 40],
+    data: { sources: [{ kind: 'procedural', generator: 'dead-leaves' }] },
+  });
+  const synth = makeSynthesizer(config, 'cpu', '.');
+  const S = synth.optics.psfSize;
+  for (const [step, side] of [[0, 24], [1, 40], [2, 24], [7, 40]] as const) {
+    const b = synth.trainingBatch(step);
+    assert.deepEqual(b.y.shape, [2, 1, side, side], `step ${step}`);
+    assert.deepEqual(b.x.shape, [2, 1, side + S - 1, side + S - 1]);
+    assert.ok(blur(b.x, b.h, 'valid').sub(b.y0).abs().max().item() < 1e-6);
+  }
+  // validation uses cropSize
+  const val = synth.validationSet();
+  assert.deepEqual(val.batches[0]!.y.shape.slice(2), [24, 24]);
+  val.dispose();
+  synth.dispose();
+  assert.throws(() => resolveTrainConfig({ cropSizes: [] }), /config\.cropSizes/);
+  assert.throws(() => resolveTrainConfig({ cropSizes: [64, 8] }), /config\.cropSizes\.1/);
+});
