@@ -100,7 +100,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   model.to(device);
   for (const [key, side] of [['cropSize', config.cropSize], ...trainingCropSizes(config).map((c) => ['cropSizes', c] as const)] as const) {
     if (side < model.minInputSize) {
-      throw usageError(key, `${key}: ${side} is below the smallest input of the ${config.preset} network, ${model.minInputSize}×${model.minInputSize} px`);
+      throw usageError(key, `${key === 'cropSize' ? 'cropSize' : 'cropSizes entry'} ${side} is below the smallest input of the ${config.preset} network, ${model.minInputSize}×${model.minInputSize} px`);
     }
   }
   if (!resuming && opts.initFrom) loadInitialWeights(model, opts.initFrom);

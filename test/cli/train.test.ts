@@ -60,6 +60,10 @@ test('bad input: one line naming the problem, a non-zero exit, no run folder', a
   // crops smaller than the network's input (the small preset's spectral tiles are 64²)
   assertError(await psfid(['train', '--config', smallCfg, '--out', join(dir, 'x4'), '--crop-size', '32'], dir), 2, ['cropSize 32', '64×64']);
   assert.ok(!existsSync(join(dir, 'x4')));
+  const mixedCfg = join(dir, 'mixed.json');
+  writeFileSync(mixedCfg, JSON.stringify({ ...JSON.parse(readFileSync(smallCfg, 'utf8')), cropSizes: [64, 48] }));
+  assertError(await psfid(['train', '--config', mixedCfg, '--out', join(dir, 'x5')], dir), 2, ['cropSizes entry 48', '64×64']);
+  assert.ok(!existsSync(join(dir, 'x5')));
 
   const missing = join(dir, 'nowhere.safetensors');
   assertError(await psfid(['train', '--config', config, '--out', join(dir, 'x3'), '--init-from', missing], dir), 1, [missing]);
