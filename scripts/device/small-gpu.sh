@@ -19,6 +19,8 @@
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/small-run
 source scripts/device/setup.sh
+# Where the acquisition's time goes on this device, stage by stage (a few seconds; docs/gpu.md).
+timeout 60 node scripts/device/acquire-profile.mjs "$DEVICE" 32 256 10 | tee "$LOGS/acquire-profile.jsonl"
 stamp train
 rm -rf "$RUN"; mkdir -p "$RUN"
 start=(--init-from "${INIT:-models/psfid-small.safetensors}")
