@@ -90,6 +90,30 @@ export function resolveSources(configs: SourceConfig[], minSize: number, maxImag
   });
 }
 
+/**
+ * The sources as they serve crops of n × n: each image source keeps its images that reach n on both sides (an error
+ * names a source that keeps none). Images are shared, not copied. Used when training cycles through crop sides.
+ */
+export function sourcesForSide(sources: Source[], n: number): Source[] {
+  return sources.map((s) => {
+    if (s.kind !== 'images') return s;
+    const images = s.images.filter((img) => img.width >= n && img.height >= n);
+    if (!images.length) throw inputError(s.name, `${s.name}: no image reaches ${n}×${n} px, the largest crop side + PSF size − 1`);
+    return images.length === s.images.length ? s : { ...s, images };
+  });
+}
+
+/** sourcesForSide as a memoised function of n when `perSide`; otherwise the sources themselves for every n. */
+export function sourcesBySide(sources: Source[], perSide: boolean): (n: number) => Source[] {
+  const cache = new Map<number, Source[]>();
+  return (n) => {
+    if (!perSide) return sources;
+    let s = cache.get(n);
+    if (!s) cache.set(n, (s = sourcesForSide(sources, n)));
+    return s;
+  };
+}
+
 export interface CropOptions {
   /**
    * 'max': divide each crop from a real image by its maximum, so its brightest structure is at 1 as the

@@ -91,6 +91,12 @@ export const trainConfigSchema = z.object({
     ]),
     /** Images smaller than the crop are skipped; each image's planes (z, t, channels) count as separate images. */
     maxImages: z.number().int().positive().default(2000),
+    /**
+     * With several crop sides (cropSizes): 'perSide' (default) draws each step's crops from the images that reach
+     * that step's side, so small crops still see the small images; 'largest' uses only the images that reach the
+     * largest side for every step (how session 8's stages 6–7 of the shipped model were trained).
+     */
+    sizeFilter: z.enum(['perSide', 'largest']).default('perSide'),
     /** Crops from real images divided by their maximum ('max') or kept on the dtype-range scale ('none'). */
     cropNormalization: z.enum(['max', 'none']).default('max'),
     /** Real-image crops flatter than this standard deviation (after normalisation) are redrawn. */
@@ -106,7 +112,7 @@ export const trainConfigSchema = z.object({
      * core but two, at most 8 (there the crops took 85 % of the seed preset's step). The batches are the same either way.
      */
     workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
-  }).strict().default({ cropNormalization: 'max', minCropStd: 0.05, exposure: null, workers: 'auto', sources: [
+  }).strict().default({ sizeFilter: 'perSide', cropNormalization: 'max', minCropStd: 0.05, exposure: null, workers: 'auto', sources: [
     { kind: 'procedural', generator: 'dead-leaves', weight: 1 },
     { kind: 'procedural', generator: 'filaments', weight: 1 },
     { kind: 'procedural', generator: 'spots', weight: 1 },

@@ -3,7 +3,7 @@
 // SharedArrayBuffer-backed arrays, so every worker reads the one copy the main thread loaded.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Rng, stepSeed } from '../data/rng.js';
-import { drawCrops, type CropOptions, type Source } from '../data/sources.js';
+import { drawCrops, sourcesBySide, type CropOptions, type Source } from '../data/sources.js';
 import { sideOfStep } from './crop-side.js';
 
 export interface CropWorkerData {
@@ -13,15 +13,19 @@ export interface CropWorkerData {
   batch: number;
   /** Crop side, or sides cycled per step (step k: n[k mod length]). */
   n: number | readonly number[];
+  /** Each side draws from the images that reach it (sourcesForSide), as the inline synthesizer does. */
+  perSide: boolean;
 }
 
 export type CropRequest = { step: number };
 export type CropReply = { step: number; pixels: Float32Array; exposure: number[] | null } | { step: number; error: string };
 
 const data = workerData as CropWorkerData;
+const sourcesAt = sourcesBySide(data.sources, data.perSide);
 parentPort!.on('message', ({ step }: CropRequest) => {
   try {
-    const { pixels, exposure } = drawCrops(data.sources, new Rng(stepSeed(data.seed, step, 0)), data.batch, sideOfStep(data.n, step), data.crop);
+    const n = sideOfStep(data.n, step);
+    const { pixels, exposure } = drawCrops(sourcesAt(n), new Rng(stepSeed(data.seed, step, 0)), data.batch, n, data.crop);
     parentPort!.postMessage({ step, pixels, exposure } satisfies CropReply, [pixels.buffer as ArrayBuffer]); // drawCrops allocates a plain ArrayBuffer
   } catch (e) {
     parentPort!.postMessage({ step, error: e instanceof Error ? e.message : String(e) } satisfies CropReply);

@@ -35,8 +35,8 @@ export interface CropPrefetcher {
   close(): Promise<void>;
 }
 
-export function startPrefetcher(o: { sources: Source[]; crop: CropOptions; seed: number; batch: number; n: number | readonly number[]; workers: number; depth?: number }): CropPrefetcher {
-  const data: CropWorkerData = { sources: shareImages(o.sources), crop: o.crop, seed: o.seed, batch: o.batch, n: o.n };
+export function startPrefetcher(o: { sources: Source[]; crop: CropOptions; seed: number; batch: number; n: number | readonly number[]; perSide?: boolean; workers: number; depth?: number }): CropPrefetcher {
+  const data: CropWorkerData = { sources: shareImages(o.sources), crop: o.crop, seed: o.seed, batch: o.batch, n: o.n, perSide: o.perSide ?? false };
   const depth = o.depth ?? 2 * o.workers;
   const pending = new Map<number, { promise: Promise<CropBatch>; resolve: (c: CropBatch) => void; reject: (e: Error) => void }>();
   let failure: Error | null = null;

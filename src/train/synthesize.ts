@@ -6,7 +6,7 @@ import { Generator, keep, tensor, tidy, type Tensor } from '../engine/index.js';
 import { acquire, resolvePrior, sampleDegradation, type Prior, type PriorSpec } from '../acquisition/index.js';
 import { resolveOptics, type Optics } from '../optics/index.js';
 import { Rng, stepSeed } from '../data/rng.js';
-import { DEFAULT_CROP_OPTIONS, drawCrops, resolveSources, type CropBatch, type CropOptions, type Source } from '../data/sources.js';
+import { DEFAULT_CROP_OPTIONS, drawCrops, resolveSources, sourcesBySide, type CropBatch, type CropOptions, type Source } from '../data/sources.js';
 import { resolvePreset } from '../model/identifier.js';
 import { trainingCropSizes, type TrainConfig } from './config.js';
 import { sideOfStep } from './crop-side.js';
@@ -66,13 +66,23 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
   const arch = resolvePreset(config.preset, config.architecture);
   // The optics' own fc is a placeholder: every sample carries its own fc from μ.
   const optics = resolveOptics({ fc: prior.fc[1], psfSize: arch.psfSize, zernikeNoll: prior.zernikeNoll });
-  // x crops are the crop side + S − 1; with several sides (config.cropSizes) images must reach the largest.
+  // x crops are the crop side + S − 1. With several sides (config.cropSizes) the images are loaded once, down to the
+  // smallest side, and each side draws from those that reach it (data.sizeFilter 'perSide'), or every side from
+  // those that reach the largest ('largest').
   const ns = trainingCropSizes(config).map((c) => c + optics.psfSize - 1);
-  const sources = resolveSources(config.data.sources, Math.max(...ns, config.cropSize + optics.psfSize - 1), config.data.maxImages, baseDir);
+  const validationN = config.cropSize + optics.psfSize - 1;
+  const perSide = config.data.sizeFilter === 'perSide';
+  const loadSide = perSide ? Math.min(...ns, validationN) : Math.max(...ns, validationN);
+  const sources = resolveSources(config.data.sources, loadSide, config.data.maxImages, baseDir);
+  const sourcesAt = sourcesBySide(sources, perSide);
+  for (const n of [...ns, validationN]) sourcesAt(n); // a side that no image of a source reaches fails here, not mid-run
   const crop: CropOptions = { normalize: config.data.cropNormalization, minStd: config.data.minCropStd, exposure: config.data.exposure };
   const workers = resolveWorkers(config.data.workers, device);
-  const prefetcher = workers > 0 ? startPrefetcher({ sources, crop, seed: config.seed, batch: config.batchSize, n: ns, workers }) : null;
-  const inlineCrops = (step: number): CropBatch => drawCrops(sources, new Rng(stepSeed(config.seed, step, 0)), config.batchSize, sideOfStep(ns, step), crop);
+  const prefetcher = workers > 0 ? startPrefetcher({ sources, crop, seed: config.seed, batch: config.batchSize, n: ns, perSide, workers }) : null;
+  const inlineCrops = (step: number): CropBatch => {
+    const n = sideOfStep(ns, step);
+    return drawCrops(sourcesAt(n), new Rng(stepSeed(config.seed, step, 0)), config.batchSize, n, crop);
+  };
   const batchFromCrops = (step: number, crops: CropBatch): TrainingBatch => {
     const gen = new Generator(stepSeed(config.seed, step, 1));
     try {
@@ -95,7 +105,7 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
       const per = Math.min(16, size);
       for (let k = 0; k * per < size; k++) {
         const gen = new Generator(stepSeed(seed, k, 3));
-        const b = synthesizeBatch(sources, prior, optics, new Rng(stepSeed(seed, k, 2)), gen, Math.min(per, size - k * per), config.cropSize, device, crop);
+        const b = synthesizeBatch(sourcesAt(validationN), prior, optics, new Rng(stepSeed(seed, k, 2)), gen, Math.min(per, size - k * per), config.cropSize, device, crop);
         gen.dispose();
         for (const t of Object.values(b)) keep(t as Tensor);
         batches.push(b);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTiff } from '../../src/io/index.js';
 import { Rng, stepSeed } from '../../src/data/rng.js';
-import { drawCrops, resolveSources, type CropOptions, type Source } from '../../src/data/sources.js';
+import { drawCrops, resolveSources, sourcesForSide, type CropOptions, type Source } from '../../src/data/sources.js';
 import { resolveWorkers, shareImages, startPrefetcher } from '../../src/train/prefetch.js';
 import { resolveTrainConfig } from '../../src/train/config.js';
 import { makeSynthesizer } from '../../src/train/synthesize.js';
@@ -31,22 +31,23 @@ function imageFolder(): string {
 
 const CROP: CropOptions = { normalize: 'max', minStd: 0.05, exposure: [0.5, 1] };
 
-// One crop side, and sides cycled per step (config.cropSizes: step k draws n[k mod 3]).
-for (const n of [40, [40, 24, 33]]) {
-test(`prefetched crops are bit-identical to the inline draw, whichever worker draws them (n ${JSON.stringify(n)})`, async () => {
+// One crop side, and sides cycled per step (config.cropSizes: step k draws n[k mod 3]), with each side's sources
+// filtered to the images that reach it (data.sizeFilter 'perSide') or not.
+for (const [n, perSide] of [[40, false], [[40, 24, 33], false], [[40, 24, 33, 64], true]] as const) {
+test(`prefetched crops are bit-identical to the inline draw, whichever worker draws them (n ${JSON.stringify(n)}, perSide ${perSide})`, async () => {
   const dir = imageFolder();
   try {
     const sources: Source[] = [
-      ...resolveSources([{ kind: 'folder', path: dir, weight: 1 }], 40, 10),
+      ...resolveSources([{ kind: 'folder', path: dir, weight: 1 }], 24, 10),
       { kind: 'procedural', name: 'dead-leaves', weight: 1, generator: 'dead-leaves' },
       { kind: 'procedural', name: 'beads', weight: 1, generator: 'beads' },
     ];
-    const pre = startPrefetcher({ sources, crop: CROP, seed: 7, batch: 5, n, workers: 3 });
+    const pre = startPrefetcher({ sources, crop: CROP, seed: 7, batch: 5, n, perSide, workers: 3 });
     try {
       for (const step of [0, 1, 2, 3, 4, 5, 6, 7, 11, 12]) {
         const got = await pre.crops(step);
         const side = typeof n === 'number' ? n : n[step % n.length]!;
-        const want = drawCrops(sources, new Rng(stepSeed(7, step, 0)), 5, side, CROP);
+        const want = drawCrops(perSide ? sourcesForSide(sources, side) : sources, new Rng(stepSeed(7, step, 0)), 5, side, CROP);
         assert.equal(got.batch, 5);
         assert.equal(got.n, side);
         assert.equal(got.pixels.length, 5 * side * side);
