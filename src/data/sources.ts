@@ -98,7 +98,7 @@ export function sourcesForSide(sources: Source[], n: number): Source[] {
   return sources.map((s) => {
     if (s.kind !== 'images') return s;
     const images = s.images.filter((img) => img.width >= n && img.height >= n);
-    if (!images.length) throw inputError(s.name, `${s.name}: no image reaches ${n}×${n} px, the largest crop side + PSF size − 1`);
+    if (!images.length) throw inputError(s.name, `${s.name}: no image reaches ${n}×${n} px (a training crop side + PSF size − 1)`);
     return images.length === s.images.length ? s : { ...s, images };
   });
 }

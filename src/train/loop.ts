@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Adam, AdamW, SGD, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
 import { Identifier, ZERNIKE_HEAD_NOLL, resolvePreset, twinSigns } from '../model/identifier.js';
-import { trainingCropSizes, type TrainConfig } from './config.js';
+import type { TrainConfig } from './config.js';
 import { loadCheckpoint, loadInitialWeights, saveCheckpoint } from './checkpoint.js';
 import { usageError } from '../errors.js';
 import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthesize.js';
@@ -98,11 +98,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   // is created, so that a refused run leaves nothing behind.
   const model = new Identifier(resolvePreset(config.preset, config.architecture), config.seed);
   model.to(device);
-  for (const [key, side] of [['cropSize', config.cropSize], ...trainingCropSizes(config).map((c) => ['cropSizes', c] as const)] as const) {
-    if (side < model.minInputSize) {
-      throw usageError(key, `${key === 'cropSize' ? 'cropSize' : 'cropSizes entry'} ${side} is below the smallest input of the ${config.preset} network, ${model.minInputSize}×${model.minInputSize} px`);
-    }
-  }
+  const smallest = `the smallest input of the ${config.preset} network, ${model.minInputSize}×${model.minInputSize} px`;
+  if (config.cropSize < model.minInputSize) throw usageError('cropSize', `cropSize ${config.cropSize} is below ${smallest}`);
+  const tooSmall = config.cropSizes?.find((c) => c < model.minInputSize);
+  if (tooSmall !== undefined) throw usageError('cropSizes', `cropSizes entry ${tooSmall} is below ${smallest}`);
   if (!resuming && opts.initFrom) loadInitialWeights(model, opts.initFrom);
   const optimizer = makeOptimizer(config, model.parameters());
   const synth: Synthesizer = makeSynthesizer(config, device, opts.baseDir ?? '.');
