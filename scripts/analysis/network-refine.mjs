@@ -21,7 +21,7 @@ for (let k = 0; k < Number(nBatches); k++) {
   const gen = new Generator(stepSeed(1, k, 5));
   const b = synthesizeBatch(sources, prior, optics, new Rng(stepSeed(1, k, 4)), gen, 8, 64, 'cpu');
   const fc = b.fc.toArray();
-  const th = noGrad(() => model.identifyTheta(b.y, b.fc, b.thetaMax));
+  const th = noGrad(() => model.identifyTheta(b.y, b.fc, b.thetaMax).theta);
   const hNet = noGrad(() => psfFromZernike(optics, th, { fc }));
   const r = fitBlind(optics, b.y, fc, { init: th, tv: Number(tvArg), rounds: Number(roundsArg), lr: Number(lrArg) });
   const a = noGrad(() => psnrPsf(hNet, b.h).toArray()), c = noGrad(() => psnrPsf(r.psf, b.h).toArray());

@@ -24,7 +24,7 @@
 import { noGrad, stack, tensor, tidy, full, keep, type Tensor } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike } from '../optics/index.js';
-import { twinSigns, ZERNIKE_HEAD_NOLL, type Identifier } from '../model/identifier.js';
+import { twinSigns, withPsfResidual, ZERNIKE_HEAD_NOLL, type Identifier } from '../model/identifier.js';
 
 export interface IdentifyOptions {
   /** Cut-off frequency in cycles/pixel. */
@@ -105,6 +105,7 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
   return noGrad(() =>
     tidy(() => {
       let acc = full([S, S], 0, { device });
+      let residualAcc = full([S, S], 0, { device });
       let wsum = 0;
       const thetas: number[][] = [];
       const patchWeights: number[] = [];
@@ -119,11 +120,14 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
         const y = tensor(buf, [chunk.length, 1, p, p], { device });
         const fc = full([chunk.length], opts.fc, { device });
         const tm = full([chunk.length], opts.thetaMax, { device });
-        const theta = model.identifyTheta(y, fc, tm);
-        if (theta) {
-          const rows = theta.toArray();
+        const parts = model.identifyTheta(y, fc, tm);
+        if (parts) {
+          const rows = parts.theta.toArray();
           chunk.forEach((_, b) => thetas.push(rows.slice(b * ZERNIKE_HEAD_NOLL.length, (b + 1) * ZERNIKE_HEAD_NOLL.length)));
           patchWeights.push(...weights);
+          // A psfResidual head's pixel corrections are averaged with the same weights (h(θ) = h(twin θ), so the
+          // twin alignment of the θ̂ does not touch them).
+          if (parts.residual) residualAcc = residualAcc.add(parts.residual.mul(tensor(weights, [chunk.length, 1, 1], { device })).sum(0));
         } else {
           const w = tensor(weights, [chunk.length, 1, 1], { device });
           acc = acc.add(model.identify(y, fc, tm).mul(w).sum(0));
@@ -134,7 +138,8 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
       if (thetas.length > 0) {
         const mean = combineTheta(thetas, patchWeights, twinSigns(ZERNIKE_HEAD_NOLL));
         const h = psfFromZernike(model.optics!, tensor(mean, [1, mean.length], { device }), { fc: [opts.fc] });
-        return { psf: h.reshape([S, S]), patches: corners.length };
+        const residual = model.residualOut ? residualAcc.div(wsum).reshape([1, S, S]) : null;
+        return { psf: withPsfResidual(h, residual).reshape([S, S]), patches: corners.length };
       }
       const psf = acc.div(acc.sum());
       return { psf, patches: corners.length };

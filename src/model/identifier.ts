@@ -71,6 +71,13 @@ export interface IdentifierConfig {
   /** Hidden layers of the 'zernike' head's MLP (default 1). */
   headLayers?: number;
   /**
+   * 'zernike' head only: also predict a pixel correction r [S, S] (a linear map of the head's hidden vector, starting
+   * at zero) and return ĥ = max(h(θ̂) + r, 0), renormalised to sum 1. A single h(θ̂) cannot express the broader,
+   * hedged PSF that is the best estimate when the image leaves θ uncertain (the loss then abuses defocus as a width
+   * knob, see docs/model-history.md, session 5); the correction can, while h(θ̂) keeps the physics.
+   */
+  psfResidual?: boolean;
+  /**
    * Initial weights: 'torch' (default; PyTorch's U(±1/√fan_in), which shrinks activations by ≈ 0.6 per layer, so the
    * image's features reach the head ~100× weaker than the biases) or 'he' (He-normal for LeakyReLU, zero biases,
    * variance-preserving; the output layer at 1/√fan_in so that θ̂ starts small). Only matters for training.
@@ -139,6 +146,7 @@ export class Identifier extends nn.Module {
   readonly seedProj: nn.Linear;
   readonly zernikeOut: nn.Linear | null = null;
   readonly headHidden: nn.Linear[] = [];
+  readonly residualOut: nn.Linear | null = null;
   readonly optics: Optics | null = null;
   readonly decoderWidths: number[];
   readonly spectral: DoubleConv[] = [];
@@ -186,8 +194,16 @@ export class Identifier extends nn.Module {
       this.optics = resolveOptics({ fc: 0.25, psfSize: S, zernikeNoll: ZERNIKE_HEAD_NOLL, allowUndersampling: true });
       this.head = null;
       if (config.init === 'he') this.heInit(gen, 'zernike.weight');
+      if (config.psfResidual) {
+        this.residualOut = this.registerModule('residual', new nn.Linear(this.decoderWidths[0]!, S * S, { gen }));
+        // Zero at the start: the network begins as its Zernike head alone (and --init-from a Zernike-head model).
+        const zero = new Map(this.residualOut.namedParameters().map(([n, t]) => [`residual.${n}`, zeros(t.shape)]));
+        this.loadStateDict(zero, false);
+        for (const t of zero.values()) t.dispose();
+      }
       return;
     }
+    if (config.psfResidual) throw usageError('psfResidual', "psfResidual needs the 'zernike' head");
     for (let i = 0; i <= stages; i++) {
       const cinD = this.decoderWidths[i]!;
       const coutD = this.decoderWidths[Math.min(i + 1, stages)]!;
@@ -240,19 +256,22 @@ export class Identifier extends nn.Module {
 
   /** As identify, with the 'zernike' head's coefficients θ̂ [B, 8] in waves (null for the pixel head). */
   identifyDetailed(y: Tensor, fc: Tensor, thetaMax: Tensor): { psf: Tensor; theta: Tensor | null } {
-    return this.run(y, fc, thetaMax, true) as { psf: Tensor; theta: Tensor | null };
+    const { psf, theta } = this.run(y, fc, thetaMax, true);
+    return { psf: psf!, theta };
   }
 
   /**
    * The 'zernike' head's coefficients θ̂ [B, 8] in waves without computing their PSFs (identify combines the
-   * patches' θ̂ first and computes one PSF); null for the pixel head.
+   * patches' θ̂ first and computes one PSF), and the pixel correction [B, S, S] of a `psfResidual` head (else
+   * null); null for the pixel head.
    */
-  identifyTheta(y: Tensor, fc: Tensor, thetaMax: Tensor): Tensor | null {
+  identifyTheta(y: Tensor, fc: Tensor, thetaMax: Tensor): { theta: Tensor; residual: Tensor | null } | null {
     if (!this.zernikeOut) return null;
-    return this.run(y, fc, thetaMax, false).theta;
+    const { theta, residual } = this.run(y, fc, thetaMax, false);
+    return { theta: theta!, residual };
   }
 
-  private run(y: Tensor, fc: Tensor, thetaMax: Tensor, withPsf: boolean): { psf: Tensor | null; theta: Tensor | null } {
+  private run(y: Tensor, fc: Tensor, thetaMax: Tensor, withPsf: boolean): { psf: Tensor | null; theta: Tensor | null; residual: Tensor | null } {
     const [B, C, H, W] = y.shape as [number, number, number, number];
     if (y.ndim !== 4 || C !== 1) throw new TypeError(`Identifier: y must be [B, 1, H, W], got [${y.shape.join(', ')}]`);
     const { slope, psfSize: S } = this.config;
@@ -281,7 +300,9 @@ export class Identifier extends nn.Module {
       if (this.zernikeOut && this.optics) {
         for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
         const theta = this.zernikeOut.forward(seedVec).tanh().mul(thetaMax.reshape([B, 1]));
-        return { psf: withPsf ? psfFromZernike(this.optics, theta, { fc: fc.toArray() }) : null, theta };
+        const residual = this.residualOut ? this.residualOut.forward(seedVec).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
+        const psf = withPsf ? withPsfResidual(psfFromZernike(this.optics, theta, { fc: fc.toArray() }), residual) : null;
+        return { psf, theta, residual };
       }
       let d = seedVec.reshape([B, -1, 1, 1]);
       this.up.forEach((up, i) => {
@@ -291,7 +312,7 @@ export class Identifier extends nn.Module {
         d = this.refine[i]!.forward(d).leakyRelu(slope).add(d);
       });
       const logits = this.head!.forward(d).reshape([B, S * S]);
-      return { psf: logits.softmax(1).reshape([B, S, S]), theta: null };
+      return { psf: logits.softmax(1).reshape([B, S, S]), theta: null, residual: null };
     });
   }
 
@@ -328,6 +349,21 @@ export class Identifier extends nn.Module {
     for (const stage of this.spectral) h = maxPool2d(stage.forward(h), 2);
     return this.spectralProj.forward(h.reshape([B, -1])).leakyRelu(this.config.slope);
   }
+}
+
+/**
+ * The residual head's output is scaled by this: PSF pixels are 10⁻⁴–0.2 (sum 1 over 31²), so unscaled, one Adam step
+ * (lr 10⁻⁴ on each of 256 weights) could move a pixel by ~0.03.
+ */
+const RESIDUAL_SCALE = 0.01;
+
+/** max(h + r, 0) renormalised to sum 1 per sample ([B, S, S]); h itself when r is null. Pure. */
+export function withPsfResidual(h: Tensor, residual: Tensor | null): Tensor {
+  if (!residual) return h;
+  return tidy(() => {
+    const c = h.add(residual).clampMin(0);
+    return c.div(c.sum([1, 2], true).add(1e-12));
+  });
 }
 
 /** Cached 2-D Hann window and frequency-coordinate channels for the spectral branch. */

@@ -92,8 +92,14 @@ export function loadInitialWeights(model: nn.Module, path: string): void {
     if (metadata.format !== CHECKPOINT_FORMAT && metadata.format !== MODEL_FORMAT) {
       throw inputError(path, `${path}: neither a psfid checkpoint nor a psfid model`);
     }
+    const state = metadata.format === CHECKPOINT_FORMAT ? withPrefix(tensors, 'model.') : tensors;
+    // Layers that start at zero by design (a psfResidual head) may be missing from the file: the next stage of a
+    // curriculum grows them from a model without them. Anything else missing or unexpected is refused.
+    const own = new Set(model.stateDict().keys());
+    const grown = [...own].filter((k) => !state.has(k));
+    const growable = grown.length > 0 && grown.every((k) => k.startsWith('residual.')) && [...state.keys()].every((k) => own.has(k));
     try {
-      model.loadStateDict(metadata.format === CHECKPOINT_FORMAT ? withPrefix(tensors, 'model.') : tensors);
+      model.loadStateDict(state, !growable);
     } catch (e) {
       throw inputError(path, `${path}: its network is not this configuration's (${(e as Error).message.replace(/^loadStateDict: /, '')})`);
     }

@@ -69,6 +69,7 @@ export const trainConfigSchema = z.object({
     inputNorm: z.enum(['std', 'range']),
     pool: z.enum(['mean', 'meanmax']),
     headNorm: z.boolean(),
+    psfResidual: z.boolean(),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
