@@ -46,6 +46,12 @@ export const trainConfigSchema = z.object({
   /** Weight λ of the data term ‖ĥ⋆x − y‖₁ (mean per pixel) against the PSF term ‖ĥ − h‖₁ (sum over the PSF). */
   lambda: z.number().nonnegative().default(0.1),
   /**
+   * The PSF term: 'l1' (default; the seed's ‖ĥ − h‖₁) or 'log-mse' (per sample log of the mean squared error
+   * against h, averaged over the batch: up to constants, minus the mean PSNR(ĥ) in nepers, i.e. the evaluation's own
+   * measure; its optimum is the posterior mean PSF, where L1's is the pixelwise median).
+   */
+  psfLoss: z.enum(['l1', 'log-mse']).default('l1'),
+  /**
    * Weight of an auxiliary coefficient term for the 'zernike' head (0 = the seed's loss alone): the mean squared error
    * of θ̂/θmax against the nearer of θ/θmax and its twin (even modes negated, the same PSF). Near θ̂ = 0 the PSF is
    * quadratic in the even modes, so the seed's loss alone has a flat saddle there; this term gives the head a

@@ -153,7 +153,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         const batch: TrainingBatch = synth.batchFromCrops(step, crops);
         dataMs = performance.now() - t0;
         const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
-        const terms = seedLoss(hHat, batch, config.lambda);
+        const terms = seedLoss(hHat, batch, config.lambda, config.psfLoss);
         const { psfTerm, dataTerm } = terms;
         let loss = terms.loss;
         const w = thetaWeight(config, step);

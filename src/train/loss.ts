@@ -1,5 +1,6 @@
 // The seed's loss: E‖ĥ − h(θ)‖₁ + λ E‖ĥ ⋆ x − y‖₁.
-// PSF term: the L1 distance between the sum-1 PSFs (sum over the S² pixels, in [0, 2]), averaged over the batch.
+// PSF term: the L1 distance between the sum-1 PSFs (sum over the S² pixels, in [0, 2]), averaged over the batch
+// (or, with psfLoss 'log-mse', the batch mean of log(mean squared error), i.e. minus the mean PSNR up to constants).
 // Data term: the mean absolute difference per pixel between the re-blurred crop ĥ ⋆ x (valid region) and y.
 import { tensor, type Tensor } from '../engine/index.js';
 import { blur } from '../acquisition/index.js';
@@ -13,8 +14,11 @@ export interface LossBatch {
   h: Tensor;
 }
 
-export function seedLoss(hHat: Tensor, batch: LossBatch, lambda: number): { loss: Tensor; psfTerm: Tensor; dataTerm: Tensor } {
-  const psfTerm = hHat.sub(batch.h).abs().sum([1, 2]).mean();
+/** Keeps log(MSE) finite when ĥ = h exactly: far below any error a PSF of sum 1 on 31² pixels reaches (PSNR 120 dB). */
+const LOG_MSE_FLOOR = 1e-14;
+
+export function seedLoss(hHat: Tensor, batch: LossBatch, lambda: number, psfLoss: 'l1' | 'log-mse' = 'l1'): { loss: Tensor; psfTerm: Tensor; dataTerm: Tensor } {
+  const psfTerm = psfLoss === 'l1' ? hHat.sub(batch.h).abs().sum([1, 2]).mean() : hHat.sub(batch.h).square().mean([1, 2]).add(LOG_MSE_FLOOR).log().mean();
   if (lambda === 0) return { loss: psfTerm, psfTerm, dataTerm: psfTerm.mul(0) };
   const reblurred = blur(batch.x, hHat, 'valid');
   const dataTerm = reblurred.sub(batch.y).abs().mean();

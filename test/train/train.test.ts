@@ -12,6 +12,7 @@ import { Identifier, PRESETS } from '../../src/model/identifier.js';
 import { resolveTrainConfig } from '../../src/train/config.js';
 import { makeSynthesizer } from '../../src/train/synthesize.js';
 import { seedLoss } from '../../src/train/loss.js';
+import { psnrPsf } from '../../src/evaluate/metrics.js';
 import { train } from '../../src/train/loop.js';
 import { exportModel } from '../../src/train/export.js';
 import { loadCheckpoint, loadInitialWeights, saveCheckpoint } from '../../src/train/checkpoint.js';
@@ -68,6 +69,17 @@ test('the seed loss equals an independent computation (JS loops, true convolutio
   }
   data /= B * C * C;
   assert.ok(Math.abs(loss.item() - (psf + lambda * data)) < 1e-5 * (psf + lambda * data), `${loss.item()} vs ${psf + lambda * data}`);
+  // psfLoss 'log-mse': the batch mean of ln(MSE), which is the evaluation's PSNR(ĥ) (src/evaluate/metrics.ts) up to
+  // each sample's peak: ln MSE_n = 2 ln peak_n − PSNR_n·ln(10)/10; the data term is the same
+  const logMse = noGrad(() => seedLoss(hHat, b, lambda, 'log-mse'));
+  const psnr = noGrad(() => psnrPsf(hHat, b.h).toArray());
+  let want = 0;
+  for (let n = 0; n < B; n++) {
+    const peak = Math.max(...h!.subarray(n * S * S, (n + 1) * S * S));
+    want += (2 * Math.log(peak) - (psnr[n]! * Math.log(10)) / 10) / B;
+  }
+  assert.ok(Math.abs(logMse.psfTerm.item() - want) < 1e-4, `${logMse.psfTerm.item()} vs ${want}`);
+  assert.ok(Math.abs(logMse.dataTerm.item() - data) < 1e-5 * data);
 });
 
 test('resume repeats an uninterrupted run exactly', async () => {
