@@ -77,6 +77,8 @@ export interface IdentifierConfig {
    * knob, see docs/model-history.md, session 5); the correction can, while h(θ̂) keeps the physics.
    */
   psfResidual?: boolean;
+  /** Width of a hidden layer (LeakyReLU) before the pixel correction's output layer; 0 (default): linear. */
+  psfResidualHidden?: number;
   /**
    * Initial weights: 'torch' (default; PyTorch's U(±1/√fan_in), which shrinks activations by ≈ 0.6 per layer, so the
    * image's features reach the head ~100× weaker than the biases) or 'he' (He-normal for LeakyReLU, zero biases,
@@ -147,6 +149,7 @@ export class Identifier extends nn.Module {
   readonly zernikeOut: nn.Linear | null = null;
   readonly headHidden: nn.Linear[] = [];
   readonly residualOut: nn.Linear | null = null;
+  readonly residualHidden: nn.Linear | null = null;
   readonly optics: Optics | null = null;
   readonly decoderWidths: number[];
   readonly spectral: DoubleConv[] = [];
@@ -195,7 +198,9 @@ export class Identifier extends nn.Module {
       this.head = null;
       if (config.init === 'he') this.heInit(gen, 'zernike.weight');
       if (config.psfResidual) {
-        this.residualOut = this.registerModule('residual', new nn.Linear(this.decoderWidths[0]!, S * S, { gen }));
+        const hidden = config.psfResidualHidden ?? 0;
+        if (hidden > 0) this.residualHidden = this.registerModule('residualHidden', new nn.Linear(this.decoderWidths[0]!, hidden, { gen }));
+        this.residualOut = this.registerModule('residual', new nn.Linear(hidden > 0 ? hidden : this.decoderWidths[0]!, S * S, { gen }));
         // Zero at the start: the network begins as its Zernike head alone (and --init-from a Zernike-head model).
         const zero = new Map(this.residualOut.namedParameters().map(([n, t]) => [`residual.${n}`, zeros(t.shape)]));
         this.loadStateDict(zero, false);
@@ -203,7 +208,7 @@ export class Identifier extends nn.Module {
       }
       return;
     }
-    if (config.psfResidual) throw usageError('psfResidual', "psfResidual needs the 'zernike' head");
+    if (config.psfResidual || config.psfResidualHidden) throw usageError('psfResidual', "psfResidual needs the 'zernike' head");
     for (let i = 0; i <= stages; i++) {
       const cinD = this.decoderWidths[i]!;
       const coutD = this.decoderWidths[Math.min(i + 1, stages)]!;
@@ -300,7 +305,8 @@ export class Identifier extends nn.Module {
       if (this.zernikeOut && this.optics) {
         for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
         const theta = this.zernikeOut.forward(seedVec).tanh().mul(thetaMax.reshape([B, 1]));
-        const residual = this.residualOut ? this.residualOut.forward(seedVec).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
+        const rIn = this.residualHidden ? this.residualHidden.forward(seedVec).leakyRelu(slope) : seedVec;
+        const residual = this.residualOut ? this.residualOut.forward(rIn).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
         const psf = withPsf ? withPsfResidual(psfFromZernike(this.optics, theta, { fc: fc.toArray() }), residual) : null;
         return { psf, theta, residual };
       }

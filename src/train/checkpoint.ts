@@ -97,7 +97,7 @@ export function loadInitialWeights(model: nn.Module, path: string): void {
     // curriculum grows them from a model without them. Anything else missing or unexpected is refused.
     const own = new Set(model.stateDict().keys());
     const grown = [...own].filter((k) => !state.has(k));
-    const growable = grown.length > 0 && grown.every((k) => k.startsWith('residual.')) && [...state.keys()].every((k) => own.has(k));
+    const growable = grown.length > 0 && grown.every((k) => k.startsWith('residual.') || k.startsWith('residualHidden.')) && [...state.keys()].every((k) => own.has(k));
     try {
       model.loadStateDict(state, !growable);
     } catch (e) {

@@ -76,6 +76,7 @@ export const trainConfigSchema = z.object({
     pool: z.enum(['mean', 'meanmax']),
     headNorm: z.boolean(),
     psfResidual: z.boolean(),
+    psfResidualHidden: z.number().int().min(0).max(4096),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),

@@ -40,15 +40,19 @@ test('a psfResidual model grown --init-from a Zernike-head model starts as that 
     const base = new Identifier(zernikeTiny, 3);
     const file = join(dir, 'base.safetensors');
     saveCheckpoint(file, base, null, { step: 1, config: {}, prior: {} });
-    const grown = new Identifier({ ...zernikeTiny, psfResidual: true }, 8);
-    loadInitialWeights(grown, file);
     base.eval();
-    grown.eval();
     const y = noGrad(() => uniform(new Generator(2), [3, 1, 32, 32]));
     const fc = tensor([0.13, 0.2, 0.24]);
     const tm = tensor([0.03, 0.1, 0.15]);
-    const diff = noGrad(() => grown.identify(y, fc, tm).sub(base.identify(y, fc, tm)).abs().max().item());
-    assert.equal(diff, 0);
+    // a linear correction, and one with a hidden layer (whose output layer starts at zero)
+    for (const hidden of [0, 16]) {
+      const grown = new Identifier({ ...zernikeTiny, psfResidual: true, psfResidualHidden: hidden }, 8);
+      loadInitialWeights(grown, file);
+      grown.eval();
+      assert.equal(grown.numParameters() > base.numParameters(), true);
+      const diff = noGrad(() => grown.identify(y, fc, tm).sub(base.identify(y, fc, tm)).abs().max().item());
+      assert.equal(diff, 0, `hidden ${hidden}`);
+    }
     // a model with more hidden layers than the file is not "grown": refused, naming the file
     assert.throws(() => loadInitialWeights(new Identifier({ ...zernikeTiny, headLayers: 2, psfResidual: true }, 0), file), (e: Error) => e.message.includes(file) && /not this configuration/.test(e.message));
     // and a pixel-head model cannot have the correction
