@@ -69,12 +69,13 @@ class Identifier(nn.Module):
     features; then either the pixel decoder (transposed convs, per-stage biases, softmax over S^2) or the Zernike
     head (theta_hat = theta_max * tanh(linear), h_hat = the per-sample-fc MFT PSF of theta_hat)."""
 
-    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1, input_norm="std", pool="mean", head_norm=False):
+    def __init__(self, base_channels, levels, decoder_channels, psf_size, slope, spectral_channels=0, spectral_tile=64, head="pixels", condition_head=False, head_layers=1, input_norm="std", pool="mean", head_norm=False, psf_residual=False, psf_residual_hidden=0):
         super().__init__()
         self.levels, self.psf_size, self.slope, self.tile = levels, psf_size, slope, spectral_tile
         self.head_kind = head
         self.condition_head, self.head_layers, self.input_norm, self.pool = condition_head, head_layers, input_norm, pool
         self.head_norm = head_norm
+        self.psf_residual, self.psf_residual_hidden = psf_residual, psf_residual_hidden
         pf = 2 if pool == "meanmax" else 1
         stages = int(round(math.log2(psf_size + 1))) - 2
         self.stages = stages
@@ -103,6 +104,10 @@ class Identifier(nn.Module):
             for i in range(1, head_layers):
                 setattr(self, f"hidden{i}", nn.Linear(dec[0] + cond, dec[0]))
             self.zernike = nn.Linear(dec[0], 8)
+            if psf_residual:  # pixel correction r, h_hat = max(h(theta) + r, 0) renormalised
+                if psf_residual_hidden > 0:
+                    self.residualHidden = nn.Linear(dec[0], psf_residual_hidden)
+                self.residual = nn.Linear(psf_residual_hidden if psf_residual_hidden > 0 else dec[0], psf_size * psf_size)
             return
         for i in range(stages + 1):
             cout = dec[min(i + 1, stages)]
@@ -156,8 +161,12 @@ class Identifier(nn.Module):
             for i in range(1, self.head_layers):
                 seed_vec = F.leaky_relu(getattr(self, f"hidden{i}")(with_cond(seed_vec)), slope) + seed_vec
             theta = torch.tanh(self.zernike(seed_vec)) * theta_max.view(b, 1)
-            psf = psf_mft(theta, fc, s)
-            return (psf, theta) if return_theta else psf
+            residual = None
+            if self.psf_residual:
+                r_in = F.leaky_relu(self.residualHidden(seed_vec), slope) if self.psf_residual_hidden > 0 else seed_vec
+                residual = 0.01 * self.residual(r_in).view(b, s, s)
+            psf = with_residual(psf_mft(theta, fc, s), residual)
+            return (psf, theta, residual) if return_theta else psf
         d = seed_vec.view(b, -1, 1, 1)
         for i in range(self.stages + 1):
             d = getattr(self, f"up{i}")(d)
@@ -166,6 +175,14 @@ class Identifier(nn.Module):
             d = F.leaky_relu(getattr(self, f"refine{i}")(d), slope) + d
         logits = self.head(d).view(b, s * s)
         return torch.softmax(logits, 1).view(b, s, s)
+
+
+def with_residual(h, residual):
+    """max(h + r, 0) renormalised to sum 1 per sample; h itself without a correction."""
+    if residual is None:
+        return h
+    c = torch.clamp(h + residual, min=0)
+    return c / (c.sum((1, 2), keepdim=True) + 1e-12)
 
 
 def num_parameters(model):
@@ -195,7 +212,8 @@ def load_safetensors(path):
 
 _ARCH_KEYS = {"baseChannels": "base_channels", "levels": "levels", "decoderChannels": "decoder_channels", "psfSize": "psf_size",
               "slope": "slope", "spectralChannels": "spectral_channels", "spectralTile": "spectral_tile", "head": "head",
-              "conditionHead": "condition_head", "headLayers": "head_layers", "inputNorm": "input_norm", "pool": "pool", "headNorm": "head_norm"}
+              "conditionHead": "condition_head", "headLayers": "head_layers", "inputNorm": "input_norm", "pool": "pool", "headNorm": "head_norm",
+              "psfResidual": "psf_residual", "psfResidualHidden": "psf_residual_hidden"}
 
 
 def architecture_of(path):
@@ -483,6 +501,7 @@ def identify_region(model, image, fc, theta_max, patch=128, overlap=0.0, batch=1
         order = sorted(range(len(corners)), key=lambda i: (-std[i], i))[:max_patches]
         corners = [corners[i] for i in sorted(order)]
     acc = torch.zeros((model.psf_size, model.psf_size))
+    r_acc = torch.zeros((model.psf_size, model.psf_size))
     thetas, weights = [], []
     zernike = model.head_kind == "zernike"
     with torch.no_grad():
@@ -492,15 +511,19 @@ def identify_region(model, image, fc, theta_max, patch=128, overlap=0.0, batch=1
             w = y.double().std((1, 2, 3), unbiased=False).float()
             n = len(chunk)
             if zernike:
-                _, theta = model(y, torch.full((n,), fc), torch.full((n,), theta_max), return_theta=True)
+                _, theta, residual = model(y, torch.full((n,), fc), torch.full((n,), theta_max), return_theta=True)
                 thetas.append(theta)
                 weights.append(w)
+                if residual is not None:
+                    r_acc = r_acc + (residual * w.view(-1, 1, 1)).sum(0)
             else:
                 h_hat = model(y, torch.full((n,), fc), torch.full((n,), theta_max))
                 acc = acc + (h_hat * w.view(-1, 1, 1)).sum(0)
         if zernike:
             mean = twin_aligned_mean(torch.cat(thetas), torch.cat(weights))
-            return psf_mft(mean.view(1, 8), torch.tensor([fc]), model.psf_size)[0]
+            h = psf_mft(mean.view(1, 8), torch.tensor([fc]), model.psf_size)
+            residual = (r_acc / torch.cat(weights).sum()).unsqueeze(0) if model.psf_residual else None
+            return with_residual(h, residual)[0]
     return acc / acc.sum()
 
 
