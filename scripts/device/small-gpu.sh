@@ -2,9 +2,11 @@
 # The next GPU session's training of the shipped `small` model (issue 5), run through the `device` tool from the
 # repository root: carry dist, .devcarry (scripts/device/pack.sh) and .devdata (scripts/device/pack-data.sh 5 3 94 94:
 # a subset of ../shared/data whose images reach the 94 px a 64² crop needs).
-# Continues models/psfid-small.safetensors (--init-from) with configs/experiments/small-gpu-devdata.json (the shipped
-# model's last stage with batch 64 instead of 8 and lr 10⁻⁴) for TRAIN_S seconds (TRAIN_STEPS sets the schedule's
-# length), then brings the result back as $OUT/small-gpu.safetensors (≈ 1.4 MB, float16: it fits the tool's 16 MiB
+# Continues models/psfid-small.safetensors (--init-from) with configs/experiments/small-gpu-mixed.json (the shipped
+# model's last stage, crop sides 64²/128²/256² in turn, with batch 32 and lr 10⁻⁴; sessions 7–8 used
+# small-gpu-devdata.json and small-gpu-256.json, written for the models before the pixel correction, so with them
+# give INIT an older model) for TRAIN_S seconds (TRAIN_STEPS sets the schedule's
+# length), then brings the result back as $OUT/small-gpu.safetensors (≈ 1.9 MB, float16: it fits the tool's 16 MiB
 # per file, unlike the `seed` preset's 230 MB) and evaluates it next to the shipped model on .devdata/val (64² crops).
 # Judge it here afterwards on the full held-out sets (scripts/eval/network.sh, scripts/analysis/gain-over-mean.mjs).
 # CONFIG picks another stage config and EVAL_CROP the evaluation's crop side: the 256² stage is
@@ -30,7 +32,7 @@ if [ -n "${RESUME:-}" ]; then
   start=(--resume)
 fi
 gpu_monitor
-timeout ${TRAIN_S:-420} node bin/psfid.js train --config "${CONFIG:-configs/experiments/small-gpu-devdata.json}" --out "$RUN" --device "$DEVICE" \
+timeout ${TRAIN_S:-420} node bin/psfid.js train --config "${CONFIG:-configs/experiments/small-gpu-mixed.json}" --out "$RUN" --device "$DEVICE" \
   "${start[@]}" ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
 echo "train rc=$?"; gpu_monitor_stop
 tail -c 600 "$LOGS/train.out"; echo; grep '"kind":"val' "$RUN/log.jsonl"
