@@ -7,6 +7,9 @@
 // globally pooled features of one encoder stage (added as a per-channel bias); a final 3×3 conv and a softmax over the
 // S² pixels give ĥ ≥ 0 with Σĥ = 1.
 //
+// The 'zernike' head replaces the decoder by Noll 4–11 coefficients and the exact optics, optionally with a pixel
+// correction on top (psfResidual, below).
+//
 // Conditioning: (fc, θmax) enter as two constant input channels, (fc − 0.1875)/0.0625 and (θmax − 0.085)/0.065,
 // i.e. the default prior's range mapped to [−1, 1] (deepinv's RAM feeds its noise level the same way).
 // Input normalisation: each y is standardised (minus its mean, over its standard deviation + 1e-6), so the
