@@ -122,6 +122,7 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
         const y = tensor(buf, [chunk.length, 1, p, p], { device });
         const fc = full([chunk.length], opts.fc, { device });
         const tm = full([chunk.length], opts.thetaMax, { device });
+        const w = tensor(weights, [chunk.length, 1, 1], { device });
         const parts = model.identifyTheta(y, fc, tm);
         if (parts) {
           const rows = parts.theta.toArray();
@@ -129,9 +130,8 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
           patchWeights.push(...weights);
           // A psfResidual head's pixel corrections are averaged with the same weights (h(θ) = h(twin θ), so the
           // twin alignment of the θ̂ does not touch them).
-          if (parts.residual) residualAcc = residualAcc.add(parts.residual.mul(tensor(weights, [chunk.length, 1, 1], { device })).sum(0));
+          if (parts.residual) residualAcc = residualAcc.add(parts.residual.mul(w).sum(0));
         } else {
-          const w = tensor(weights, [chunk.length, 1, 1], { device });
           acc = acc.add(model.identify(y, fc, tm).mul(w).sum(0));
         }
         wsum += weights.reduce((a, b) => a + b, 0);

@@ -14,7 +14,7 @@
 // i.e. the default prior's range mapped to [−1, 1] (deepinv's RAM feeds its noise level the same way).
 // Input normalisation: each y is standardised (minus its mean, over its standard deviation + 1e-6), so the
 // estimate does not depend on the image's intensity scale or offset.
-import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, normal, zeros, type DType } from '../engine/index.js';
+import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, normal, noGrad, zeros, type DType } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
 
@@ -202,12 +202,10 @@ export class Identifier extends nn.Module {
       if (config.init === 'he') this.heInit(gen, 'zernike.weight');
       if (config.psfResidual) {
         const hidden = config.psfResidualHidden ?? 0;
-        if (hidden > 0) this.residualHidden = this.registerModule('residualHidden', new nn.Linear(this.decoderWidths[0]!, hidden, { gen }));
-        this.residualOut = this.registerModule('residual', new nn.Linear(hidden > 0 ? hidden : this.decoderWidths[0]!, S * S, { gen }));
-        // Zero at the start: the network begins as its Zernike head alone (and --init-from a Zernike-head model).
-        const zero = new Map(this.residualOut.namedParameters().map(([n, t]) => [`residual.${n}`, zeros(t.shape)]));
-        this.loadStateDict(zero, false);
-        for (const t of zero.values()) t.dispose();
+        if (hidden > 0) this.residualHidden = this.registerModule(RESIDUAL_HIDDEN, new nn.Linear(this.decoderWidths[0]!, hidden, { gen }));
+        this.residualOut = this.registerModule(RESIDUAL, new nn.Linear(hidden > 0 ? hidden : this.decoderWidths[0]!, S * S, { gen }));
+        // Output layer at zero: the network begins as its Zernike head alone (and --init-from a Zernike-head model).
+        noGrad(() => this.residualOut!.parameters().forEach((t) => t.zero_()));
       }
       return;
     }
@@ -224,6 +222,14 @@ export class Identifier extends nn.Module {
     }
     this.head = this.registerModule('head', new nn.Conv2d(this.decoderWidths[stages]!, 1, 3, { padding: 1, gen }));
     if (config.init === 'he') this.heInit(gen, 'head.weight');
+  }
+
+  /**
+   * The parameters a file may lack when its weights are loaded into this network (--init-from): the pixel
+   * correction's, whose output layer starts at zero, so without them the network is exactly its Zernike head.
+   */
+  get growableParameters(): string[] {
+    return this.namedParameters().map(([name]) => name).filter((name) => name.startsWith(`${RESIDUAL}.`) || name.startsWith(`${RESIDUAL_HIDDEN}.`));
   }
 
   /** Re-draws every weight He-normal (std √(2/((1 + slope²)·fan_in))), biases 0; `output` at std 1/√fan_in. */
@@ -359,6 +365,10 @@ export class Identifier extends nn.Module {
     return this.spectralProj.forward(h.reshape([B, -1])).leakyRelu(this.config.slope);
   }
 }
+
+/** Module names of the pixel correction's layers. */
+const RESIDUAL = 'residual';
+const RESIDUAL_HIDDEN = 'residualHidden';
 
 /**
  * The residual head's output is scaled by this: PSF pixels are 10⁻⁴–0.2 (sum 1 over 31²), so unscaled, one Adam step

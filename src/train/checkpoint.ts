@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { loadSafetensors, saveSafetensors, type Optimizer, type Tensor, nn } from '../engine/index.js';
 import { inputError } from '../errors.js';
 import { MODEL_FORMAT } from '../model/store.js';
+import type { Identifier } from '../model/identifier.js';
 
 export const CHECKPOINT_FORMAT = 'psfid-checkpoint-1';
 
@@ -79,7 +80,7 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
  * Copies the weights of a checkpoint or of a model file into `model` (psfid train --init-from); another format or
  * another architecture is an input error naming the file.
  */
-export function loadInitialWeights(model: nn.Module, path: string): void {
+export function loadInitialWeights(model: Identifier, path: string): void {
   if (!existsSync(path)) throw inputError(path, `${path}: no such checkpoint or model file`);
   let file;
   try {
@@ -93,13 +94,14 @@ export function loadInitialWeights(model: nn.Module, path: string): void {
       throw inputError(path, `${path}: neither a psfid checkpoint nor a psfid model`);
     }
     const state = metadata.format === CHECKPOINT_FORMAT ? withPrefix(tensors, 'model.') : tensors;
-    // Layers that start at zero by design (a psfResidual head) may be missing from the file: the next stage of a
-    // curriculum grows them from a model without them. Anything else missing or unexpected is refused.
+    // The network's growable parameters (a pixel correction that starts at zero) may be missing from the file: the
+    // next stage of a curriculum grows them from a model without them. Anything else missing or unexpected is refused.
     const own = new Set(model.stateDict().keys());
-    const grown = [...own].filter((k) => !state.has(k));
-    const growable = grown.length > 0 && grown.every((k) => k.startsWith('residual.') || k.startsWith('residualHidden.')) && [...state.keys()].every((k) => own.has(k));
+    const missing = [...own].filter((k) => !state.has(k));
+    const growable = new Set(model.growableParameters);
+    const grows = missing.length > 0 && missing.every((k) => growable.has(k)) && [...state.keys()].every((k) => own.has(k));
     try {
-      model.loadStateDict(state, !growable);
+      model.loadStateDict(state, !grows);
     } catch (e) {
       throw inputError(path, `${path}: its network is not this configuration's (${(e as Error).message.replace(/^loadStateDict: /, '')})`);
     }

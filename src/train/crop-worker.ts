@@ -2,9 +2,8 @@
 // exactly as the inline synthesizer does, and sends the pixels back (transferred, not copied). Real images arrive as
 // SharedArrayBuffer-backed arrays, so every worker reads the one copy the main thread loaded.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Rng, stepSeed } from '../data/rng.js';
-import { drawCrops, sourcesBySide, type CropOptions, type Source } from '../data/sources.js';
-import { sideOfStep } from './crop-side.js';
+import { sourcesBySide, type CropOptions, type Source } from '../data/sources.js';
+import { stepCrops } from './crop-side.js';
 
 export interface CropWorkerData {
   sources: Source[];
@@ -24,8 +23,7 @@ const data = workerData as CropWorkerData;
 const sourcesAt = sourcesBySide(data.sources, data.perSide);
 parentPort!.on('message', ({ step }: CropRequest) => {
   try {
-    const n = sideOfStep(data.n, step);
-    const { pixels, exposure } = drawCrops(sourcesAt(n), new Rng(stepSeed(data.seed, step, 0)), data.batch, n, data.crop);
+    const { pixels, exposure } = stepCrops(sourcesAt, data.seed, step, data.batch, data.n, data.crop);
     parentPort!.postMessage({ step, pixels, exposure } satisfies CropReply, [pixels.buffer as ArrayBuffer]); // drawCrops allocates a plain ArrayBuffer
   } catch (e) {
     parentPort!.postMessage({ step, error: e instanceof Error ? e.message : String(e) } satisfies CropReply);

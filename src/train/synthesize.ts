@@ -9,7 +9,7 @@ import { Rng, stepSeed } from '../data/rng.js';
 import { DEFAULT_CROP_OPTIONS, drawCrops, resolveSources, sourcesBySide, type CropBatch, type CropOptions, type Source } from '../data/sources.js';
 import { resolvePreset } from '../model/identifier.js';
 import { trainingCropSizes, type TrainConfig } from './config.js';
-import { sideOfStep } from './crop-side.js';
+import { stepCrops } from './crop-side.js';
 import type { ValidationSet } from './validate.js';
 import { resolveWorkers, startPrefetcher } from './prefetch.js';
 
@@ -79,10 +79,7 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
   const crop: CropOptions = { normalize: config.data.cropNormalization, minStd: config.data.minCropStd, exposure: config.data.exposure };
   const workers = resolveWorkers(config.data.workers, device);
   const prefetcher = workers > 0 ? startPrefetcher({ sources, crop, seed: config.seed, batch: config.batchSize, n: ns, perSide, workers }) : null;
-  const inlineCrops = (step: number): CropBatch => {
-    const n = sideOfStep(ns, step);
-    return drawCrops(sourcesAt(n), new Rng(stepSeed(config.seed, step, 0)), config.batchSize, n, crop);
-  };
+  const inlineCrops = (step: number): CropBatch => stepCrops(sourcesAt, config.seed, step, config.batchSize, ns, crop);
   const batchFromCrops = (step: number, crops: CropBatch): TrainingBatch => {
     const gen = new Generator(stepSeed(config.seed, step, 1));
     try {
