@@ -83,6 +83,15 @@ export interface IdentifierConfig {
   /** Width of a hidden layer (LeakyReLU) before the pixel correction's output layer; 0 (default): linear. */
   psfResidualHidden?: number;
   /**
+   * 'zernike' head only: K ≥ 2 predicts a mixture ĥ = Σ_k w_k h(θ̂_k) (+ the pixel correction) of K Zernike PSFs
+   * with softmax weights, instead of one h(θ̂). The evaluation rewards the posterior-mean PSF, itself a mixture of
+   * h(θ) over the θ the image leaves plausible; K components can hedge between such hypotheses where one h(θ̂) plus
+   * a linear correction cannot. Components 2…K are offsets z + Δ_k(v) from the main one in tanh space (θ̂_k =
+   * θmax·tanh(z + Δ_k)), with Δ's weights at zero and the weights' logits at zero, so a grown network starts as its
+   * one-component self up to the small distinct biases that break the components' symmetry. Default 1.
+   */
+  psfMixture?: number;
+  /**
    * Initial weights: 'torch' (default; PyTorch's U(±1/√fan_in), which shrinks activations by ≈ 0.6 per layer, so the
    * image's features reach the head ~100× weaker than the biases) or 'he' (He-normal for LeakyReLU, zero biases,
    * variance-preserving; the output layer at 1/√fan_in so that θ̂ starts small). Only matters for training.
@@ -153,6 +162,8 @@ export class Identifier extends nn.Module {
   readonly headHidden: nn.Linear[] = [];
   readonly residualOut: nn.Linear | null = null;
   readonly residualHidden: nn.Linear | null = null;
+  readonly mixtureOffsets: nn.Linear | null = null;
+  readonly mixtureLogits: nn.Linear | null = null;
   readonly optics: Optics | null = null;
   readonly decoderWidths: number[];
   readonly spectral: DoubleConv[] = [];
@@ -207,9 +218,30 @@ export class Identifier extends nn.Module {
         // Output layer at zero: the network begins as its Zernike head alone (and --init-from a Zernike-head model).
         noGrad(() => this.residualOut!.parameters().forEach((t) => t.zero_()));
       }
+      const K = config.psfMixture ?? 1;
+      if (!(Number.isInteger(K) && K >= 1)) throw usageError('psfMixture', `psfMixture must be a positive integer, got ${K}`);
+      if (K > 1) {
+        const n = ZERNIKE_HEAD_NOLL.length;
+        this.mixtureOffsets = this.registerModule(MIXTURE, new nn.Linear(this.decoderWidths[0]!, (K - 1) * n, { gen }));
+        this.mixtureLogits = this.registerModule(MIXTURE_LOGITS, new nn.Linear(this.decoderWidths[0]!, K, { gen }));
+        noGrad(() => {
+          this.mixtureLogits!.parameters().forEach((t) => t.zero_());
+          // Offsets' weights at zero, biases distinct and small (std 0.1 in tanh space): identical components would
+          // get identical gradients and never separate.
+          for (const [name, t] of this.mixtureOffsets!.namedParameters()) {
+            if (name === 'weight') t.zero_();
+            else {
+              const b = normal(gen, t.shape, { std: 0.1 });
+              t.copy_(b);
+              b.dispose();
+            }
+          }
+        });
+      }
       return;
     }
     if (config.psfResidual || config.psfResidualHidden) throw usageError('psfResidual', "psfResidual needs the 'zernike' head");
+    if ((config.psfMixture ?? 1) > 1) throw usageError('psfMixture', "psfMixture needs the 'zernike' head");
     for (let i = 0; i <= stages; i++) {
       const cinD = this.decoderWidths[i]!;
       const coutD = this.decoderWidths[Math.min(i + 1, stages)]!;
@@ -229,7 +261,8 @@ export class Identifier extends nn.Module {
    * correction's, whose output layer starts at zero, so without them the network is exactly its Zernike head.
    */
   get growableParameters(): string[] {
-    return this.namedParameters().map(([name]) => name).filter((name) => name.startsWith(`${RESIDUAL}.`) || name.startsWith(`${RESIDUAL_HIDDEN}.`));
+    const grown = [RESIDUAL, RESIDUAL_HIDDEN, MIXTURE, MIXTURE_LOGITS].map((m) => `${m}.`);
+    return this.namedParameters().map(([name]) => name).filter((name) => grown.some((p) => name.startsWith(p)));
   }
 
   /** Re-draws every weight He-normal (std √(2/((1 + slope²)·fan_in))), biases 0; `output` at std 1/√fan_in. */
@@ -277,10 +310,11 @@ export class Identifier extends nn.Module {
   /**
    * The 'zernike' head's coefficients θ̂ [B, 8] in waves without computing their PSFs (identify combines the
    * patches' θ̂ first and computes one PSF), and the pixel correction [B, S, S] of a `psfResidual` head (else
-   * null); null for the pixel head.
+   * null); null for the pixel head and for a mixture (psfMixture).
    */
   identifyTheta(y: Tensor, fc: Tensor, thetaMax: Tensor): { theta: Tensor; residual: Tensor | null } | null {
-    if (!this.zernikeOut) return null;
+    // A mixture is not one θ̂: its callers combine PSFs instead.
+    if (!this.zernikeOut || this.mixtureLogits) return null;
     const { theta, residual } = this.run(y, fc, thetaMax, false);
     return { theta: theta!, residual };
   }
@@ -313,11 +347,25 @@ export class Identifier extends nn.Module {
       let seedVec = this.seedProj.forward(withCond(normed)).leakyRelu(slope);
       if (this.zernikeOut && this.optics) {
         for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
-        const theta = this.zernikeOut.forward(seedVec).tanh().mul(thetaMax.reshape([B, 1]));
+        const z = this.zernikeOut.forward(seedVec);
+        const theta = z.tanh().mul(thetaMax.reshape([B, 1]));
         const rIn = this.residualHidden ? this.residualHidden.forward(seedVec).leakyRelu(slope) : seedVec;
         const residual = this.residualOut ? this.residualOut.forward(rIn).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
-        const psf = withPsf ? withPsfResidual(psfFromZernike(this.optics, theta, { fc: fc.toArray() }), residual) : null;
-        return { psf, theta, residual };
+        if (!withPsf) return { psf: null, theta, residual };
+        const fcs = fc.toArray();
+        let h: Tensor;
+        if (this.mixtureOffsets && this.mixtureLogits) {
+          const n = ZERNIKE_HEAD_NOLL.length;
+          const K = this.mixtureLogits.outFeatures;
+          const zk = cat([z.reshape([B, 1, n]), z.reshape([B, 1, n]).add(this.mixtureOffsets.forward(seedVec).reshape([B, K - 1, n]))], 1);
+          const thetas = zk.tanh().mul(thetaMax.reshape([B, 1, 1])).reshape([B * K, n]);
+          const psfs = psfFromZernike(this.optics, thetas, { fc: fcs.flatMap((f) => Array<number>(K).fill(f)) }).reshape([B, K, S, S]);
+          const w = this.mixtureLogits.forward(seedVec).softmax(1).reshape([B, K, 1, 1]);
+          h = psfs.mul(w).sum(1);
+        } else {
+          h = psfFromZernike(this.optics, theta, { fc: fcs });
+        }
+        return { psf: withPsfResidual(h, residual), theta, residual };
       }
       let d = seedVec.reshape([B, -1, 1, 1]);
       this.up.forEach((up, i) => {
@@ -369,6 +417,9 @@ export class Identifier extends nn.Module {
 /** Module names of the pixel correction's layers. */
 const RESIDUAL = 'residual';
 const RESIDUAL_HIDDEN = 'residualHidden';
+/** Module names of the mixture's offset and weight layers (psfMixture). */
+const MIXTURE = 'mixture';
+const MIXTURE_LOGITS = 'mixtureWeights';
 
 /**
  * The residual head's output is scaled by this: PSF pixels are 10⁻⁴–0.2 (sum 1 over 31²), so unscaled, one Adam step

@@ -77,6 +77,7 @@ export const trainConfigSchema = z.object({
     headNorm: z.boolean(),
     psfResidual: z.boolean(),
     psfResidualHidden: z.number().int().min(0).max(4096),
+    psfMixture: z.number().int().min(1).max(16),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
