@@ -21,8 +21,8 @@
 //   aligning each to the same member of its twin pair, see combineTheta) and ĥ = h(θ̄): averaging PSFs instead would
 //   blur the estimate towards a broader mean (measured on the identify test's three cases with a stage-2 model:
 //   mean gain over the mean PSF 6.52 → 7.24 dB); with a pixel correction (psfResidual) the patches' corrections
-//   r_p are averaged with the same weights and ĥ = max(h(θ̄) + r̄, 0), renormalised. A pixel-head model's PSFs are
-//   averaged and renormalised to sum 1.
+//   r_p are averaged with the same weights and ĥ = max(h(θ̄) + r̄, 0), renormalised. A pixel-head model's PSFs, and
+//   those of a Zernike mixture (psfMixture, which has no single θ̂), are averaged and renormalised to sum 1.
 import { noGrad, stack, tensor, tidy, full, keep, type Tensor } from '../engine/index.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike } from '../optics/index.js';

@@ -258,7 +258,8 @@ export class Identifier extends nn.Module {
 
   /**
    * The parameters a file may lack when its weights are loaded into this network (--init-from): the pixel
-   * correction's, whose output layer starts at zero, so without them the network is exactly its Zernike head.
+   * correction's, whose output layer starts at zero, so without them the network is exactly its Zernike head, and a
+   * mixture's extra components, which start next to the first (psfMixture).
    */
   get growableParameters(): string[] {
     const grown = [RESIDUAL, RESIDUAL_HIDDEN, MIXTURE, MIXTURE_LOGITS].map((m) => `${m}.`);
