@@ -70,15 +70,16 @@ function widenChain(prefix) {
 }
 const encLast = widenChain('enc');
 const seedIn = [...dupIn(encLast)];
+let specOut = 0; // width of the spectral feature vector before widening (0 without the branch)
 if (arch.spectralChannels > 0) {
   const specLast = widenChain('spec');
-  const [specOut, specIn] = tensors.get('specproj.weight').shape;
+  const [out, specIn] = tensors.get('specproj.weight').shape;
+  specOut = out;
   widen('specproj', dupOut(specOut), dupIn(specLast, specIn / specLast));
   seedIn.push(...dupIn(specOut).map(({ src, scale }) => ({ src: src + encLast, scale })));
 }
-const seedInOld = tensors.get('seed.weight').shape[1];
-const consumed = encLast + (arch.spectralChannels > 0 ? tensors.get('specproj.weight').shape[0] / 2 : 0);
-seedIn.push(...same(seedInOld - consumed, consumed)); // the conditioning inputs (conditionHead)
+const consumed = encLast + specOut;
+seedIn.push(...same(tensors.get('seed.weight').shape[1] - consumed, consumed)); // the conditioning inputs (conditionHead)
 widen('seed', null, seedIn);
 const wide = { ...arch, baseChannels: 2 * arch.baseChannels, spectralChannels: 2 * (arch.spectralChannels ?? 0) };
 saveSafetensors(out, tensors, { ...metadata, architecture: JSON.stringify(wide) });

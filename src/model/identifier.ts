@@ -358,7 +358,8 @@ export class Identifier extends nn.Module {
         if (this.mixtureOffsets && this.mixtureLogits) {
           const n = ZERNIKE_HEAD_NOLL.length;
           const K = this.mixtureLogits.outFeatures;
-          const zk = cat([z.reshape([B, 1, n]), z.reshape([B, 1, n]).add(this.mixtureOffsets.forward(seedVec).reshape([B, K - 1, n]))], 1);
+          const z1 = z.reshape([B, 1, n]);
+          const zk = cat([z1, z1.add(this.mixtureOffsets.forward(seedVec).reshape([B, K - 1, n]))], 1);
           const thetas = zk.tanh().mul(thetaMax.reshape([B, 1, 1])).reshape([B * K, n]);
           const psfs = psfFromZernike(this.optics, thetas, { fc: fcs.flatMap((f) => Array<number>(K).fill(f)) }).reshape([B, K, S, S]);
           const w = this.mixtureLogits.forward(seedVec).softmax(1).reshape([B, K, 1, 1]);

@@ -46,7 +46,8 @@ test('a K-component mixture is Σ w_k h(θmax·tanh(z + Δ_k)) with softmax weig
     const hs = noGrad(() => psfFromZernike(mix.optics!, tensor(thetas.flat(), [K, n]), { fc: Array<number>(K).fill(fcs[b]!) }).toArray());
     let err = 0;
     for (let i = 0; i < S * S; i++) {
-      const want = hs.reduce((a, _, k) => a + (k < K ? (w[k]! / wsum) * hs[k * S * S + i]! : 0), 0);
+      let want = 0;
+      for (let k = 0; k < K; k++) want += (w[k]! / wsum) * hs[k * S * S + i]!;
       err = Math.max(err, Math.abs(got[b * S * S + i]! - want));
     }
     const spread = Math.max(...Array.from({ length: S * S }, (_, i) => Math.abs(hs[i]! - hs[S * S + i]!)));

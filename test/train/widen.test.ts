@@ -41,7 +41,8 @@ test('widen.mjs: twice the channels, the same PSF, copies split unequally', () =
     const w = wide.namedParameters().find(([k]) => k === 'enc0.conv2.weight')![1].toArray();
     const [, cin] = shape(wide, 'enc0.conv2.weight') as [number, number];
     const half = cin / 2;
-    const ratio = w[0 * cin * 9 + 0 * 9 + 4]! / w[0 * cin * 9 + half * 9 + 4]!;
+    // output channel 0, the centre tap (index 4 of 3×3) of input channel 0 and of its copy, input channel half
+    const ratio = w[4]! / w[half * 9 + 4]!;
     assert.ok(Math.abs(ratio - 1) > 1e-3, `copies split equally (ratio ${ratio})`);
     const orig = model.namedParameters().find(([k]) => k === 'enc0.conv2.weight')![1].toArray()[4]!;
     assert.ok(Math.abs(w[4]! + w[half * 9 + 4]! - orig) < 1e-6 * Math.max(1, Math.abs(orig)), 'the split weights must sum to the original');
