@@ -18,6 +18,7 @@ import { richardsonLucy } from '../src/deconv/index.js';
 import { identifyRegion, type IdentifyOptions } from '../src/identify/identify.js';
 import { Identifier, resolvePreset } from '../src/model/identifier.js';
 import { defaultModelPath, loadModel } from '../src/model/store.js';
+import { convPrecisionFor, type ConvPrecisionRequest } from '../src/model/precision.js';
 import { deadLeaves } from '../src/data/procedural.js';
 import { Rng } from '../src/data/rng.js';
 import type { BenchLine } from './types.js';
@@ -118,9 +119,11 @@ async function identifyFigure(device: string, name: string, patching: Pick<Ident
   if (hasShipped) copyFileSync(shipped, weights);
   const model = hasShipped ? loadModel(weights, device).model : new Identifier(resolvePreset('small'), 0).to(device);
   model.eval();
+  // What `psfid identify` runs at by default ('auto'), or PSFID_PRECISION; the port runs the same.
+  model.convPrecision = convPrecisionFor(device, (process.env.PSFID_PRECISION as ConvPrecisionRequest | undefined) ?? 'auto');
   try {
     if (!hasShipped) saveSafetensors(weights, model.stateDict());
-    process.stderr.write(`bench: ${name}: ${getNumThreads()} thread(s), weights ${hasShipped ? shipped : 'freshly initialised (no models/psfid-small.safetensors)'}\n`);
+    process.stderr.write(`bench: ${name}: ${getNumThreads()} thread(s), ${model.convPrecision} convolutions on both sides, weights ${hasShipped ? shipped : 'freshly initialised (no models/psfid-small.safetensors)'}\n`);
     const image = deadLeaves(new Rng(512), IDENTIFY_SIZE);
     const imagePath = join(dir, 'image.f32');
     writeFileSync(imagePath, image);
@@ -131,7 +134,7 @@ async function identifyFigure(device: string, name: string, patching: Pick<Ident
         identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, options);
         synchronize();
       });
-    const request = { figure: 'identify', threads: getNumThreads(), weights, image: imagePath, width: IDENTIFY_SIZE, height: IDENTIFY_SIZE, fc: IDENTIFY_OPTIONS.fc, theta_max: IDENTIFY_OPTIONS.thetaMax, patch_size: patching.patchSize ?? 128, overlap: 0, batch_size: 16, max_patches: patching.maxPatches ?? 256 };
+    const request = { figure: 'identify', threads: getNumThreads(), precision: model.convPrecision, weights, image: imagePath, width: IDENTIFY_SIZE, height: IDENTIFY_SIZE, fc: IDENTIFY_OPTIONS.fc, theta_max: IDENTIFY_OPTIONS.thetaMax, patch_size: patching.patchSize ?? 128, overlap: 0, batch_size: 16, max_patches: patching.maxPatches ?? 256 };
     // The port's check: the same PSF from the same weights, patches and weighting.
     const ours = tidy(() => identifyRegion(model, image, IDENTIFY_SIZE, IDENTIFY_SIZE, region, options).psf.toArray());
     const theirs = await server.request<{ psf: number[] }>({ ...request, warmup: 0, repeats: 0, return_psf: true });

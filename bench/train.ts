@@ -16,10 +16,13 @@
 //   train.small_step_1thread  ms per step, 1 thread on both sides (with train.data_fraction_1thread and
 //                             train.small_model_step_1thread from the same steps: on a loaded 2-core machine the
 //                             1-thread figures are the stable ones, 2-thread runs lose time in OpenMP barriers)
+//   train.small_step_bf16_1thread  as train.small_step_1thread with the convolutions in bfloat16 on both sides
+//                             (config convPrecision: 'bfloat16'; with its data_fraction and small_model_step)
 //   train.small_step_fftpsf   psfid as train.small_step against PyTorch computing the synthesis' PSFs the naive way
 //                             (full 256² FFT of the pupil, then the crop; the network's Zernike head stays MFT)
 // The PyTorch port's parameter count is checked against psfid's (a mismatch fails the bench), and its PSFs against
-// psfid's (stderr). PSFID_BENCH_ONLY=small_step,small_step_1thread,small_step_fftpsf picks figures (data_fraction
+// psfid's (stderr). Both sides run the encoder's convolutions channels-last on the CPU (src/model/identifier.ts
+// convInput). PSFID_BENCH_ONLY=small_step,small_step_1thread,small_step_bf16_1thread,small_step_fftpsf picks figures (data_fraction
 // and small_model_step come with the first two); PSFID_BENCH_VERBOSE=1 prints round medians and the synthesis split.
 // Run: npm run bench -- train   (or: node dist/bench/run.js train)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +31,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Adam, getNumThreads, noGrad, saveSafetensors, setNumThreads, tensor, tidy } from '../src/engine/index.js';
 import { Identifier, resolvePreset } from '../src/model/identifier.js';
+import type { ConvPrecision } from '../src/model/precision.js';
 import { makeSynthesizer, type Synthesizer } from '../src/train/synthesize.js';
 import { seedLoss } from '../src/train/loss.js';
 import { resolveTrainConfig } from '../src/train/config.js';
@@ -154,12 +158,14 @@ interface Variant {
   name: string;
   threads: number;
   psf: 'mft' | 'fft';
+  precision: ConvPrecision;
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'small_step', threads: 2, psf: 'mft' },
-  { name: 'small_step_1thread', threads: 1, psf: 'mft' },
-  { name: 'small_step_fftpsf', threads: 2, psf: 'fft' },
+  { name: 'small_step', threads: 2, psf: 'mft', precision: 'float32' },
+  { name: 'small_step_1thread', threads: 1, psf: 'mft', precision: 'float32' },
+  { name: 'small_step_bf16_1thread', threads: 1, psf: 'mft', precision: 'bfloat16' },
+  { name: 'small_step_fftpsf', threads: 2, psf: 'fft', precision: 'float32' },
 ];
 
 export async function run(): Promise<BenchLine[]> {
@@ -189,12 +195,13 @@ export async function run(): Promise<BenchLine[]> {
 
     const byThreads = (threads: number, o: { warmup: number; repeats: number }): StepSamples => withThreads(threads, () => ours.sample(o));
     const theirs = async (v: Variant, o: { warmup: number; repeats: number }): Promise<StepSamples> => {
-      const r = await server.request<{ samples_ms: number[]; data_ms: number[] }>({ figure: 'train', psf: v.psf, threads: v.threads, weights, ...o });
+      const r = await server.request<{ samples_ms: number[]; data_ms: number[] }>({ figure: 'train', psf: v.psf, threads: v.threads, precision: v.precision, weights, ...o });
       return { stepMs: r.samples_ms, dataMs: r.data_ms };
     };
 
     for (const v of VARIANTS) {
       if (only && !only.includes(v.name)) continue;
+      ours.model.convPrecision = v.precision;
       byThreads(v.threads, { warmup: FIRST_WARMUP, repeats: 0 });
       await theirs(v, { warmup: FIRST_WARMUP, repeats: 0 });
       const a: StepSamples[] = [];
@@ -214,7 +221,7 @@ export async function run(): Promise<BenchLine[]> {
       const [stepA, stepB] = fig((s) => s.stepMs);
       lines.push(benchLine(`train.${v.name}`, stepA, stepB, 'ms'));
       if (v.psf === 'mft') {
-        const suffix = v.threads === 1 ? '_1thread' : '';
+        const suffix = v.name.replace('small_step', ''); // '', '_1thread', '_bf16_1thread'
         const [fa, fb] = fig(fractions);
         lines.push(benchLine(`train.data_fraction${suffix}`, fa, fb, 'fraction'));
         const [ma, mb] = fig(modelMs);

@@ -57,8 +57,14 @@ class DoubleConv(nn.Module):
         self.conv2 = nn.Conv2d(cout, cout, 3, padding=1)
         self.slope = slope
 
-    def forward(self, x):
-        return F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(x), self.slope)), self.slope)
+    def forward(self, x, low=None):
+        """As psfid's DoubleConv: a bfloat16 input convolves with bfloat16 copies of the float32 weights; `low` (psfid's
+        forwardCast) keeps the first convolution in float32 and runs the second in that dtype."""
+        def conv(layer, t):
+            cast = (lambda w: w.to(t.dtype)) if t.dtype == torch.bfloat16 else (lambda w: w)  # noqa: E731
+            return F.leaky_relu(F.conv2d(t, cast(layer.weight), cast(layer.bias), padding=1), self.slope)
+        h = conv(self.conv1, x)
+        return conv(self.conv2, h.to(low) if low is not None else h)
 
 
 class Identifier(nn.Module):
@@ -76,6 +82,7 @@ class Identifier(nn.Module):
         self.condition_head, self.head_layers, self.input_norm, self.pool = condition_head, head_layers, input_norm, pool
         self.head_norm = head_norm
         self.psf_residual, self.psf_residual_hidden = psf_residual, psf_residual_hidden
+        self.conv_precision = "float32"  # or "bfloat16": psfid's Identifier.convPrecision
         pf = 2 if pool == "meanmax" else 1
         stages = int(round(math.log2(psf_size + 1))) - 2
         self.stages = stages
@@ -116,6 +123,14 @@ class Identifier(nn.Module):
             setattr(self, f"refine{i}", nn.Conv2d(cout, cout, 3, padding=1))
         self.head = nn.Conv2d(dec[stages], 1, 3, padding=1)
 
+    def conv_input(self, x):
+        """psfid's convInput: channels-last on the CPU."""
+        return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
+
+    def low_dtype(self):
+        """psfid's lowPrecisionDtype: the dtype after each stack's first convolution (None: float32)."""
+        return torch.bfloat16 if self.conv_precision == "bfloat16" else None
+
     def spectral_features(self, yn):
         if not self.n_spectral:
             return None
@@ -125,10 +140,10 @@ class Identifier(nn.Module):
         tiles = yn[:, :, : ty * n, : tx * n].reshape(b, ty, n, tx, n).permute(0, 1, 3, 2, 4).reshape(b * ty * tx, 1, n, n)
         power = torch.fft.fft2(tiles * self.window).abs().square() / (n * n)
         log_spec = torch.log(power + 1e-3).reshape(b, ty * tx, n, n).mean(1, keepdim=True)  # mean of the tiles' logs
-        h = torch.cat([torch.fft.fftshift(log_spec, dim=(-2, -1)), self.coords.expand(b, 2, n, n)], 1)
+        h = self.conv_input(torch.cat([torch.fft.fftshift(log_spec, dim=(-2, -1)), self.coords.expand(b, 2, n, n)], 1))
         for i in range(self.n_spectral):
-            h = F.max_pool2d(getattr(self, f"spec{i}")(h), 2)
-        return F.leaky_relu(self.specproj(h.reshape(b, -1)), self.slope)
+            h = F.max_pool2d(getattr(self, f"spec{i}")(h, self.low_dtype() if i == 0 else None), 2)
+        return F.leaky_relu(self.specproj(h.reshape(b, -1).float()), self.slope)
 
     def forward(self, y, fc, theta_max, return_theta=False):
         b, _, height, width = y.shape
@@ -142,13 +157,13 @@ class Identifier(nn.Module):
         c0 = (fc - 0.1875) / 0.0625
         c1 = (theta_max - 0.085) / 0.065
         ones = torch.ones((b, 1, height, width), dtype=y.dtype)
-        h = torch.cat([yn, ones * c0.view(b, 1, 1, 1), ones * c1.view(b, 1, 1, 1)], 1)
+        h = self.conv_input(torch.cat([yn, ones * c0.view(b, 1, 1, 1), ones * c1.view(b, 1, 1, 1)], 1))
         pooled = []
         for i in range(self.levels):
             if i > 0:
                 h = F.max_pool2d(h, 2)
-            h = getattr(self, f"enc{i}")(h)
-            pooled.append(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1) if self.pool == "meanmax" else h.mean((2, 3)))
+            h = getattr(self, f"enc{i}")(h, self.low_dtype() if i == 0 else None)
+            pooled.append((torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1) if self.pool == "meanmax" else h.mean((2, 3))).float())
         spec = self.spectral_features(yn)
         with_spec = (lambda v: torch.cat([v, spec], 1)) if spec is not None else (lambda v: v)  # noqa: E731
         cond = torch.stack([c0, c1], 1) if self.condition_head else None
@@ -225,12 +240,13 @@ def architecture_of(path):
     return {_ARCH_KEYS[k]: v for k, v in arch.items() if k in _ARCH_KEYS} if arch else None
 
 
-def make_model(preset="small", weights=None):
+def make_model(preset="small", weights=None, precision="float32"):
     torch.manual_seed(0)
     arch = (architecture_of(weights) if weights else None) or PRESETS[preset]
     model = Identifier(**arch)
     if weights:
         model.load_state_dict(load_safetensors(weights), strict=True)
+    model.conv_precision = precision
     return model
 
 
@@ -435,9 +451,9 @@ def synthesize(g, batch, crop, psf_method):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def train_state(weights, psf_method, batch=8, crop=64, lam=0.1, lr=1e-3):
+def train_state(weights, psf_method, batch=8, crop=64, lam=0.1, lr=1e-3, precision="float32"):
     """One training step's closure: returns (step ms, data ms) per call."""
-    model = make_model("small", weights)
+    model = make_model("small", weights, precision)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(1)
@@ -557,15 +573,15 @@ def handle(req, built):
         g = torch.Generator().manual_seed(3)
         return {"samples_ms": [s[0] for s in measure(lambda: dead_leaves(g, 8, 64 + S - 1), int(req["warmup"]), int(req["repeats"]))]}
     if kind == "train":
-        key = ("train", req.get("psf", "mft"))
+        key = ("train", req.get("psf", "mft"), req.get("precision", "float32"))
         if key not in built:
-            built[key] = train_state(req.get("weights"), key[1])
+            built[key] = train_state(req.get("weights"), key[1], precision=key[2])
         samples = measure(built[key], int(req["warmup"]), int(req["repeats"]))
         return {"samples_ms": [s[0] for s in samples], "data_ms": [s[1] for s in samples]}
     if kind == "identify":
-        key = ("identify", req.get("weights"), req["image"])
+        key = ("identify", req.get("weights"), req["image"], req.get("precision", "float32"))
         if key not in built:
-            model = make_model("small", req.get("weights"))
+            model = make_model("small", req.get("weights"), key[3])
             model.eval()
             built[key] = (model, read_f32(req["image"], (int(req["height"]), int(req["width"]))))
         model, image = built[key]

@@ -8,6 +8,7 @@
 import { Command, Option } from 'commander';
 import type { Prior, PriorSpec } from '../acquisition/prior.js';
 import { resolvePrior } from '../acquisition/prior.js';
+import { CONV_PRECISION_REQUESTS } from '../model/precision.js';
 import { PsfidError, usageError } from '../errors.js';
 import {
   DEFAULT_PSF_SIZE,
@@ -370,6 +371,16 @@ export function pinnedPrior(base: Prior, pinned: PinnedParameters, zernikeNoll: 
 /** "U[a, b]" for help texts. */
 export function rangeText(r: readonly [number, number], unit = ''): string {
   return `U[${r[0]}, ${r[1]}]${unit ? ` ${unit}` : ''}`;
+}
+
+/** --precision: the arithmetic of the identification network's convolutions (src/model/precision.ts). */
+export function precisionOption(): Option {
+  return choiceOption(
+    '--precision <p>',
+    "arithmetic of the network's convolutions: auto = bfloat16 on CPUs with bfloat16 units (Intel AMX or AVX-512 BF16: 2–3× faster, the PSF within ~10⁻⁴ of its peak of float32's), else float32",
+    CONV_PRECISION_REQUESTS,
+    'auto',
+  );
 }
 
 /** A commander Option with choices (for --boundary and the like). */

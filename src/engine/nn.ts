@@ -152,9 +152,15 @@ export class Conv2d extends Module {
     if (cfg.bias ?? true) this.registerParameter('bias', initUniform(gen, [outChannels], fanIn));
     this.options = { stride: cfg.stride, padding: cfg.padding, dilation: cfg.dilation, groups };
   }
+  /**
+   * Computes in x's floating dtype: a bfloat16 input gets bfloat16 copies of the (float32) weights, differentiably,
+   * as PyTorch's autocast does, so a network can run its convolutions at lower precision with one set of weights.
+   */
   forward(x: Tensor): Tensor {
     const bias = this.namedParameters().find(([k]) => k === 'bias')?.[1] ?? null;
-    return conv2d(x, this.param('weight'), bias, this.options);
+    const asInput = (t: Tensor): Tensor => (t.dtype === x.dtype ? t : t.to({ dtype: x.dtype }));
+    const lowPrecision = x.dtype === 'bfloat16' || x.dtype === 'float16';
+    return conv2d(x, lowPrecision ? asInput(this.param('weight')) : this.param('weight'), bias && lowPrecision ? asInput(bias) : bias, this.options);
   }
 }
 

@@ -5,13 +5,25 @@
 // so relying on the garbage collector alone lets a training loop run out of memory (../shared/DESIGN.md).
 import { native } from './native.js';
 
-export type DType = 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'float16' | 'float32' | 'float64' | 'complex64' | 'complex128' | 'bool';
+export type DType = 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'float16' | 'bfloat16' | 'float32' | 'float64' | 'complex64' | 'complex128' | 'bool';
 
 /** c10::ScalarType codes. */
 const DTYPE_CODE: Record<DType, number> = {
-  uint8: 0, int8: 1, int16: 2, int32: 3, int64: 4, float16: 5, float32: 6, float64: 7, complex64: 9, complex128: 10, bool: 11,
+  uint8: 0, int8: 1, int16: 2, int32: 3, int64: 4, float16: 5, float32: 6, float64: 7, complex64: 9, complex128: 10, bool: 11, bfloat16: 15,
 };
 const CODE_DTYPE: Record<number, DType> = Object.fromEntries(Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]));
+
+/** c10::MemoryFormat codes. */
+const MEMORY_FORMAT_CONTIGUOUS = 0;
+const MEMORY_FORMAT_CHANNELS_LAST = 2;
+
+/** A bfloat16's raw bits as a number: they are the high half of the float32 with the same value. */
+function bfloat16ToNumber(bits: number): number {
+  BF16_SCRATCH_U32[0] = bits << 16;
+  return BF16_SCRATCH_F32[0]!;
+}
+const BF16_SCRATCH_F32 = new Float32Array(1);
+const BF16_SCRATCH_U32 = new Uint32Array(BF16_SCRATCH_F32.buffer);
 
 export function dtypeCode(dtype: DType): number {
   const code = DTYPE_CODE[dtype];
@@ -21,10 +33,10 @@ export function dtypeCode(dtype: DType): number {
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array | Uint16Array;
 
-/** The typed array that holds each dtype's elements (complex: interleaved real, imaginary; float16: raw IEEE bits). */
+/** The typed array that holds each dtype's elements (complex: interleaved real, imaginary; float16, bfloat16: raw bits). */
 function arrayFor(dtype: DType, buf: ArrayBuffer): TypedArray {
   switch (dtype) {
-    case 'float16': return new Uint16Array(buf);
+    case 'float16': case 'bfloat16': return new Uint16Array(buf);
     case 'float32': case 'complex64': return new Float32Array(buf);
     case 'float64': case 'complex128': return new Float64Array(buf);
     case 'int32': return new Int32Array(buf);
@@ -325,10 +337,10 @@ export class Tensor {
   data(): TypedArray {
     return arrayFor(this.dtype, native.toData(this.handle));
   }
-  /** Elements as a plain number array (int64 converted to number, float16 decoded). */
+  /** Elements as a plain number array (int64 converted to number, float16 and bfloat16 decoded). */
   toArray(): number[] {
     const d = this.data();
-    if (d instanceof Uint16Array) return Array.from(d, halfToNumber);
+    if (d instanceof Uint16Array) return Array.from(d, this.dtype === 'bfloat16' ? bfloat16ToNumber : halfToNumber);
     return d instanceof BigInt64Array ? Array.from(d, Number) : Array.from(d as ArrayLike<number>);
   }
   item(): number {
@@ -368,7 +380,13 @@ export class Tensor {
   float(): Tensor { return this.to({ dtype: 'float32' }); }
   double(): Tensor { return this.to({ dtype: 'float64' }); }
   clone(): Tensor { return call('clone', this); }
-  contiguous(): Tensor { return call('contiguous', this); }
+  /**
+   * A contiguous copy (or this tensor if it already is). 'channelsLast' stores a 4-D tensor as N, H, W, C (same shape
+   * and values): oneDNN's convolutions run on that layout without reordering their input at every call.
+   */
+  contiguous(format: 'rowMajor' | 'channelsLast' = 'rowMajor'): Tensor {
+    return call('contiguous', this, format === 'channelsLast' ? MEMORY_FORMAT_CHANNELS_LAST : MEMORY_FORMAT_CONTIGUOUS);
+  }
 
   // ---- elementwise arithmetic ---------------------------------------------------------------------------------
   add(o: TensorLike, alpha: number = 1): Tensor { return o instanceof Tensor ? call('add.Tensor', this, o, alpha) : call('add.Scalar', this, o, alpha); }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, packageRoot } from '../engine/index.js';
 import { inputError } from '../errors.js';
 import { Identifier, type IdentifierConfig } from './identifier.js';
+import { convPrecisionFor, type ConvPrecisionRequest } from './precision.js';
 
 /** The `format` metadata of psfid model files. */
 export const MODEL_FORMAT = 'psfid-model-1';
@@ -41,7 +42,11 @@ function saveWeights(path: string, state: Map<string, import('../engine/index.js
   });
 }
 
-export function loadModel(path: string, device = 'cpu'): { model: Identifier; info: ModelInfo } {
+/**
+ * Loads a model for inference on `device`; `precision` picks its convolutions' arithmetic ('auto': bfloat16 on a CPU
+ * with bfloat16 units, else float32; src/model/precision.ts).
+ */
+export function loadModel(path: string, device = 'cpu', precision: ConvPrecisionRequest = 'auto'): { model: Identifier; info: ModelInfo } {
   if (!existsSync(path)) throw inputError(path, `${path}: no such model file`);
   let file;
   try {
@@ -61,6 +66,7 @@ export function loadModel(path: string, device = 'cpu'): { model: Identifier; in
     const model = new Identifier(info.architecture);
     model.loadStateDict(tensors);
     model.to(device).eval();
+    model.convPrecision = convPrecisionFor(device, precision);
     return { model, info };
   } finally {
     for (const t of tensors.values()) t.dispose();

@@ -98,6 +98,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   // is created, so that a refused run leaves nothing behind.
   const model = new Identifier(resolvePreset(config.preset, config.architecture), config.seed);
   model.to(device);
+  model.convPrecision = config.convPrecision;
   const smallest = `the smallest input of the ${config.preset} network, ${model.minInputSize}×${model.minInputSize} px`;
   if (config.cropSize < model.minInputSize) throw usageError('cropSize', `cropSize ${config.cropSize} is below ${smallest}`);
   const tooSmall = config.cropSizes?.find((c) => c < model.minInputSize);

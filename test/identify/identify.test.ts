@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../src/engine/index.js';
+import { packageRoot, resolveDevice } from '../../src/engine/index.js';
+import { convPrecisionFor } from '../../src/model/precision.js';
 import { loadModel, defaultModelPath } from '../../src/model/store.js';
 import { readImage, writeTiff } from '../../src/io/index.js';
 import { gainOverMeanPsf, GRID_FIELDS, gridAgainstGlobal, observe } from './helpers.js';
@@ -69,6 +70,8 @@ test('identify, grid and deconvolve end to end, with metadata and outputs on the
   assert.ok(Math.abs(summary.fc.value - (1.4 * 65) / 520) < 1e-12);
   assert.match(summary.fc.source, /pixel size: metadata/);
   assert.equal(summary.zernike.coefficients.length, 8);
+  // --precision auto: what the summary says ran is what auto means on this machine
+  assert.equal(summary.precision, convPrecisionFor(resolveDevice('auto'), 'auto'));
   assert.ok(summary.zernike.coefficients[0].waves >= 0, 'sign rule: defocus ≥ 0');
   // atBound flags the coefficients at the prior's bound θmax (the value the summary says was used)
   for (const c of summary.zernike.coefficients) assert.equal(c.atBound, Math.abs(c.waves) >= 0.95 * summary.thetaMax.value, `${c.name} ${c.waves}`);
@@ -128,6 +131,7 @@ test('bad input: one line, exit code, no partial output', () => {
     [['deconvolve', good, '--blind', '--out', join(dir, 'o11.tif')], 2, /--fc/],
     [['deconvolve', join(dir, 'missing.tif'), '--blind', '--fc', '0.2', '--theta-max', '-1', '--out', join(dir, 'o12.tif')], 2, /--theta-max/],
     [['identify', good, '--fc', '0.2', '--max-patches', '0', '--out', join(dir, 'o13.tif')], 2, /--max-patches/],
+    [['identify', good, '--fc', '0.2', '--precision', 'fp8', '--out', join(dir, 'o13b.tif')], 2, /--precision/],
   ];
   for (const [args, code, re] of cases) {
     const r = run(args);

@@ -73,3 +73,28 @@ test(
     assert.ok(wf.eq > conf.eq, `widefield equivalent radius ${wf.eq.toFixed(4)} px ≤ confocal ${conf.eq.toFixed(4)} px`);
   },
 );
+
+// bfloat16 convolutions (src/model/precision.ts) must not change what this pair measures: with the image itself
+// rounded to bfloat16 the widefield RMS radius moved by 1.1 % (session 11), more than the difference the test above
+// looks for, which is why the network's first convolution stays float32.
+test('NEUBIAS pair: bfloat16 convolutions give the float32 PSF widths (within 0.2 %)', (t) => {
+  if (!path) return t.skip(SKIP);
+  if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const image = readImage(path);
+  const { model, info } = loadModel(defaultModelPath(), 'cpu', 'float32');
+  const { fc, thetaMax } = priorMeanOf(info);
+  for (const c of [0, 1]) {
+    const gray = toFloat32Gray(image, focusPlane(image, c).plane);
+    const rms = (precision: 'float32' | 'bfloat16'): number => {
+      model.convPrecision = precision;
+      const { psf } = identifyImage(model, gray, image.width, image.height, { fc, thetaMax });
+      const r = psfRmsRadius(psf.data() as Float32Array, psf.size(0));
+      psf.dispose();
+      return r;
+    };
+    const [a, b] = [rms('float32'), rms('bfloat16')];
+    t.diagnostic(`channel ${c}: RMS radius ${a.toFixed(4)} px (float32), ${b.toFixed(4)} px (bfloat16)`);
+    assert.ok(Math.abs(b / a - 1) <= 0.002, `channel ${c}: bfloat16 RMS radius ${b.toFixed(4)} px vs float32 ${a.toFixed(4)} px`);
+  }
+  model.dispose();
+});

@@ -9,7 +9,8 @@ import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult }
 import { identifyImage, identifyImageGrid, parseTiles } from '../../identify/pipeline.js';
 import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
-import { numberFlag } from '../options.js';
+import { numberFlag, precisionOption } from '../options.js';
+import type { ConvPrecisionRequest } from '../../model/precision.js';
 import { addCutoffFlags, parseIdentifyFlags, patchingOf, prepareIdentification, sidecarPath } from './identify.js';
 
 interface DeconvolveFlags {
@@ -30,6 +31,7 @@ interface DeconvolveFlags {
   patchSize: string;
   maxPatches: string;
   device: string;
+  precision: ConvPrecisionRequest;
   fc?: string;
   na?: string;
   wavelengthNm?: string;
@@ -95,6 +97,7 @@ export function register(program: Command): void {
     .option('--patch-size <px>', 'with --blind: network patch size', '128')
     .option('--max-patches <n>', 'with --blind: at most this many patches (highest contrast) per image or tile', '256')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
+    .addOption(precisionOption())
     .requiredOption('--out <x.tif>', 'the deconvolved image: float32 TIFF on the input\'s intensity scale (never clipped or rescaled)');
   addCutoffFlags(cmd);
   cmd.action(async (path: string, f: DeconvolveFlags) => {

@@ -17,6 +17,8 @@ import { Raster, inferno } from '../../report/raster.js';
 import { writePng, writeTiff } from '../../io/index.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
+import { precisionOption } from '../options.js';
+import type { ConvPrecisionRequest } from '../../model/precision.js';
 import { planesOf } from './identify.js';
 
 interface DemoFlags {
@@ -26,6 +28,7 @@ interface DemoFlags {
   tiles: string;
   iterations: string;
   seed: string;
+  precision: ConvPrecisionRequest;
 }
 
 function png(path: string, r: Raster): void {
@@ -48,6 +51,7 @@ export function register(program: Command): void {
     .option('--tiles <n>', 'PSF grid is n × n tiles', '3')
     .option('--iterations <n>', 'Richardson–Lucy iterations (few: the specimen has detail beyond the optical cut-off, which more iterations turn into noise)', '10')
     .option('--seed <n>', 'seed of the specimen and the noise', '7')
+    .addOption(precisionOption())
     .action((f: DemoFlags) => {
       const size = Number(f.size);
       const n = Number(f.tiles);
@@ -58,7 +62,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(iterations) || iterations < 1) throw usageError('--iterations', `--iterations must be a positive integer, got '${f.iterations}'`);
       if (!Number.isInteger(seed) || seed < 0) throw usageError('--seed', `--seed must be a non-negative integer, got '${f.seed}'`);
       const t0 = performance.now();
-      const { model, info } = loadModel(f.model ?? defaultModelPath());
+      const { model, info } = loadModel(f.model ?? defaultModelPath(), 'cpu', f.precision);
       mkdirSync(f.out, { recursive: true });
       const fc = 0.2;
       const thetaMax = 0.12;
@@ -138,6 +142,7 @@ export function register(program: Command): void {
       png(o('psf-grid-estimated.png'), psfGridFigure(yData, size, size, estPlanes, S, grid.centres));
       const summary = {
         model: f.model ?? defaultModelPath(),
+        precision: model.convPrecision,
         modelPreset: info.preset,
         image: { size, fc, thetaMaxGivenToNetwork: thetaMax, noise: { gain: 0.002, sigma: 0.003, bits: 16 }, seed },
         grid: { tiles: [n, n], centres },

@@ -9,6 +9,8 @@ import { montage } from '../../report/figures.js';
 import { writePng } from '../../io/index.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
+import { precisionOption } from '../options.js';
+import type { ConvPrecisionRequest } from '../../model/precision.js';
 
 interface EvalFlags {
   model?: string;
@@ -21,6 +23,7 @@ interface EvalFlags {
   figure?: string;
   out: string;
   device: string;
+  precision: ConvPrecisionRequest;
   title?: string;
 }
 
@@ -40,6 +43,7 @@ export function register(program: Command): void {
     .option('--figure <png>', 'write a montage of the first examples (y, true h, ĥ, |ĥ−h|)')
     .option('--title <text>', 'title of the Markdown table (default: the image folders)')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
+    .addOption(precisionOption())
     .requiredOption('--out <json>', 'report with per-image values')
     .action((f: EvalFlags) => {
       const n = Number(f.n);
@@ -55,7 +59,7 @@ export function register(program: Command): void {
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
       const device = resolveDevice(f.device);
       const modelPath = f.model ?? defaultModelPath();
-      const { model, info } = loadModel(modelPath, device);
+      const { model, info } = loadModel(modelPath, device, f.precision);
       const prior = resolvePrior((info.prior ?? {}) as PriorSpec);
       const sources = resolveSources(f.images.map((p) => ({ kind: 'folder' as const, path: p, weight: 1 })), cropSize + model.config.psfSize - 1, 5000);
       const bar = progressBar('eval', n, { unit: 'images' });
@@ -72,7 +76,7 @@ export function register(program: Command): void {
       bar.stop();
       const table = markdownTable(report, f.title ?? f.images.join(' + '));
       const { examples, ...rest } = report;
-      writeFileAtomic(f.out, JSON.stringify({ model: modelPath, folders: f.images, table, ...rest }, null, 1) + '\n');
+      writeFileAtomic(f.out, JSON.stringify({ model: modelPath, precision: model.convPrecision, folders: f.images, table, ...rest }, null, 1) + '\n');
       if (f.figure) {
         const r = montage(examples.map((e) => ({ ...e, label: `PSNR ${e.psnrPsf.toFixed(1)} DB` })));
         writePng(f.figure, { width: r.width, height: r.height, channels: 3, data: r.data });

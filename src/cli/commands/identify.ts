@@ -10,7 +10,8 @@ import {
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
 import { usageError } from '../../errors.js';
-import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, type OpticsFlags as RawOpticsFlags } from '../options.js';
+import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
+import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
 import type { OpticsFlags } from '../../identify/pipeline.js';
 
 /** Adds the cut-off flags (fc, or NA, wavelength and pixel size; each falls back to the file's metadata). */
@@ -46,6 +47,7 @@ interface CommonFlags extends Omit<RawOpticsFlags, 'zernike'> {
   patchSize: string;
   maxPatches: string;
   device: string;
+  precision: ConvPrecisionRequest;
   out: string;
   json?: boolean;
   readout: boolean;
@@ -59,6 +61,8 @@ export interface Identification {
   info: ModelInfo;
   modelPath: string;
   device: string;
+  /** The arithmetic the network's convolutions ran in. */
+  precision: ConvPrecision;
   patchSize: number;
   maxPatches: number;
   pixelSizeNm?: number;
@@ -76,6 +80,7 @@ export interface IdentifyFlagValues {
   patchSize: number;
   maxPatches: number;
   device: string;
+  precision: ConvPrecisionRequest;
   model?: string;
 }
 
@@ -86,17 +91,17 @@ export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'reado
   const thetaMax = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
   const patchSize = numberFlag('--patch-size', f.patchSize, { integer: true, min: 16 });
   const maxPatches = numberFlag('--max-patches', f.maxPatches, { integer: true, min: 1 });
-  return { optics, thetaMax, patchSize, maxPatches, device: resolveDevice(f.device), model: f.model };
+  return { optics, thetaMax, patchSize, maxPatches, device: resolveDevice(f.device), precision: f.precision ?? 'auto', model: f.model };
 }
 
 /** Resolves fc (flags, else the image's metadata) and θmax (flag, else the model's prior mean), and loads the model. */
 export function prepareIdentification(path: string, v: IdentifyFlagValues, metadata: ImageStack['metadata']): Identification {
   const fc = resolveCutoff(v.optics, metadata, path);
   const modelPath = v.model ?? defaultModelPath();
-  const { model, info } = loadModel(modelPath, v.device);
+  const { model, info } = loadModel(modelPath, v.device, v.precision);
   const mean = priorMeanOf(info);
   const thetaMax: Resolved<number> = v.thetaMax !== undefined ? { value: v.thetaMax, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
-  return { fc, thetaMax, model, info, modelPath, device: v.device, patchSize: v.patchSize, maxPatches: v.maxPatches, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm };
+  return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm };
 }
 
 /** The identification options a prepared run passes to identifyImage / identifyImageGrid. */
@@ -122,6 +127,7 @@ function commonFlags(cmd: Command): Command {
     .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
     .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
+    .addOption(precisionOption())
     .option('--no-readout', 'skip the Zernike readout (a fit of Noll 4–11 to each estimated PSF)')
     .option('--json', 'print a JSON summary: fc and θmax used and where each came from, patches, the Zernike readout (atBound marks coefficients at ±θmax: a saturated output, not a measurement)');
 }
@@ -148,7 +154,7 @@ export function register(program: Command): void {
     const S = psf.size(0);
     writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
     const summary = {
-      image: path, out: f.out, model: p.modelPath, psfSize: S, patches,
+      image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches,
       region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
       fc: p.fc, thetaMax: p.thetaMax,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
@@ -177,7 +183,7 @@ export function register(program: Command): void {
     const S = grid.psfs.size(1);
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value }) : undefined;
     const sidecar = {
-      image: path, grid: f.out, model: p.modelPath, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
+      image: path, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
       centres: grid.centres, regions: grid.regions, fc: p.fc, thetaMax: p.thetaMax,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', tiles: readout },
     };
