@@ -93,6 +93,17 @@ export interface IdentifierConfig {
    */
   psfMixture?: number;
   /**
+   * 'zernike' head only: how the even-order modes (defocus, astigmatism, spherical; their joint sign is the twin-image
+   * ambiguity) are predicted. 'direct' (default): θ̂ = θmax·tanh(z) for every mode, which makes the network pick one
+   * member of each twin pair — a choice no continuous function of the image can make everywhere, so the cut lands
+   * somewhere in θ space and smears the even modes near it. 'outer': the head predicts the twin-invariant matrix
+   * M = t tᵀ + C(v) (t = tanh(z) over the even modes, C a symmetric correction, linear in the head's hidden vector v,
+   * starting at zero) and reads the even modes off it as the column of M's largest diagonal entry over its square
+   * root (±t for a rank-1 M: the same PSF), clipped to ±1, times θmax. With C = 0 it is the 'direct' network up to the
+   * twin, so `--init-from` a 'direct' model grows it without changing its PSF.
+   */
+  evenModes?: 'direct' | 'outer';
+  /**
    * Initial weights: 'torch' (default; PyTorch's U(±1/√fan_in), which shrinks activations by ≈ 0.6 per layer, so the
    * image's features reach the head ~100× weaker than the biases) or 'he' (He-normal for LeakyReLU, zero biases,
    * variance-preserving; the output layer at 1/√fan_in so that θ̂ starts small). Only matters for training.
@@ -173,6 +184,8 @@ export class Identifier extends nn.Module {
   readonly residualHidden: nn.Linear | null = null;
   readonly mixtureOffsets: nn.Linear | null = null;
   readonly mixtureLogits: nn.Linear | null = null;
+  /** evenModes 'outer': the symmetric correction C(v) of the even modes' outer product (10 entries of a 4×4). */
+  readonly evenOuter: nn.Linear | null = null;
   readonly optics: Optics | null = null;
   readonly decoderWidths: number[];
   readonly spectral: DoubleConv[] = [];
@@ -235,6 +248,12 @@ export class Identifier extends nn.Module {
       }
       const K = config.psfMixture ?? 1;
       if (!(Number.isInteger(K) && K >= 1)) throw usageError('psfMixture', `psfMixture must be a positive integer, got ${K}`);
+      if (config.evenModes === 'outer') {
+        if (K > 1) throw usageError('evenModes', "evenModes 'outer' does not combine with psfMixture");
+        const even = EVEN_HEAD_POSITIONS.length;
+        this.evenOuter = this.registerModule(EVEN_OUTER, new nn.Linear(this.decoderWidths[0]!, (even * (even + 1)) / 2, { gen }));
+        noGrad(() => this.evenOuter!.parameters().forEach((t) => t.zero_()));
+      }
       if (K > 1) {
         const n = ZERNIKE_HEAD_NOLL.length;
         this.mixtureOffsets = this.registerModule(MIXTURE, new nn.Linear(this.decoderWidths[0]!, (K - 1) * n, { gen }));
@@ -257,6 +276,7 @@ export class Identifier extends nn.Module {
     }
     if (config.psfResidual || config.psfResidualHidden) throw usageError('psfResidual', "psfResidual needs the 'zernike' head");
     if ((config.psfMixture ?? 1) > 1) throw usageError('psfMixture', "psfMixture needs the 'zernike' head");
+    if (config.evenModes === 'outer') throw usageError('evenModes', "evenModes 'outer' needs the 'zernike' head");
     for (let i = 0; i <= stages; i++) {
       const cinD = this.decoderWidths[i]!;
       const coutD = this.decoderWidths[Math.min(i + 1, stages)]!;
@@ -277,7 +297,7 @@ export class Identifier extends nn.Module {
    * mixture's extra components, which start next to the first (psfMixture).
    */
   get growableParameters(): string[] {
-    const grown = [RESIDUAL, RESIDUAL_HIDDEN, MIXTURE, MIXTURE_LOGITS].map((m) => `${m}.`);
+    const grown = [RESIDUAL, RESIDUAL_HIDDEN, MIXTURE, MIXTURE_LOGITS, EVEN_OUTER].map((m) => `${m}.`);
     return this.namedParameters().map(([name]) => name).filter((name) => grown.some((p) => name.startsWith(p)));
   }
 
@@ -364,7 +384,8 @@ export class Identifier extends nn.Module {
       if (this.zernikeOut && this.optics) {
         for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
         const z = this.zernikeOut.forward(seedVec);
-        const theta = z.tanh().mul(thetaMax.reshape([B, 1]));
+        const t = this.evenOuter ? evenModesFromOuter(z.tanh(), this.evenOuter.forward(seedVec)) : z.tanh();
+        const theta = t.mul(thetaMax.reshape([B, 1]));
         const rIn = this.residualHidden ? this.residualHidden.forward(seedVec).leakyRelu(slope) : seedVec;
         const residual = this.residualOut ? this.residualOut.forward(rIn).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
         if (!withPsf) return { psf: null, theta, residual };
@@ -450,6 +471,66 @@ export class Identifier extends nn.Module {
     return this.convPrecision === 'bfloat16' ? 'bfloat16' : null;
   }
 }
+
+/** Positions of the even-order (twin-flipped) modes in the head's Noll 4–11 output: defocus, the astigmatisms, spherical. */
+const EVEN_HEAD_POSITIONS = twinSigns(ZERNIKE_HEAD_NOLL).flatMap((s, k) => (s < 0 ? [k] : []));
+
+/**
+ * evenModes 'outer' (see IdentifierConfig): t [B, 8] = tanh(z) of the head, c [B, 10] the correction's upper
+ * triangle (row-major) → [B, 8], the odd modes t's, the even modes read off M = t_e t_eᵀ + C.
+ */
+export function evenModesFromOuter(t: Tensor, c: Tensor): Tensor {
+  const n = t.size(1);
+  const E = EVEN_HEAD_POSITIONS;
+  const m = E.length;
+  const constants = evenOuterConstants(n, t.device);
+  return tidy(() => {
+    const te = t.matmul(constants.select); // [B, m]
+    const sym = c.matmul(constants.symmetric).reshape([-1, m, m]); // [B, m, m]
+    const M = te.unsqueeze(2).mul(te.unsqueeze(1)).add(sym);
+    const diag = M.mul(constants.eye).sum(2); // [B, m]
+    // The column of the largest diagonal entry (ties share it): M's direction, up to sign, for a rank-1 M.
+    const pick = diag.eq(diag.amax(1, true)).float();
+    const onehot = pick.div(pick.sum(1, true));
+    const column = M.mul(onehot.unsqueeze(1)).sum(2);
+    const scale = diag.mul(onehot).sum(1, true).clamp(0).add(1e-8).sqrt();
+    const even = column.div(scale).clamp(-1, 1);
+    return t.mul(constants.oddMask).add(even.matmul(constants.select.transpose(0, 1)));
+  });
+}
+
+const evenOuterCache = new Map<string, { select: Tensor; symmetric: Tensor; eye: Tensor; oddMask: Tensor }>();
+function evenOuterConstants(n: number, device: string): { select: Tensor; symmetric: Tensor; eye: Tensor; oddMask: Tensor } {
+  const key = `${n}:${device}`;
+  let c = evenOuterCache.get(key);
+  if (!c) {
+    const E = EVEN_HEAD_POSITIONS;
+    const m = E.length;
+    const select = new Float32Array(n * m);
+    E.forEach((k, i) => (select[k * m + i] = 1));
+    const pairs: [number, number][] = [];
+    for (let i = 0; i < m; i++) for (let j = i; j < m; j++) pairs.push([i, j]);
+    const symmetric = new Float32Array(pairs.length * m * m);
+    pairs.forEach(([i, j], p) => {
+      symmetric[p * m * m + i * m + j] = 1;
+      symmetric[p * m * m + j * m + i] = 1;
+    });
+    const eye = new Float32Array(m * m);
+    for (let i = 0; i < m; i++) eye[i * m + i] = 1;
+    const oddMask = Float32Array.from({ length: n }, (_, k) => (E.includes(k) ? 0 : 1));
+    c = {
+      select: keep(tensor(select, [n, m]).to({ device })),
+      symmetric: keep(tensor(symmetric, [pairs.length, m * m]).to({ device })),
+      eye: keep(tensor(eye, [m, m]).to({ device })),
+      oddMask: keep(tensor(oddMask, [1, n]).to({ device })),
+    };
+    evenOuterCache.set(key, c);
+  }
+  return c;
+}
+
+/** Module name of the 'outer' even modes' correction layer (evenModes). */
+const EVEN_OUTER = 'evenOuter';
 
 /** Module names of the pixel correction's layers. */
 const RESIDUAL = 'residual';

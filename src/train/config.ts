@@ -85,6 +85,7 @@ export const trainConfigSchema = z.object({
     psfResidual: z.boolean(),
     psfResidualHidden: z.number().int().min(0).max(4096),
     psfMixture: z.number().int().min(1).max(16),
+    evenModes: z.enum(['direct', 'outer']),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
