@@ -22,3 +22,8 @@ for (const b of set.batches) tidy(() => {
 const corr = (k) => { const x = est.map(r => r[k]), y = tru.map(r => r[k]); const mx = x.reduce((a,b)=>a+b)/x.length, my = y.reduce((a,b)=>a+b)/y.length;
   let sxy=0,sxx=0,syy=0; for (let i=0;i<x.length;i++){sxy+=(x[i]-mx)*(y[i]-my);sxx+=(x[i]-mx)**2;syy+=(y[i]-my)**2;} return sxy/Math.sqrt(sxx*syy+1e-12); };
 console.log(`step ${step} n ${est.length} corr per Noll mode:`, modes.map((j, k) => `${j}:${corr(k).toFixed(2)}`).join(' '));
+// The alignment above can make a sign that varies from sample to sample look like a reading (a head whose even modes
+// flip sign per sample, evenModes 'outer'): the magnitudes |θ̂|, |θ| are twin-invariant and need no alignment.
+const corrOf = (x, y) => { const mx = x.reduce((a,b)=>a+b)/x.length, my = y.reduce((a,b)=>a+b)/y.length;
+  let sxy=0,sxx=0,syy=0; for (let i=0;i<x.length;i++){sxy+=(x[i]-mx)*(y[i]-my);sxx+=(x[i]-mx)**2;syy+=(y[i]-my)**2;} return sxy/Math.sqrt(sxx*syy+1e-12); };
+console.log(`step ${step} n ${est.length} corr of |θ̂| and |θ|:`, modes.map((j, k) => `${j}:${corrOf(est.map((r) => Math.abs(r[k])), tru.map((r) => Math.abs(r[k]))).toFixed(2)}`).join(' '));
