@@ -100,7 +100,8 @@ export interface IdentifierConfig {
    * M = t tᵀ + C(v) (t = tanh(z) over the even modes, C a symmetric correction, linear in the head's hidden vector v,
    * starting at zero) and reads the even modes off it as the column of M's largest diagonal entry over its square
    * root (±t for a rank-1 M: the same PSF), clipped to ±1, times θmax. With C = 0 it is the 'direct' network up to the
-   * twin, so `--init-from` a 'direct' model grows it without changing its PSF.
+   * twin, so `--init-from` a 'direct' model grows it without changing its PSF. Tried in session 11 on the shipped
+   * model: no change in 5,000 steps (docs/model-history.md), so the cut is not what limits the even modes there.
    */
   evenModes?: 'direct' | 'outer';
   /**
