@@ -62,8 +62,8 @@ export const trainConfigSchema = z.object({
   /**
    * Arithmetic of the network's convolutions while training (src/model/precision.ts): 'float32' (default), or
    * 'bfloat16' (mixed precision: the weights, their gradients, the optimizer, pooling, head and loss stay float32;
-   * the convolutions get bfloat16 copies of their inputs and weights). On a CPU with AMX a one-thread step of the
-   * small model takes ≈ 75 ms instead of ≈ 165 ms (`npm run bench -- train`, README).
+   * the convolutions after the first of each stack get bfloat16 copies of their inputs and weights). On a CPU with
+   * AMX a one-thread step of the small preset takes ≈ 90 ms instead of ≈ 180 ms (`npm run bench -- train`, README).
    */
   convPrecision: z.enum(['float32', 'bfloat16']).default('float32'),
   /** Overrides of the preset's architecture (src/model/identifier.ts IdentifierConfig), e.g. {"conditionHead": true}. */
