@@ -1,10 +1,10 @@
 // Does a training run read the image? Per-mode correlation between the Zernike head's θ̂/θmax and the true θ/θmax
 // (aligned to θ or its twin, whichever is nearer θ̂: the same PSF) on the run's own validation set. A network that
-// only knows (fc, θmax) scores ≈ 0 (±1/√n). Usage: node scripts/analysis/theta-correlation.mjs CHECKPOINT [n] [source: a generator or domain of the config, e.g. beads]
+// only knows (fc, θmax) scores ≈ 0 (±1/√n). Usage: node scripts/analysis/theta-correlation.mjs CHECKPOINT [n] [source: a generator or domain of the config, e.g. beads, or all] [prior overrides as JSON]
 import { noGrad, tidy } from '../../dist/src/engine/index.js';
 import { twinSigns, ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
 import { validationRun } from './validation-run.mjs';
-const { step, model, synth, set } = validationRun(process.argv[2], process.argv[3], process.argv[4]);
+const { step, model, synth, set } = validationRun(process.argv[2], process.argv[3], process.argv[4], process.argv[5]);
 // The head estimates Noll 4–11; the prior may draw a subset (sanity runs): compare the modes the prior draws.
 const modes = synth.prior.zernikeNoll.filter((j) => ZERNIKE_HEAD_NOLL.includes(j));
 const col = modes.map((j) => ZERNIKE_HEAD_NOLL.indexOf(j)), K = synth.prior.zernikeNoll.length;
