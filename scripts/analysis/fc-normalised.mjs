@@ -6,7 +6,7 @@
 // Usage: node scripts/analysis/fc-normalised.mjs CHECKPOINT FC_REF [n] [source] [prior overrides as JSON]
 import { call, cat, full, noGrad, tidy } from '../../dist/src/engine/index.js';
 import { ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
-import { validationRun } from './validation-run.mjs';
+import { pearson, validationRun } from './validation-run.mjs';
 const [checkpoint, fcRefText, n = '256', source = 'beads', priorJson] = process.argv.slice(2);
 const fcRef = Number(fcRefText);
 const { step, model, synth, set } = validationRun(checkpoint, n, source, priorJson);
@@ -32,8 +32,6 @@ for (const b of set.batches) tidy(() => {
     truth.push(modes.map((j) => th[i * K + synth.prior.zernikeNoll.indexOf(j)] / tm[i]));
   }
 });
-const corr = (x, y) => { const mx = x.reduce((a, b) => a + b) / x.length, my = y.reduce((a, b) => a + b) / y.length;
-  let sxy = 0, sxx = 0, syy = 0; for (let i = 0; i < x.length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; } return sxy / Math.sqrt(sxx * syy + 1e-12); };
 for (const [name, est] of Object.entries(rows)) {
-  console.log(`step ${step} n ${truth.length} ${name}: corr of |θ̂| and |θ|:`, modes.map((j, k) => `${j}:${corr(est.map((r) => Math.abs(r[k])), truth.map((r) => Math.abs(r[k]))).toFixed(2)}`).join(' '));
+  console.log(`step ${step} n ${truth.length} ${name}: corr of |θ̂| and |θ|:`, modes.map((j, k) => `${j}:${pearson(est.map((r) => Math.abs(r[k])), truth.map((r) => Math.abs(r[k]))).toFixed(2)}`).join(' '));
 }

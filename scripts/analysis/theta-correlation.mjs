@@ -3,7 +3,7 @@
 // only knows (fc, θmax) scores ≈ 0 (±1/√n). Usage: node scripts/analysis/theta-correlation.mjs CHECKPOINT [n] [source: a generator or domain of the config, e.g. beads, or all] [prior overrides as JSON]
 import { noGrad, tidy } from '../../dist/src/engine/index.js';
 import { twinSigns, ZERNIKE_HEAD_NOLL } from '../../dist/src/model/identifier.js';
-import { validationRun } from './validation-run.mjs';
+import { pearson, validationRun } from './validation-run.mjs';
 const { step, model, synth, set } = validationRun(process.argv[2], process.argv[3], process.argv[4], process.argv[5]);
 // The head estimates Noll 4–11; the prior may draw a subset (sanity runs): compare the modes the prior draws.
 const modes = synth.prior.zernikeNoll.filter((j) => ZERNIKE_HEAD_NOLL.includes(j));
@@ -19,11 +19,7 @@ for (const b of set.batches) tidy(() => {
     est.push(a.map(v => v/tm[i])); tru.push((d1 <= d2 ? u : w).map(v => v/tm[i]));
   }
 });
-const corr = (k) => { const x = est.map(r => r[k]), y = tru.map(r => r[k]); const mx = x.reduce((a,b)=>a+b)/x.length, my = y.reduce((a,b)=>a+b)/y.length;
-  let sxy=0,sxx=0,syy=0; for (let i=0;i<x.length;i++){sxy+=(x[i]-mx)*(y[i]-my);sxx+=(x[i]-mx)**2;syy+=(y[i]-my)**2;} return sxy/Math.sqrt(sxx*syy+1e-12); };
-console.log(`step ${step} n ${est.length} corr per Noll mode:`, modes.map((j, k) => `${j}:${corr(k).toFixed(2)}`).join(' '));
+console.log(`step ${step} n ${est.length} corr per Noll mode:`, modes.map((j, k) => `${j}:${pearson(est.map((r) => r[k]), tru.map((r) => r[k])).toFixed(2)}`).join(' '));
 // The alignment above can make a sign that varies from sample to sample look like a reading (a head whose even modes
 // flip sign per sample, evenModes 'outer'): the magnitudes |θ̂|, |θ| are twin-invariant and need no alignment.
-const corrOf = (x, y) => { const mx = x.reduce((a,b)=>a+b)/x.length, my = y.reduce((a,b)=>a+b)/y.length;
-  let sxy=0,sxx=0,syy=0; for (let i=0;i<x.length;i++){sxy+=(x[i]-mx)*(y[i]-my);sxx+=(x[i]-mx)**2;syy+=(y[i]-my)**2;} return sxy/Math.sqrt(sxx*syy+1e-12); };
-console.log(`step ${step} n ${est.length} corr of |θ̂| and |θ|:`, modes.map((j, k) => `${j}:${corrOf(est.map((r) => Math.abs(r[k])), tru.map((r) => Math.abs(r[k]))).toFixed(2)}`).join(' '));
+console.log(`step ${step} n ${est.length} corr of |θ̂| and |θ|:`, modes.map((j, k) => `${j}:${pearson(est.map((r) => Math.abs(r[k])), tru.map((r) => Math.abs(r[k]))).toFixed(2)}`).join(' '));

@@ -1,4 +1,4 @@
-// Shared by theta-correlation.mjs and theta-saturation.mjs: a training checkpoint's network (eval mode), its
+// Shared by theta-correlation.mjs, theta-saturation.mjs and fc-normalised.mjs: a training checkpoint's network (eval mode), its
 // synthesizer and its own fixed validation set (optionally resized to n samples), rebuilt from the config stored in
 // the checkpoint; `only` keeps the config's data sources of that generator or domain (e.g. beads, natural; '' or
 // 'all' keeps them all), `priorJson` overrides parts of the prior (e.g. '{"sigma":[0,0.002],"gain":[0,0]}').
@@ -23,4 +23,12 @@ export function validationRun(checkpoint, n, only, priorJson) {
   model.eval();
   const synth = makeSynthesizer(config, 'cpu', join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
   return { step: ck.step, model, synth, set: synth.validationSet() };
+}
+
+/** Pearson correlation of two equally long number arrays (the analyses' per-mode readings). */
+export function pearson(x, y) {
+  const mx = x.reduce((a, b) => a + b) / x.length, my = y.reduce((a, b) => a + b) / y.length;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < x.length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; }
+  return sxy / Math.sqrt(sxx * syy + 1e-12);
 }
