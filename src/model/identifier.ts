@@ -294,8 +294,9 @@ export class Identifier extends nn.Module {
 
   /**
    * The parameters a file may lack when its weights are loaded into this network (--init-from): the pixel
-   * correction's, whose output layer starts at zero, so without them the network is exactly its Zernike head, and a
-   * mixture's extra components, which start next to the first (psfMixture).
+   * correction's, whose output layer starts at zero, so without them the network is exactly its Zernike head, a
+   * mixture's extra components, which start next to the first (psfMixture), and the 'outer' even modes' correction,
+   * which starts at zero (evenModes).
    */
   get growableParameters(): string[] {
     const grown = [RESIDUAL, RESIDUAL_HIDDEN, MIXTURE, MIXTURE_LOGITS, EVEN_OUTER].map((m) => `${m}.`);
