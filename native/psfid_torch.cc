@@ -485,23 +485,63 @@ Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Random generators (CPU; device tensors are drawn on the CPU and moved, so a seed means the same numbers everywhere)
+// Random generators (CPU ones, and forks on a device: see ForkGenerator)
 // ---------------------------------------------------------------------------------------------------------------
+
+// Keeps a generator alive under a new handle (reusing a released one).
+int32_t storeGenerator(const at::Generator& g) {
+  if (!g_freeGenerators.empty()) {
+    const int32_t h = g_freeGenerators.back();
+    g_freeGenerators.pop_back();
+    g_generators[h] = g;
+    return h;
+  }
+  g_generators.push_back(g);
+  return static_cast<int32_t>(g_generators.size() - 1);
+}
 
 Napi::Value NewGenerator(const Napi::CallbackInfo& info) {
   return guarded(info, [&](Napi::Env env) -> Napi::Value {
     uint64_t seed = static_cast<uint64_t>(toInt(info[0], "generator seed"));
     at::Generator g = at::make_generator<at::CPUGeneratorImpl>(seed);
-    int32_t h;
-    if (!g_freeGenerators.empty()) {
-      h = g_freeGenerators.back();
-      g_freeGenerators.pop_back();
-      g_generators[h] = g;
-    } else {
-      g_generators.push_back(g);
-      h = static_cast<int32_t>(g_generators.size() - 1);
+    return Napi::Number::New(env, storeGenerator(g));
+  });
+}
+
+// forkGenerator(parentHandle, device) -> handle of a new generator on `device` ('cpu', 'cuda', 'cuda:N'), seeded with
+// one 64-bit draw of the parent (a CPU generator, under its lock), so the parent's state still determines everything.
+// A CUDA generator is a clone of that device's default generator (its Philox engine) with the new seed: it lets the
+// acquisition draw its noise on the GPU instead of drawing on the CPU and copying (src/acquisition/acquire.ts).
+Napi::Value ForkGenerator(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    at::Generator& parent = generatorAt(toInt(info[0], "forkGenerator parent"));
+    if (!info[1].IsString()) throw ArgTypeError("forkGenerator: expected a device string");
+    const c10::Device device(info[1].As<Napi::String>().Utf8Value());
+    uint64_t seed;
+    {
+      std::lock_guard<std::mutex> lock(parent.mutex());
+      seed = at::check_generator<at::CPUGeneratorImpl>(parent)->random64();
     }
-    return Napi::Number::New(env, h);
+    at::Generator g;
+    if (device.is_cpu()) {
+      g = at::make_generator<at::CPUGeneratorImpl>(seed);
+    } else {
+      at::Generator base = at::globalContext().defaultGenerator(device);  // shares the default generator (a handle)
+      {
+        std::lock_guard<std::mutex> lock(base.mutex());
+        g = base.clone();
+      }
+      std::lock_guard<std::mutex> lock(g.mutex());
+      g.set_current_seed(seed);
+    }
+    return Napi::Number::New(env, storeGenerator(g));
+  });
+}
+
+// The device a generator draws on ('cpu', 'cuda:0', …).
+Napi::Value GeneratorDevice(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    return Napi::String::New(env, generatorAt(toInt(info[0], "generator")).device().str());
   });
 }
 
@@ -939,6 +979,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def("isGradEnabled", IsGradEnabled);
   def("newGenerator", NewGenerator);
   def("releaseGenerator", ReleaseGenerator);
+  def("forkGenerator", ForkGenerator);
+  def("generatorDevice", GeneratorDevice);
   def("generatorState", GeneratorState);
   def("setGeneratorState", SetGeneratorState);
   def("manualSeed", ManualSeed);

@@ -29,6 +29,14 @@ export interface AcquireOptions {
    * noise (blank samples stay blank); the scaled x is returned. Blur is linear, so y0 is scaled, not recomputed.
    */
   peak?: readonly number[] | null;
+  /**
+   * Where the noise is drawn. 'cpu' (default): every draw on the CPU from `gen`, then moved to x's device, so a seed
+   * gives the same y on every device. 'device': on x's device, from a fork of `gen` (Generator.fork: one draw of gen
+   * seeds it) with torch's samplers there; on a GPU this removes the CPU draws and copies (session 12 on an H200:
+   * Poisson, Gaussian and salt-and-pepper took 107 of the 114 ms of a 32 × 256² batch), at the price of numbers that
+   * depend on the device. On the CPU both are the same.
+   */
+  noiseDraws?: 'cpu' | 'device';
 }
 
 /**
@@ -49,6 +57,9 @@ export function acquire(gen: Generator, x: Tensor, params: Degradation, optics: 
     const h = psfFromZernike(optics, params.theta.toDevice(x.device), { fc: params.fc, method: opts.method ?? 'mft' });
     let y0 = blur(x, h, opts.boundary ?? 'valid');
     let imaged = x;
+    if (opts.noiseDraws !== undefined && opts.noiseDraws !== 'cpu' && opts.noiseDraws !== 'device') {
+      throw usageError('noiseDraws', `acquire: noiseDraws must be 'cpu' or 'device', got ${String(opts.noiseDraws)}`);
+    }
     if (opts.peak) {
       const max = y0.amax([1, 2, 3]).toArray();
       const scale = tensor(max.map((m, b) => (m > 0 ? opts.peak![b]! / m : 1)), [batch, 1, 1, 1], { dtype: x.dtype, device: x.device });
@@ -56,10 +67,15 @@ export function acquire(gen: Generator, x: Tensor, params: Degradation, optics: 
       y0 = y0.mul(scale);
     }
     const device = (t: Tensor): Tensor => t.toDevice(x.device);
-    let y = poissonNoise(gen, y0, device(params.gain));
-    y = gaussianNoise(gen, y, device(params.sigma));
-    y = quantize(y, device(params.bits));
-    y = saltPepper(gen, y, device(params.saltPepper));
-    return { y, y0, h, x: imaged };
+    const noiseGen = opts.noiseDraws === 'device' && x.device !== 'cpu' ? gen.fork(x.device) : gen;
+    try {
+      let y = poissonNoise(noiseGen, y0, device(params.gain));
+      y = gaussianNoise(noiseGen, y, device(params.sigma));
+      y = quantize(y, device(params.bits));
+      y = saltPepper(noiseGen, y, device(params.saltPepper));
+      return { y, y0, h, x: imaged };
+    } finally {
+      if (noiseGen !== gen) noiseGen.dispose();
+    }
   });
 }

@@ -5,7 +5,7 @@
 // None of these functions modifies its input. Past their first step they work in place on the tensors they made:
 // every out-of-place step would allocate and fill one more image-sized buffer (libtorch's in-place CPU kernels
 // give the same values as their out-of-place forms).
-import { isGradEnabled, noGrad, normal, poissonExact, tensor, tidy, uniform, where, type Generator, Tensor } from '../engine/index.js';
+import { isGradEnabled, noGrad, normal, poisson, poissonExact, tensor, tidy, uniform, where, type Generator, Tensor } from '../engine/index.js';
 import { usageError } from '../errors.js';
 
 /** A number for the whole batch, or a Tensor [B] (one value per batch row). */
@@ -48,10 +48,18 @@ function draw<T>(fn: () => T): T {
 }
 
 /**
+ * Poisson counts drawn where `gen` draws: a CPU Generator uses the engine's exact sampler (`poissonExact`: same
+ * distribution as torch.poisson, about twice as fast on the CPU) and moves the counts to the rates' device, so a seed
+ * gives the same image on CPU and GPU; a device fork (Generator.fork) draws with torch.poisson on that device.
+ */
+function poissonCounts(gen: Generator, rates: Tensor): Tensor {
+  return gen.device === 'cpu' ? poissonExact(gen, rates) : poisson(gen, rates);
+}
+
+/**
  * P_γ(z) = γ · Poisson(z/γ): gain γ in intensity units per photon, so E = z and Var = γ·z. γ = 0 leaves the sample
- * unchanged. Rates are clamped at 0 (an FFT blur may leave −1e-8 where z should be 0). The counts come from the
- * engine's exact sampler (`poissonExact`: same distribution as torch.poisson, about twice as fast on the CPU); on
- * every device they are drawn on the CPU, so a seed gives the same image on CPU and GPU. z/γ must stay ≤ 1e15.
+ * unchanged. Rates are clamped at 0 (an FFT blur may leave −1e-8 where z should be 0). The counts come from
+ * poissonCounts (above). With a CPU Generator z/γ must stay ≤ 1e15.
  */
 export function poissonNoise(gen: Generator, z: Tensor, gain: PerSample): Tensor {
   checkZ(z);
@@ -59,12 +67,12 @@ export function poissonNoise(gen: Generator, z: Tensor, gain: PerSample): Tensor
   return tidy(() => {
     if (g.t === null && g.values[0] === 0) return z.clone();
     const gainT = g.t ? g.t() : g.values[0]!;
-    if (g.values.every((v) => v > 0)) return draw(() => poissonExact(gen, z.detach().clampMin(0).div_(gainT))).mul_(gainT);
+    if (g.values.every((v) => v > 0)) return draw(() => poissonCounts(gen, z.detach().clampMin(0).div_(gainT))).mul_(gainT);
     // Some samples have γ = 0: draw for all (rate z for those), keep z where γ = 0.
     const gains = gainT as Tensor;
     const on = gains.gt(0);
     const safe = where(on, gains, 1);
-    const counts = draw(() => poissonExact(gen, z.detach().clampMin(0).div_(safe)));
+    const counts = draw(() => poissonCounts(gen, z.detach().clampMin(0).div_(safe)));
     return where(on, counts.mul_(safe), z);
   });
 }

@@ -27,6 +27,10 @@ export interface NativeTorch {
   isGradEnabled(): boolean;
   newGenerator(seed: number | bigint): number;
   releaseGenerator(h: number): void;
+  /** A new generator on a device, seeded with one 64-bit draw of a CPU generator; its handle. */
+  forkGenerator(parent: number, device: string): number;
+  /** The device a generator draws on ('cpu', 'cuda:0', …). */
+  generatorDevice(h: number): string;
   generatorState(h: number): Buffer;
   setGeneratorState(h: number, state: Uint8Array): void;
   manualSeed(seed: number | bigint): void;
@@ -73,6 +77,7 @@ const METHOD_SET: Record<Exclude<keyof NativeTorch, 'cudaBuild'>, true> = {
   op: true, opSchema: true, call: true, release: true, liveTensors: true, fromData: true, toData: true, shape: true,
   dtype: true, device: true, item: true, backward: true, grad: true, setGrad: true, setRequiresGrad: true,
   requiresGrad: true, setGradEnabled: true, isGradEnabled: true, newGenerator: true, releaseGenerator: true,
+  forkGenerator: true, generatorDevice: true,
   generatorState: true, setGeneratorState: true, manualSeed: true, poissonExact: true, setNumThreads: true,
   getNumThreads: true, blasNumThreads: true, cudaDeviceCount: true, cudaSynchronize: true, version: true,
 };

@@ -235,16 +235,40 @@ function callInPlace(self: Tensor, op: string, ...rest: unknown[]): Tensor {
  * A seeded random generator (Philox/MT19937 of libtorch's CPU generator). Random tensors are drawn on the CPU and
  * moved to their device, so one seed gives the same numbers on every device. Same seed → same sample, every run.
  */
+/** Module-private: lets fork() wrap a native generator handle it made (the constructor's second argument). */
+const ADOPT_HANDLE = Symbol('adopt a native generator handle');
+
 export class Generator {
   #h: number;
-  constructor(seed: number | bigint) {
-    if (typeof seed === 'number' && (!Number.isInteger(seed) || seed < 0)) throw new TypeError(`Generator: seed must be a non-negative integer, got ${seed}`);
-    this.#h = native.newGenerator(seed);
+  #device = 'cpu';
+  constructor(seed: number | bigint, adopt?: typeof ADOPT_HANDLE) {
+    if (adopt === ADOPT_HANDLE) {
+      this.#h = Number(seed);
+      this.#device = native.generatorDevice(this.#h);
+    } else {
+      if (typeof seed === 'number' && (!Number.isInteger(seed) || seed < 0)) throw new TypeError(`Generator: seed must be a non-negative integer, got ${seed}`);
+      this.#h = native.newGenerator(seed);
+    }
     generatorFinalizer.register(this, this.#h, this);
   }
   get handle(): number {
     if (this.#h < 0) throw new Error('Generator used after dispose()');
     return this.#h;
+  }
+  /** Where it draws: 'cpu' for a Generator made from a seed; a fork's device ('cuda:0', …). */
+  get device(): string {
+    return this.#device;
+  }
+  /**
+   * A new, independent Generator on `device`, seeded with one 64-bit draw of this one (which must be a CPU
+   * Generator): this Generator's state still determines what the fork draws, so checkpoints and --resume stay exact,
+   * but a device fork draws with that device's own engine (CUDA: Philox), so its numbers differ from a CPU fork's.
+   * Samplers given a fork on a GPU draw there, without the CPU draw and copy (the acquisition's noise, for speed).
+   * Dispose of it when done.
+   */
+  fork(device: string): Generator {
+    if (this.#device !== 'cpu') throw new TypeError(`Generator.fork: only a CPU Generator can be forked, this one draws on ${this.#device}`);
+    return new Generator(native.forkGenerator(this.handle, device), ADOPT_HANDLE);
   }
   /** The full state (for checkpoints). */
   getState(): Uint8Array {
@@ -609,15 +633,15 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 // ---------------------------------------------------------------------------------------------------------------
 
 function onDevice(t: Tensor, device: string | undefined): Tensor {
-  if (!device || device === 'cpu') return t;
+  if (!device || device === t.device) return t;
   const moved = t.toDevice(device);
   t.dispose();
   return moved;
 }
 
-/** U[low, high) samples. */
+/** U[low, high) samples, drawn on the generator's device (a CPU Generator draws on the CPU and moves them). */
 export function uniform(gen: Generator, shape: number[], opts: CreateOptions & { low?: number; high?: number } = {}): Tensor {
-  const u = call('rand.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, 'cpu', null);
+  const u = call('rand.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, gen.device, null);
   const low = opts.low ?? 0;
   const high = opts.high ?? 1;
   // In place: out-of-place mul().add() left the intermediate product unfreed outside a tidy scope.
@@ -625,20 +649,21 @@ export function uniform(gen: Generator, shape: number[], opts: CreateOptions & {
   return finish(onDevice(u, opts.device), opts);
 }
 
-/** N(mean, std²) samples. */
+/** N(mean, std²) samples, drawn on the generator's device. */
 export function normal(gen: Generator, shape: number[], opts: CreateOptions & { mean?: number; std?: number } = {}): Tensor {
-  const z = call('randn.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, 'cpu', null);
+  const z = call('randn.generator', shape, gen, dtypeCode(opts.dtype ?? 'float32'), null, gen.device, null);
   if ((opts.mean ?? 0) !== 0 || (opts.std ?? 1) !== 1) z.mul_(opts.std ?? 1).add_(opts.mean ?? 0);
   return finish(onDevice(z, opts.device), opts);
 }
 
-/** Poisson samples with the given (non-negative) rates, on the rates' device. */
+/** Poisson samples (torch.poisson) with the given (non-negative) rates, drawn on the generator's device, returned on
+ * the rates' device. */
 export function poisson(gen: Generator, rates: Tensor): Tensor {
   const device = rates.device;
-  if (device === 'cpu') return call('poisson', rates, gen);
-  const cpuRates = rates.toDevice('cpu');
-  const p = call('poisson', cpuRates, gen);
-  cpuRates.dispose();
+  if (device === gen.device) return call('poisson', rates, gen);
+  const moved = rates.toDevice(gen.device);
+  const p = call('poisson', moved, gen);
+  moved.dispose();
   return onDevice(p, device);
 }
 
@@ -654,6 +679,7 @@ export function poisson(gen: Generator, rates: Tensor): Tensor {
 export function poissonExact(gen: Generator, rates: Tensor): Tensor {
   if (!(gen instanceof Generator)) throw new TypeError(`poissonExact: expected a Generator, got ${describe(gen)}`);
   if (!(rates instanceof Tensor)) throw new TypeError(`poissonExact: expected a Tensor of rates, got ${describe(rates)}`);
+  if (gen.device !== 'cpu') throw new TypeError(`poissonExact: draws on the CPU and needs a CPU Generator, got one on ${gen.device} (use poisson)`);
   const device = rates.device;
   if (device === 'cpu') return new Tensor(native.poissonExact(gen.handle, rates.handle));
   const cpuRates = rates.toDevice('cpu');
@@ -666,7 +692,7 @@ export function poissonExact(gen: Generator, rates: Tensor): Tensor {
 
 /** Integers uniform in [low, high). */
 export function randint(gen: Generator, low: number, high: number, shape: number[], opts: CreateOptions = {}): Tensor {
-  const r = call('randint.low_generator', low, high, shape, gen, dtypeCode(opts.dtype ?? 'int64'), null, 'cpu', null);
+  const r = call('randint.low_generator', low, high, shape, gen, dtypeCode(opts.dtype ?? 'int64'), null, gen.device, null);
   return onDevice(r, opts.device);
 }
 

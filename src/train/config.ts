@@ -129,7 +129,14 @@ export const trainConfigSchema = z.object({
      * core but two, at most 8 (there the crops took 85 % of the seed preset's step). The batches are the same either way.
      */
     workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
-  }).strict().default({ sizeFilter: 'perSide', cropNormalization: 'max', minCropStd: 0.05, exposure: null, workers: 'auto', sources: [
+    /**
+     * Where the training batches' noise is drawn (src/acquisition/acquire.ts noiseDraws): 'cpu' (the same batches on
+     * every device), 'device' (torch's samplers on the training device, from a fork of the step's generator: on a GPU
+     * the CPU draws were 94 % of the acquisition), or 'auto' (default: 'device' on a GPU, 'cpu' on the CPU, where the
+     * two are the same). The validation set is always drawn on the CPU, so its figures compare across devices.
+     */
+    noiseDraws: z.enum(['auto', 'cpu', 'device']).default('auto'),
+  }).strict().default({ sizeFilter: 'perSide', cropNormalization: 'max', minCropStd: 0.05, exposure: null, workers: 'auto', noiseDraws: 'auto', sources: [
     { kind: 'procedural', generator: 'dead-leaves', weight: 1 },
     { kind: 'procedural', generator: 'filaments', weight: 1 },
     { kind: 'procedural', generator: 'spots', weight: 1 },

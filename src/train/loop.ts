@@ -15,7 +15,7 @@ import { validate, type ValidationResult } from './validate.js';
 import { writeCurves } from './curves.js';
 
 export interface TrainEvents {
-  onStart?(info: { startStep: number; steps: number; parameters: number; device: string; sources: string[]; workers: number }): void;
+  onStart?(info: { startStep: number; steps: number; parameters: number; device: string; sources: string[]; workers: number; noiseDraws: 'cpu' | 'device' }): void;
   onStep?(info: { step: number; loss: number; psfTerm: number; dataTerm: number; lr: number; stepMs: number; dataMs: number }): void;
   onValidation?(info: { step: number } & ValidationResult): void;
   onCheckpoint?(info: { step: number; path: string }): void;
@@ -127,7 +127,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify({ ...config, prior: synth.prior }, null, 2) + '\n');
 
   const validationSet = synth.validationSet();
-  opts.events?.onStart?.({ startStep, steps: config.steps, parameters: model.numParameters(), device, sources: synth.sourceNames, workers: synth.workers });
+  opts.events?.onStart?.({ startStep, steps: config.steps, parameters: model.numParameters(), device, sources: synth.sourceNames, workers: synth.workers, noiseDraws: synth.noiseDraws });
 
   const log = (entry: object): void => appendFileSync(logPath, JSON.stringify(entry) + '\n');
   const schedule = config.schedule.kind === 'cosine' ? { ...config.schedule, totalSteps: config.steps } : config.schedule;

@@ -40,17 +40,24 @@ export interface Synthesizer {
   batchFromCrops(step: number, crops: CropBatch): TrainingBatch;
   /** Number of prefetching worker threads (0: inline). */
   readonly workers: number;
+  /** Where the training batches' noise is drawn (config.data.noiseDraws resolved for the device). */
+  readonly noiseDraws: 'cpu' | 'device';
   /** The fixed validation set (config.validation.size samples from config.validation.seed). */
   validationSet(): ValidationSet;
   dispose(): void;
 }
 
-/** The degradations from `gen` and the acquisition of drawn crops, on `device`. */
-export function acquireCrops(crops: CropBatch, prior: Prior, optics: Optics, gen: Generator, device: string): TrainingBatch {
+/** data.noiseDraws for a run on `device`: 'auto' is 'device' on a GPU and 'cpu' on the CPU. */
+export function resolveNoiseDraws(setting: TrainConfig['data']['noiseDraws'], device: string): 'cpu' | 'device' {
+  return setting === 'auto' ? (device === 'cpu' ? 'cpu' : 'device') : setting;
+}
+
+/** The degradations from `gen` and the acquisition of drawn crops, on `device` (noise drawn as `noiseDraws` says). */
+export function acquireCrops(crops: CropBatch, prior: Prior, optics: Optics, gen: Generator, device: string, noiseDraws: 'cpu' | 'device' = 'cpu'): TrainingBatch {
   const { batch, n } = crops;
   return tidy(() => {
     const params = sampleDegradation(gen, prior, batch, { device });
-    const { x, y, y0, h } = acquire(gen, tensor(crops.pixels, [batch, 1, n, n], { device }), params, optics, { boundary: 'valid', peak: crops.exposure });
+    const { x, y, y0, h } = acquire(gen, tensor(crops.pixels, [batch, 1, n, n], { device }), params, optics, { boundary: 'valid', peak: crops.exposure, noiseDraws });
     return { x, y, y0, h, fc: params.fc, thetaMax: params.thetaMax, theta: params.theta };
   });
 }
@@ -80,10 +87,11 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
   const workers = resolveWorkers(config.data.workers, device);
   const prefetcher = workers > 0 ? startPrefetcher({ sources, crop, seed: config.seed, batch: config.batchSize, n: ns, perSide, workers }) : null;
   const inlineCrops = (step: number): CropBatch => stepCrops(sourcesAt, config.seed, step, config.batchSize, ns, crop);
+  const noiseDraws = resolveNoiseDraws(config.data.noiseDraws, device);
   const batchFromCrops = (step: number, crops: CropBatch): TrainingBatch => {
     const gen = new Generator(stepSeed(config.seed, step, 1));
     try {
-      return acquireCrops(crops, prior, optics, gen, device);
+      return acquireCrops(crops, prior, optics, gen, device, noiseDraws);
     } finally {
       gen.dispose();
     }
@@ -92,6 +100,7 @@ export function makeSynthesizer(config: TrainConfig, device: string, baseDir: st
     prior,
     optics,
     workers,
+    noiseDraws,
     sourceNames: sources.map((s) => (s.kind === 'images' ? `${s.name} (${s.images.length} images)` : s.name)),
     trainingBatch: (step) => batchFromCrops(step, inlineCrops(step)),
     crops: async (step) => (prefetcher ? prefetcher.crops(step) : inlineCrops(step)),

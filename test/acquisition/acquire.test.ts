@@ -1,7 +1,7 @@
 // acquire = camera ∘ noise ∘ blur: shapes, consistency with its parts, reproducibility, refusals.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Generator, liveTensors, tensor, tidy, uniform, type Tensor } from '../../src/engine/index.js';
+import { cudaDeviceCount, Generator, liveTensors, tensor, tidy, uniform, type Tensor } from '../../src/engine/index.js';
 import { PsfidError } from '../../src/errors.js';
 import {
   acquire, blur, blurAdjoint, BOUNDARIES, gaussianNoise, poissonNoise, quantize, resolvePrior, saltPepper, sampleDegradation,
@@ -29,6 +29,27 @@ describe('acquire', () => {
       for (const v of a.y.toArray()) assert.ok(Math.abs(v * 4095 - Math.round(v * 4095)) < 2e-3 && v >= 0 && v <= 1);
       const c = acquire(new Generator(34), x, params, optics);
       assert.notDeepEqual(c.y.toArray(), a.y.toArray());
+    });
+  });
+
+  test("noiseDraws: 'device' is 'cpu' on the CPU (same y); on a GPU it draws there, reproducibly; a bad value is refused", () => {
+    tidy(() => {
+      const x = uniform(new Generator(41), [3, 1, 30, 30]);
+      const params = sampleDegradation(new Generator(42), resolvePrior(), 3);
+      const cpu = acquire(new Generator(43), x, params, optics, { noiseDraws: 'cpu' }).y.toArray();
+      assert.deepEqual(acquire(new Generator(43), x, params, optics, { noiseDraws: 'device' }).y.toArray(), cpu);
+      assert.throws(() => acquire(new Generator(43), x, params, optics, { noiseDraws: 'gpu' as 'cpu' }), (e: unknown) => e instanceof PsfidError && e.param === 'noiseDraws');
+      if (cudaDeviceCount() === 0) return;
+      const xg = x.toDevice('cuda');
+      const onGpu = (draws: 'cpu' | 'device'): Tensor => acquire(new Generator(43), xg, params, optics, { noiseDraws: draws }).y;
+      const a = onGpu('device');
+      assert.match(a.device, /^cuda/);
+      assert.deepEqual(a.toDevice('cpu').toArray(), onGpu('device').toDevice('cpu').toArray());
+      assert.notDeepEqual(a.toDevice('cpu').toArray(), cpu, 'GPU draws are not the CPU numbers');
+      // 'cpu' on the GPU gives the CPU's y up to the GPU's PSF and blur arithmetic (quantization can flip a level).
+      const viaCpu = onGpu('cpu').toDevice('cpu');
+      const flips = viaCpu.sub(tensor(cpu, [3, 1, 16, 16])).abs().gt(1e-3).sum().item() as number;
+      assert.ok(flips <= 8, `${flips} of 768 pixels differ between CPU draws on the GPU and on the CPU`);
     });
   });
 

@@ -2,7 +2,7 @@
 // parameters, reproducibility, and refusal of bad values.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Generator, ones, tensor, tidy, uniform, type Tensor } from '../../src/engine/index.js';
+import { cudaDeviceCount, Generator, ones, tensor, tidy, uniform, type Tensor } from '../../src/engine/index.js';
 import { PsfidError } from '../../src/errors.js';
 import { gaussianNoise, poissonNoise, quantize, saltPepper } from '../../src/acquisition/index.js';
 
@@ -35,21 +35,67 @@ function levels(values: number[], side: number): Tensor {
   return ones([values.length, 1, side, side], f64).mul(tensor(values, [values.length, 1, 1, 1], f64));
 }
 
+/** Poisson–Gaussian noise on constant images on `device` from `gen`: mean z and variance γ·z + σ² per sample. */
+function checkPoissonGaussian(gen: Generator, device: string): void {
+  const z = [0.2, 0.5, 0.9, 0.6];
+  const gain = [0.01, 0.02, 0.005, 0];
+  const sigma = [0.01, 0, 0.02, 0.015];
+  tidy(() => {
+    const on = { ...f64, device };
+    const y = gaussianNoise(gen, poissonNoise(gen, levels(z, 200).toDevice(device), tensor(gain, [4], on)), tensor(sigma, [4], on));
+    assert.equal(y.device, levels([0], 1).toDevice(device).device);
+    const values = y.toDevice('cpu');
+    z.forEach((level, b) => {
+      const m = moments(values.select(0, b).data() as Float64Array);
+      const variance = gain[b]! * level + sigma[b]! ** 2;
+      assert.ok(Math.abs(m.mean - level) < 5 * m.seMean, `sample ${b}: mean ${m.mean} vs ${level} (SE ${m.seMean})`);
+      assert.ok(Math.abs(m.variance - variance) < 5 * m.seVariance, `sample ${b}: variance ${m.variance} vs ${variance} (SE ${m.seVariance})`);
+    });
+  });
+}
+
+/** Salt and pepper on a grey image on `device` from `gen`: a fraction ≈ s replaced, half by 0 and half by 1. */
+function checkSaltPepper(gen: Generator, device: string): void {
+  const rates = [0.01, 0.002, 0];
+  tidy(() => {
+    const side = 400;
+    const y = saltPepper(gen, levels([0.5, 0.5, 0.5], side).toDevice(device), tensor(rates, [3], { ...f64, device })).toDevice('cpu');
+    rates.forEach((s, b) => {
+      const v = y.select(0, b).data() as Float64Array;
+      const n = v.length;
+      let zeros = 0;
+      let ones = 0;
+      for (const p of v) {
+        if (p === 0) zeros++;
+        else if (p === 1) ones++;
+        else assert.equal(p, 0.5);
+      }
+      const replaced = zeros + ones;
+      const se = Math.sqrt((s * (1 - s)) / n);
+      assert.ok(Math.abs(replaced / n - s) <= 5 * se, `sample ${b}: fraction ${replaced / n} vs ${s}`);
+      if (replaced > 0) assert.ok(Math.abs(zeros / replaced - 0.5) < 5 * Math.sqrt(0.25 / replaced), `sample ${b}: ${zeros} zeros, ${ones} ones`);
+    });
+  });
+}
+
+const hasCuda = cudaDeviceCount() > 0;
+
 describe('noise', () => {
   test('Poisson–Gaussian: mean ≈ z and variance ≈ γ·z + σ² within 5 standard errors, per sample', () => {
-    const z = [0.2, 0.5, 0.9, 0.6];
-    const gain = [0.01, 0.02, 0.005, 0];
-    const sigma = [0.01, 0, 0.02, 0.015];
-    tidy(() => {
-      const gen = new Generator(11);
-      const y = gaussianNoise(gen, poissonNoise(gen, levels(z, 200), tensor(gain, [4], f64)), tensor(sigma, [4], f64));
-      z.forEach((level, b) => {
-        const m = moments(y.select(0, b).data() as Float64Array);
-        const variance = gain[b]! * level + sigma[b]! ** 2;
-        assert.ok(Math.abs(m.mean - level) < 5 * m.seMean, `sample ${b}: mean ${m.mean} vs ${level} (SE ${m.seMean})`);
-        assert.ok(Math.abs(m.variance - variance) < 5 * m.seVariance, `sample ${b}: variance ${m.variance} vs ${variance} (SE ${m.seVariance})`);
-      });
-    });
+    checkPoissonGaussian(new Generator(11), 'cpu');
+  });
+
+  test('with a CPU fork of the generator (what acquire uses for noiseDraws: device) the moments are the same', () => {
+    checkPoissonGaussian(new Generator(11).fork('cpu'), 'cpu');
+    checkSaltPepper(new Generator(14).fork('cpu'), 'cpu');
+  });
+
+  test('on a GPU with a GPU fork (torch.poisson, randn and rand drawn there): the same moments and rates', (t) => {
+    if (!hasCuda) return t.skip('no CUDA GPU visible (cudaDeviceCount() = 0)');
+    checkPoissonGaussian(new Generator(11).fork('cuda'), 'cuda');
+    checkSaltPepper(new Generator(14).fork('cuda'), 'cuda');
+    // A CPU generator with GPU data: drawn on the CPU and moved (the default, same numbers on every device).
+    checkPoissonGaussian(new Generator(11), 'cuda');
   });
 
   test('Poisson samples are γ times integers; γ = 0 and σ = 0 leave the image unchanged', () => {
@@ -83,26 +129,7 @@ describe('noise', () => {
   });
 
   test('salt and pepper: a fraction ≈ s of pixels replaced, half by 0 and half by 1 (5 standard errors), per sample', () => {
-    const rates = [0.01, 0.002, 0];
-    tidy(() => {
-      const side = 400;
-      const y = saltPepper(new Generator(14), levels([0.5, 0.5, 0.5], side), tensor(rates, [3], f64));
-      rates.forEach((s, b) => {
-        const v = y.select(0, b).data() as Float64Array;
-        const n = v.length;
-        let zeros = 0;
-        let ones = 0;
-        for (const p of v) {
-          if (p === 0) zeros++;
-          else if (p === 1) ones++;
-          else assert.equal(p, 0.5);
-        }
-        const replaced = zeros + ones;
-        const se = Math.sqrt((s * (1 - s)) / n);
-        assert.ok(Math.abs(replaced / n - s) <= 5 * se, `sample ${b}: fraction ${replaced / n} vs ${s}`);
-        if (replaced > 0) assert.ok(Math.abs(zeros / replaced - 0.5) < 5 * Math.sqrt(0.25 / replaced), `sample ${b}: ${zeros} zeros, ${ones} ones`);
-      });
-    });
+    checkSaltPepper(new Generator(14), 'cpu');
   });
 
   test('same seed → same noise; inputs are not modified', () => {

@@ -11,7 +11,7 @@ import { Rng, stepSeed } from '../../src/data/rng.js';
 import { drawCrops, resolveSources, sourcesForSide, type CropOptions, type Source } from '../../src/data/sources.js';
 import { resolveWorkers, shareImages, startPrefetcher } from '../../src/train/prefetch.js';
 import { resolveTrainConfig } from '../../src/train/config.js';
-import { makeSynthesizer } from '../../src/train/synthesize.js';
+import { makeSynthesizer, resolveNoiseDraws } from '../../src/train/synthesize.js';
 import { train } from '../../src/train/loop.js';
 
 /** A folder of two uint16 TIFFs with a smooth pattern plus pseudo-random texture. */
@@ -97,6 +97,25 @@ test("workers: 'auto' is none on the CPU and 1–8 on a GPU; a count is taken as
   assert.equal(resolveWorkers(3, 'cpu'), 3);
   assert.equal(resolveTrainConfig({}).data.workers, 'auto');
   for (const w of [-1, 1.5, 'many']) assert.throws(() => resolveTrainConfig({ data: { workers: w } }), /workers/);
+});
+
+test("data.noiseDraws: 'auto' is 'device' on a GPU and 'cpu' on the CPU, where 'device' gives the same batches; bad values refused", () => {
+  assert.equal(resolveTrainConfig({}).data.noiseDraws, 'auto');
+  assert.equal(resolveNoiseDraws('auto', 'cpu'), 'cpu');
+  assert.equal(resolveNoiseDraws('auto', 'cuda'), 'device');
+  assert.equal(resolveNoiseDraws('cpu', 'cuda'), 'cpu');
+  assert.throws(() => resolveTrainConfig({ data: { noiseDraws: 'gpu' } }), /noiseDraws/);
+  const base = { preset: 'tiny', batchSize: 2, cropSize: 24, data: { sources: [{ kind: 'procedural', generator: 'dead-leaves' }], workers: 0 } };
+  const batches = (['cpu', 'device'] as const).map((noiseDraws) => {
+    const synth = makeSynthesizer(resolveTrainConfig({ ...base, data: { ...base.data, noiseDraws } }), 'cpu', '.');
+    assert.equal(synth.noiseDraws, noiseDraws);
+    const b = synth.trainingBatch(3);
+    const y = b.y.toArray();
+    Object.values(b).forEach((t) => (t as { dispose(): void }).dispose());
+    synth.dispose();
+    return y;
+  });
+  assert.deepEqual(batches[1], batches[0]);
 });
 
 test('a training run with 2 crop workers logs the same losses and validation as one without', async () => {

@@ -83,7 +83,7 @@ export function register(program: Command): void {
         shouldStop: () => stop,
         events: {
           onStart: (s) => {
-            console.error(`psfid train: ${config.preset} (${s.parameters.toLocaleString('en-US')} parameters) on ${s.device}, steps ${s.startStep} → ${s.steps}, data: ${s.sources.join(', ')}${s.workers ? ` (crops drawn ahead by ${s.workers} worker thread${s.workers > 1 ? 's' : ''})` : ''}${f.initFrom && s.startStep === 0 ? `; weights from ${f.initFrom}` : ''}`);
+            console.error(`psfid train: ${config.preset} (${s.parameters.toLocaleString('en-US')} parameters) on ${s.device}, steps ${s.startStep} → ${s.steps}, data: ${s.sources.join(', ')}${s.workers ? ` (crops drawn ahead by ${s.workers} worker thread${s.workers > 1 ? 's' : ''})` : ''}${s.noiseDraws === 'device' && s.device !== 'cpu' ? `; noise drawn on ${s.device}` : ''}${f.initFrom && s.startStep === 0 ? `; weights from ${f.initFrom}` : ''}`);
             bar = progressBar('train', s.steps, { unit: 'steps', extra: 'loss {loss} | {rate} steps/s | data {data} ms' });
             bar.tick(s.startStep, { loss: '-', rate: '-', data: '-' });
           },
