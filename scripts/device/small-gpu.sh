@@ -21,8 +21,16 @@
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/small-run
 source scripts/device/setup.sh
-# Where the acquisition's time goes on this device, stage by stage (a few seconds; docs/gpu.md).
-timeout 60 node scripts/device/acquire-profile.mjs "$DEVICE" 32 256 10 | tee "$LOGS/acquire-profile.jsonl"
+# The GPU noise draws (Generator.fork, data.noiseDraws 'auto' = on the GPU since session 12, never run on a GPU before
+# the next session): their CUDA tests first (≈ 20 s; a failure is printed, and TRAIN_FLAGS can pin the CPU draws
+# with a config whose data.noiseDraws is "cpu").
+if [ "$DEVICE" != cpu ]; then
+  PSFID_THREADS=4 timeout 120 node --test dist/test/engine/fork.test.js dist/test/acquisition/noise.test.js dist/test/acquisition/acquire.test.js \
+    > "$LOGS/noise-draws-tests.log" 2>&1; echo "GPU noise-draw tests rc=$?"; grep -E '^# (pass|fail|skipped)|^not ok' "$LOGS/noise-draws-tests.log"
+fi
+# Where the acquisition's time goes on this device, stage by stage, noise drawn on the CPU and on the GPU (a few
+# seconds; docs/gpu.md).
+timeout 90 node scripts/device/acquire-profile.mjs "$DEVICE" 32 256 10 | tee "$LOGS/acquire-profile.jsonl"
 stamp train
 rm -rf "$RUN"; mkdir -p "$RUN"
 start=(--init-from "${INIT:-models/psfid-small.safetensors}")
