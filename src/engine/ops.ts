@@ -39,6 +39,20 @@ export function interpolate(x: Tensor, size: [number, number], mode: 'bilinear' 
   return mode === 'bilinear' ? call('upsample_bilinear2d.vec', x, size, alignCorners, null) : call('upsample_nearest2d.vec', x, size, null);
 }
 
+/** Sampling grids [N, H, W, 2] of the affine maps θ [N, 2, 3] for an output of `size` [N, C, H, W] (as
+ * torch.nn.functional.affine_grid): normalised coordinates in [−1, 1], x first. */
+export function affineGrid(theta: Tensor, size: [number, number, number, number], alignCorners = false): Tensor {
+  return call('affine_grid_generator', theta, size, alignCorners);
+}
+
+const GRID_MODES = { bilinear: 0, nearest: 1, bicubic: 2 } as const;
+const GRID_PADDING = { zeros: 0, border: 1, reflection: 2 } as const;
+
+/** Samples x [N, C, H, W] at the grid [N, H', W', 2] (as torch.nn.functional.grid_sample). */
+export function gridSample(x: Tensor, grid: Tensor, mode: keyof typeof GRID_MODES = 'bilinear', padding: keyof typeof GRID_PADDING = 'zeros', alignCorners = false): Tensor {
+  return call('grid_sampler', x, grid, GRID_MODES[mode], GRID_PADDING[padding], alignCorners);
+}
+
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null, bias: Tensor | null, training: boolean, momentum = 0.1, eps = 1e-5): Tensor {
   return call('batch_norm', x, weight, bias, runningMean, runningVar, training, momentum, eps, true);
 }

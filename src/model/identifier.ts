@@ -16,6 +16,7 @@
 // estimate does not depend on the image's intensity scale or offset.
 import type { ConvPrecision } from './precision.js';
 import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, normal, noGrad, zeros, type DType } from '../engine/index.js';
+import { fromReferenceCutoff, toReferenceCutoff } from './cutoff.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
 
@@ -104,6 +105,13 @@ export interface IdentifierConfig {
    * model: no change in 5,000 steps (docs/model-history.md), so the cut is not what limits the even modes there.
    */
   evenModes?: 'direct' | 'outer';
+  /**
+   * 'zernike' head only: a reference cut-off (cycles/pixel). Every input is first resampled onto pixels fcRef/fc
+   * times its own (./cutoff.ts), so the network always sees the PSF at the scale of fcRef and is told fcRef; θ̂ (in
+   * waves, independent of the pixel size) then gives the PSF at the input's own fc, and the pixel correction is
+   * mapped back from the reference grid. Unset (default): inputs are seen at their own cut-off.
+   */
+  fcRef?: number;
   /**
    * Initial weights: 'torch' (default; PyTorch's U(±1/√fan_in), which shrinks activations by ≈ 0.6 per layer, so the
    * image's features reach the head ~100× weaker than the biases) or 'he' (He-normal for LeakyReLU, zero biases,
@@ -202,6 +210,7 @@ export class Identifier extends nn.Module {
 
   constructor(readonly config: IdentifierConfig, seed = 0) {
     super();
+    if (config.fcRef !== undefined && !(config.fcRef > 0 && config.fcRef < 0.5)) throw usageError('fcRef', `fcRef must be a cut-off in (0, 0.5) cycles/pixel, got ${config.fcRef}`);
     const { baseChannels: b, levels, psfSize: S, slope } = config;
     const stages = Math.log2(S + 1) - 2; // 1 → 3 (stride 1), then log2(S+1) − 2 stride-2 stages n → 2n+1 reach S
     if (!Number.isInteger(stages) || stages < 1) throw usageError('psfSize', `psfSize must be 2^k − 1 (15, 31, 63), got ${S}`);
@@ -276,6 +285,7 @@ export class Identifier extends nn.Module {
       return;
     }
     if (config.psfResidual || config.psfResidualHidden) throw usageError('psfResidual', "psfResidual needs the 'zernike' head");
+    if (config.fcRef !== undefined) throw usageError('fcRef', "fcRef needs the 'zernike' head");
     if ((config.psfMixture ?? 1) > 1) throw usageError('psfMixture', "psfMixture needs the 'zernike' head");
     if (config.evenModes === 'outer') throw usageError('evenModes', "evenModes 'outer' needs the 'zernike' head");
     for (let i = 0; i <= stages; i++) {
@@ -361,10 +371,14 @@ export class Identifier extends nn.Module {
     const [B, C, H, W] = y.shape as [number, number, number, number];
     if (y.ndim !== 4 || C !== 1) throw new TypeError(`Identifier: y must be [B, 1, H, W], got [${y.shape.join(', ')}]`);
     const { slope, psfSize: S } = this.config;
+    const fcRef = this.config.fcRef;
     return tidy(() => {
-      const mean = y.mean([2, 3], true);
-      const yn = y.sub(mean).div(this.inputScale(y).add(1e-6));
-      const [c0, c1] = [fc.sub(0.1875).div(0.0625), thetaMax.sub(0.085).div(0.065)];
+      // A model with a reference cut-off sees every input resampled to it, and is told that cut-off (./cutoff.ts).
+      const yIn = fcRef === undefined ? y : toReferenceCutoff(y, fc, fcRef);
+      const fcSeen = fcRef === undefined ? fc : full([B], fcRef, { dtype: fc.dtype, device: fc.device });
+      const mean = yIn.mean([2, 3], true);
+      const yn = yIn.sub(mean).div(this.inputScale(yIn).add(1e-6));
+      const [c0, c1] = [fcSeen.sub(0.1875).div(0.0625), thetaMax.sub(0.085).div(0.065)];
       const ones = full([B, 1, H, W], 1, { device: y.device, dtype: y.dtype });
       const cond0 = ones.mul(c0.reshape([B, 1, 1, 1]));
       const cond1 = ones.mul(c1.reshape([B, 1, 1, 1]));
@@ -389,7 +403,8 @@ export class Identifier extends nn.Module {
         const t = this.evenOuter ? evenModesFromOuter(z.tanh(), this.evenOuter.forward(seedVec)) : z.tanh();
         const theta = t.mul(thetaMax.reshape([B, 1]));
         const rIn = this.residualHidden ? this.residualHidden.forward(seedVec).leakyRelu(slope) : seedVec;
-        const residual = this.residualOut ? this.residualOut.forward(rIn).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
+        const drawn = this.residualOut ? this.residualOut.forward(rIn).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
+        const residual = drawn && fcRef !== undefined ? fromReferenceCutoff(drawn, fc, fcRef) : drawn;
         if (!withPsf) return { psf: null, theta, residual };
         const fcs = fc.toArray();
         let h: Tensor;

@@ -86,6 +86,7 @@ export const trainConfigSchema = z.object({
     psfResidualHidden: z.number().int().min(0).max(4096),
     psfMixture: z.number().int().min(1).max(16),
     evenModes: z.enum(['direct', 'outer']),
+    fcRef: z.number().gt(0).lt(0.5),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
