@@ -8,25 +8,35 @@
 // computed at the input's own fc from them; only a pixel correction drawn on the reference grid is mapped back.
 import { affineGrid, gridSample, tensor, tidy, type Tensor } from '../engine/index.js';
 
-/** Per-sample maps diag(s, s) [B, 2, 3]: a scale about the centre, no shift (normalised coordinates). */
-function scaleMaps(scale: Tensor): Tensor {
+/** Per-sample maps diag(s·ax, s·ay) [B, 2, 3]: a scale about the centre, no shift (normalised coordinates; x first). */
+function scaleMaps(scale: Tensor, ax = 1, ay = 1): Tensor {
   const B = scale.size(0);
-  const unit = tensor([1, 0, 0, 0, 1, 0], [1, 6], { dtype: scale.dtype, device: scale.device });
+  const unit = tensor([ax, 0, 0, 0, ay, 0], [1, 6], { dtype: scale.dtype, device: scale.device });
   return scale.reshape([B, 1]).mul(unit).reshape([B, 2, 3]);
 }
 
 /**
- * y [B, 1, H, W] imaged at cut-offs fc [B] → the same size resampled onto pixels r = fcRef/fc times its own (bicubic,
- * about the centre): r < 1 magnifies the central r·H pixels; r > 1 needs r·H pixels and mirrors the border beyond
- * the input (reflection). r = 1 returns y unchanged.
+ * The side of the resampled input that covers an input of `side` pixels for every sample: side / max r (the sample
+ * with the coarsest reference pixels fills it; the others show their central part), at least `minSide`.
  */
-export function toReferenceCutoff(y: Tensor, fc: Tensor, fcRef: number): Tensor {
+export function referenceSide(side: number, fc: readonly number[], fcRef: number, minSide = 1): number {
+  const rMax = Math.max(...fc.map((f) => fcRef / f));
+  return Math.max(minSide, Math.round(side / rMax));
+}
+
+/**
+ * y [B, 1, H, W] imaged at cut-offs fc [B] → resampled onto pixels r = fcRef/fc times its own (bicubic, about the
+ * centre), `size` [H', W'] pixels (default [H, W]): the output spans r·H' input pixels, so r·H' > H mirrors the border
+ * beyond the input (reflection). r = 1 at the input's size returns y unchanged.
+ */
+export function toReferenceCutoff(y: Tensor, fc: Tensor, fcRef: number, size?: [number, number]): Tensor {
   return tidy(() => {
-    const r = fc.reciprocal().mul(fcRef).to({ dtype: y.dtype });
-    if (r.sub(1).abs().max().item() < 1e-6) return y.clone();
     const [B, C, H, W] = y.shape as [number, number, number, number];
-    // Output pixel at normalised u samples the input at r·u: the output's pixels are r input pixels wide.
-    return gridSample(y, affineGrid(scaleMaps(r), [B, C, H, W]), 'bicubic', 'reflection');
+    const [Ho, Wo] = size ?? [H, W];
+    const r = fc.reciprocal().mul(fcRef).to({ dtype: y.dtype });
+    if (Ho === H && Wo === W && r.sub(1).abs().max().item() < 1e-6) return y.clone();
+    // Output pixel at normalised u samples the input at r·(Ho/H)·u: the output's pixels are r input pixels wide.
+    return gridSample(y, affineGrid(scaleMaps(r, Wo / W, Ho / H), [B, C, Ho, Wo]), 'bicubic', 'reflection');
   });
 }
 

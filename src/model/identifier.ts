@@ -16,7 +16,7 @@
 // estimate does not depend on the image's intensity scale or offset.
 import type { ConvPrecision } from './precision.js';
 import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, normal, noGrad, zeros, type DType } from '../engine/index.js';
-import { fromReferenceCutoff, toReferenceCutoff } from './cutoff.js';
+import { fromReferenceCutoff, referenceSide, toReferenceCutoff } from './cutoff.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
 
@@ -374,12 +374,15 @@ export class Identifier extends nn.Module {
     const fcRef = this.config.fcRef;
     return tidy(() => {
       // A model with a reference cut-off sees every input resampled to it, and is told that cut-off (./cutoff.ts).
-      const yIn = fcRef === undefined ? y : toReferenceCutoff(y, fc, fcRef);
+      // Sized to cover the input (side / max r), but never below what the network takes.
+      const fcList = fcRef === undefined ? [] : fc.toArray();
+      const side = (n: number): number => referenceSide(n, fcList, fcRef!, this.minInputSize);
+      const yIn = fcRef === undefined ? y : toReferenceCutoff(y, fc, fcRef, [side(H), side(W)]);
       const fcSeen = fcRef === undefined ? fc : full([B], fcRef, { dtype: fc.dtype, device: fc.device });
       const mean = yIn.mean([2, 3], true);
       const yn = yIn.sub(mean).div(this.inputScale(yIn).add(1e-6));
       const [c0, c1] = [fcSeen.sub(0.1875).div(0.0625), thetaMax.sub(0.085).div(0.065)];
-      const ones = full([B, 1, H, W], 1, { device: y.device, dtype: y.dtype });
+      const ones = full([B, 1, yIn.size(2), yIn.size(3)], 1, { device: y.device, dtype: y.dtype });
       const cond0 = ones.mul(c0.reshape([B, 1, 1, 1]));
       const cond1 = ones.mul(c1.reshape([B, 1, 1, 1]));
       let h = this.convInput(cat([yn, cond0, cond1], 1));

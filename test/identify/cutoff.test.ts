@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { full, noGrad, tensor, Tensor, tidy } from '../../src/engine/index.js';
-import { fromReferenceCutoff, toReferenceCutoff } from '../../src/model/cutoff.js';
+import { fromReferenceCutoff, referenceSide, toReferenceCutoff } from '../../src/model/cutoff.js';
 import { Identifier, PRESETS, type IdentifierConfig } from '../../src/model/identifier.js';
 import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
 import { PsfidError } from '../../src/errors.js';
@@ -48,6 +48,30 @@ test('fromReferenceCutoff maps a density drawn at fcRef to the inputs’ grids, 
   });
 });
 
+test('sized by referenceSide, the resampled input spans the input exactly: a linear ramp maps to (j + ½)·r − ½, no mirrored border', () => {
+  tidy(() => {
+    const H = 60;
+    const ramp = tensor(Float64Array.from({ length: H * H }, (_, k) => k % H), [1, 1, H, H]);
+    for (const fc of [0.125, 0.25]) {
+      const r = 0.1875 / fc;
+      const side = referenceSide(H, [fc], 0.1875);
+      assert.equal(side, Math.round(H / r));
+      const row = toReferenceCutoff(ramp, full([1], fc, { dtype: 'float64' }), 0.1875, [side, side]).select(2, Math.floor(side / 2)).reshape([side]).toArray();
+      // Pixel centres: output j sits at input coordinate (j + ½)·(H/side)·… = (j + ½)·r' − ½ with r' = H/side ≈ r.
+      const rr = H / side;
+      row.forEach((v, j) => {
+        const want = (j + 0.5) * rr - 0.5;
+        const interior = want >= 2 && want <= H - 3; // bicubic reads 2 pixels each side
+        // libtorch's bicubic kernel (Keys, a = −0.75) reproduces a ramp to ≈ 0.05 px, not exactly (a = −0.5 would);
+        // a geometry error (half a pixel, a mirrored border) is ten times that.
+        if (interior) assert.ok(Math.abs(v - want) < 0.06, `fc ${fc}, pixel ${j}: ${v} vs ${want}`);
+      });
+      for (let j = 1; j < side; j++) assert.ok(row[j]! > row[j - 1]!, `fc ${fc}: not increasing at ${j}`);
+    }
+    assert.equal(referenceSide(64, [0.125, 0.2], 0.1875, 64), 64, 'never below the smallest side the network takes');
+  });
+});
+
 const zernikeTiny: IdentifierConfig = { ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he', psfResidual: true };
 
 test('an Identifier with fcRef reads θ̂ off the resampled input told fcRef, and draws the PSF at the input’s own fc', () => {
@@ -64,14 +88,16 @@ test('an Identifier with fcRef reads θ̂ off the resampled input told fcRef, an
     const fc = tensor([0.1875, 0.22, 0.14]);
     const tm = full([3], 0.1);
     const got = noGrad(() => withRef.identifyTheta(y, fc, tm)!);
-    const ref = noGrad(() => plain.identifyTheta(toReferenceCutoff(y, fc, 0.1875), full([3], 0.1875), tm)!);
+    const side = referenceSide(32, fc.toArray(), 0.1875, plain.minInputSize);
+    assert.equal(side, Math.round(32 / (0.1875 / 0.14)), 'sized by the coarsest reference pixels (fc 0.14)');
+    const ref = noGrad(() => plain.identifyTheta(toReferenceCutoff(y, fc, 0.1875, [side, side]), full([3], 0.1875), tm)!);
     assert.ok(got.theta.sub(ref.theta).abs().max().item() < 1e-6, 'θ̂ = the plain model on the resampled input at fcRef');
     const mapped = fromReferenceCutoff(ref.residual!, fc, 0.1875);
     assert.ok(got.residual!.sub(mapped).abs().max().item() < 1e-7, 'the correction mapped back');
-    // Sample 0 is at fcRef: nothing resampled, so it equals the plain model's output on y itself.
-    const same = noGrad(() => plain.identifyDetailed(y.narrow(0, 0, 1), fc.narrow(0, 0, 1), tm.narrow(0, 0, 1)).psf);
+    // A batch at fcRef alone is not resampled: the plain model's output on y itself.
+    const one = (m: Identifier): Tensor => noGrad(() => m.identifyDetailed(y.narrow(0, 0, 1), fc.narrow(0, 0, 1), tm.narrow(0, 0, 1)).psf);
+    assert.ok(one(withRef).sub(one(plain)).abs().max().item() < 1e-7);
     const psf = noGrad(() => withRef.identifyDetailed(y, fc, tm).psf);
-    assert.ok(psf.narrow(0, 0, 1).sub(same).abs().max().item() < 1e-6);
     // The PSF is h(θ̂) at the input's own cut-off (plus the mapped correction): sum 1, and a different width per fc.
     psf.sum([1, 2]).toArray().forEach((s) => assert.ok(Math.abs(s - 1) < 1e-5));
   });
