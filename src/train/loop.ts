@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Adam, AdamW, SGD, noGrad, resolveDevice, scheduledLr, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
+import { Adam, AdamW, SGD, noGrad, resolveDevice, scheduledLr, stack, tidy, type Optimizer, type Tensor, writeFileAtomic } from '../engine/index.js';
 import { Identifier, ZERNIKE_HEAD_NOLL, resolvePreset, twinSigns } from '../model/identifier.js';
 import type { TrainConfig } from './config.js';
 import { loadCheckpoint, loadInitialWeights, saveCheckpoint } from './checkpoint.js';
@@ -28,6 +28,8 @@ export interface TrainResult {
   model: Identifier;
   /** The resolved prior μ the run trained under. */
   prior: unknown;
+  /** Steps of this call recomputed in float32 because their bfloat16 gradients were not finite. */
+  recomputedSteps: number;
 }
 
 export interface TrainOptions {
@@ -59,6 +61,14 @@ function makeOptimizer(config: TrainConfig, params: Tensor[]): Optimizer {
 
 export function checkpointPath(outDir: string): string {
   return join(outDir, 'checkpoint.safetensors');
+}
+
+/** Whether every parameter's gradient is finite (one reduction per parameter, read back once). */
+function gradientsFinite(model: Identifier): boolean {
+  return tidy(() => {
+    const sums = model.parameters().flatMap((p) => (p.grad ? [p.grad.abs().sum().float()] : []));
+    return sums.length === 0 || Number.isFinite(stack(sums).sum().item());
+  });
 }
 
 /** Drops log lines after `step` (they belong to the part of an interrupted run that a resume repeats). */
@@ -133,6 +143,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const schedule = config.schedule.kind === 'cosine' ? { ...config.schedule, totalSteps: config.steps } : config.schedule;
   const endStep = Math.min(config.steps, startStep + (opts.maxStepsThisRun ?? Infinity));
   let step = startStep;
+  let recomputed = 0;
   let lastValidation: ValidationResult | undefined;
   let stopped = false;
   const save = (): void => {
@@ -153,16 +164,35 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const terms = tidy(() => {
         const batch: TrainingBatch = synth.batchFromCrops(step, crops);
         dataMs = performance.now() - t0;
-        const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
-        const terms = seedLoss(hHat, batch, config.lambda, config.psfLoss);
-        const { psfTerm, dataTerm } = terms;
-        let loss = terms.loss;
-        const w = thetaWeight(config, step);
-        if (w > 0 && thetaHat) loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, thetaSigns).mul(w));
-        loss.backward();
+        const forwardBackward = (): [number, number, number] =>
+          tidy(() => {
+            const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
+            const terms = seedLoss(hHat, batch, config.lambda, config.psfLoss);
+            const { psfTerm, dataTerm } = terms;
+            let loss = terms.loss;
+            const w = thetaWeight(config, step);
+            if (w > 0 && thetaHat) loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, thetaSigns).mul(w));
+            loss.backward();
+            return [loss.item(), psfTerm.item(), dataTerm.item()];
+          });
+        let values = forwardBackward();
+        // libtorch's oneDNN bfloat16 convolution backward gives non-finite weight gradients at some input sides (in
+        // session 12 on this VM: 226, 245, 288 and 304 px among others, while 64–272 in steps of 16 but 226 were
+        // fine; the forward is always finite): such a step is recomputed with float32 convolutions, not applied.
+        if (model.convPrecision === 'bfloat16' && Number.isFinite(values[0]) && !gradientsFinite(model)) {
+          optimizer.zeroGrad();
+          model.convPrecision = 'float32';
+          try {
+            values = forwardBackward();
+          } finally {
+            model.convPrecision = 'bfloat16';
+          }
+          recomputed++;
+          log({ kind: 'recomputed', step: step + 1, reason: 'non-finite bfloat16 gradients', finite: gradientsFinite(model) });
+        }
         optimizer.step();
         optimizer.zeroGrad();
-        return [loss.item(), psfTerm.item(), dataTerm.item()];
+        return values;
       });
       step++;
       const stepMs = performance.now() - t0;
@@ -192,5 +222,5 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   save();
   validationSet.dispose();
   optimizer.dispose();
-  return { step, stopped, lastValidation, model, prior: synth.prior };
+  return { step, stopped, lastValidation, model, prior: synth.prior, recomputedSteps: recomputed };
 }

@@ -99,6 +99,7 @@ export function register(program: Command): void {
       bar?.stop();
       const card = exportModel(f.out, result.model, config, result, result.prior);
       console.log(`psfid train: ${result.stopped ? 'stopped' : 'finished'} at step ${result.step}; model written to ${card}`);
+      if (result.recomputedSteps > 0) console.error(`psfid train: ${result.recomputedSteps} step(s) recomputed with float32 convolutions (non-finite bfloat16 gradients; log.jsonl "recomputed" lines)`);
       if (result.stopped) process.exitCode = 130;
     });
 }
