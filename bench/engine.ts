@@ -14,7 +14,7 @@ import {
   Adam, Generator, getNumThreads, keep, l1Loss, maxPool2d, nn, normal, resolveDevice, rfft2, synchronize, tidy, type Tensor,
 } from '../src/engine/index.js';
 import type { BenchLine } from './types.js';
-import { compare, PythonServer, rounds, pythonScript, ReferenceUnavailable, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
+import { compare, eachFigure, rounds, sampleMs, type Prepared, type ReferenceSamples, type TimingOptions } from './util.js';
 
 const { Conv2d, ConvTranspose2d, Module, Sequential, ReLU } = nn;
 
@@ -43,11 +43,6 @@ class UNetish extends Module {
 }
 
 /** A figure's psfid side: state built once, then `sample` per round. */
-interface Prepared {
-  sample: (t: TimingOptions) => number[];
-  dispose: () => void;
-}
-
 /** Where both sides run: 'cpu' unless PSFID_BENCH_DEVICE names another ('cuda'). */
 const DEVICE = resolveDevice(process.env.PSFID_BENCH_DEVICE ?? 'cpu');
 const onGpu = DEVICE !== 'cpu';
@@ -127,55 +122,38 @@ const FIGURES: Figure[] = [
 ];
 
 export async function run(): Promise<BenchLine[]> {
-  const only = process.env.PSFID_BENCH_ONLY?.split(',');
-  const lines: BenchLine[] = [];
-  let server: PythonServer;
-  try {
-    server = PythonServer.start(pythonScript('engine_ref.py'));
-  } catch (e) {
-    if (!(e instanceof ReferenceUnavailable)) throw e;
-    process.stderr.write(`bench: skipping engine.*: ${e.message}\n`);
-    return lines;
-  }
-  try {
-    for (const f of FIGURES) {
-      if (only && !only.includes(f.name)) continue;
-      const ours = f.prepare();
-      try {
-        ours.sample({ warmup: f.warmup, repeats: 0 });
-        await server.request({ figure: f.name, warmup: f.warmup, repeats: 0, threads: getNumThreads(), device: DEVICE });
-        // CPU time per timed call (warm-up included) of each side, for PSFID_BENCH_VERBOSE: on a shared machine,
-        // wall time also measures the neighbours.
-        const cpu: { psfid: number[]; reference: number[] } = { psfid: [], reference: [] };
-        const line = await compare(
-          {
-            name: onGpu ? `engine.${f.name}.${DEVICE.replace(':', '')}` : `engine.${f.name}`,
-            psfid: () => {
-              const c0 = process.cpuUsage();
-              const s = ours.sample(f.round);
-              const c = process.cpuUsage(c0);
-              cpu.psfid.push((c.user + c.system) / 1000 / Math.max(1, f.round.repeats));
-              return s;
-            },
-            reference: async () => {
-              const r = await server.request<ReferenceSamples & { cpu_ms_per_call: number }>({ figure: f.name, ...f.round, threads: getNumThreads(), device: DEVICE });
-              cpu.reference.push(r.cpu_ms_per_call);
-              return r.samples_ms;
-            },
+  return eachFigure(
+    'engine',
+    'engine_ref.py',
+    FIGURES,
+    (server, f) => server.request({ figure: f.name, warmup: f.warmup, repeats: 0, threads: getNumThreads(), device: DEVICE }),
+    async (f, ours, server) => {
+      // CPU time per timed call (warm-up included) of each side, for PSFID_BENCH_VERBOSE: on a shared machine, wall
+      // time also measures the neighbours.
+      const cpu: { psfid: number[]; reference: number[] } = { psfid: [], reference: [] };
+      const line = await compare(
+        {
+          name: onGpu ? `engine.${f.name}.${DEVICE.replace(':', '')}` : `engine.${f.name}`,
+          psfid: () => {
+            const c0 = process.cpuUsage();
+            const s = ours.sample(f.round);
+            const c = process.cpuUsage(c0);
+            cpu.psfid.push((c.user + c.system) / 1000 / Math.max(1, f.round.repeats));
+            return s;
           },
-          rounds() + (f.extraRounds ?? 0),
-        );
-        if (process.env.PSFID_BENCH_VERBOSE) {
-          const fmt = (xs: number[]): string => xs.map((x) => x.toPrecision(4)).join(' ');
-          process.stderr.write(`bench: engine.${f.name} CPU ms per call: psfid ${fmt(cpu.psfid)} | reference ${fmt(cpu.reference)}\n`);
-        }
-        if (line) lines.push(line);
-      } finally {
-        ours.dispose();
+          reference: async () => {
+            const r = await server.request<ReferenceSamples & { cpu_ms_per_call: number }>({ figure: f.name, ...f.round, threads: getNumThreads(), device: DEVICE });
+            cpu.reference.push(r.cpu_ms_per_call);
+            return r.samples_ms;
+          },
+        },
+        rounds() + (f.extraRounds ?? 0),
+      );
+      if (process.env.PSFID_BENCH_VERBOSE) {
+        const fmt = (xs: number[]): string => xs.map((x) => x.toPrecision(4)).join(' ');
+        process.stderr.write(`bench: engine.${f.name} CPU ms per call: psfid ${fmt(cpu.psfid)} | reference ${fmt(cpu.reference)}\n`);
       }
-    }
-  } finally {
-    server.close();
-  }
-  return lines;
+      return line;
+    },
+  );
 }

@@ -13,13 +13,7 @@ import { Generator, getNumThreads, keep, noGrad, tidy, uniform, type Tensor } fr
 import { blur, gaussianNoise, poissonNoise, quantize } from '../src/acquisition/index.js';
 import { psfFromZernike, randomTheta, resolveOptics } from '../src/optics/index.js';
 import type { BenchLine } from './types.js';
-import { compare, PythonServer, pythonScript, ReferenceUnavailable, sampleMs, type ReferenceSamples, type TimingOptions } from './util.js';
-
-interface Prepared {
-  /** Timed calls, in milliseconds per call (one batch). */
-  sample: (t: TimingOptions) => number[];
-  dispose: () => void;
-}
+import { compare, eachFigure, sampleMs, type Prepared, type ReferenceSamples, type TimingOptions } from './util.js';
 
 function psfBatch(mixedFc: boolean): Prepared {
   const gen = new Generator(0);
@@ -80,38 +74,19 @@ const FIGURES: Figure[] = [
 ];
 
 export async function run(): Promise<BenchLine[]> {
-  const only = process.env.PSFID_BENCH_ONLY?.split(',');
-  const lines: BenchLine[] = [];
-  let server: PythonServer;
-  try {
-    server = PythonServer.start(pythonScript('optics_ref.py'));
-  } catch (e) {
-    if (!(e instanceof ReferenceUnavailable)) throw e;
-    process.stderr.write(`bench: skipping optics.*: ${e.message}\n`);
-    return lines;
-  }
-  try {
-    for (const f of FIGURES) {
-      if (only && !only.includes(f.name)) continue;
-      const ours = f.prepare();
-      try {
-        ours.sample({ warmup: f.warmup, repeats: 0 });
-        const threads = getNumThreads();
-        await server.request({ figure: f.reference, warmup: f.warmup, repeats: 0, threads });
-        const perItem = (ms: number[]): number[] => ms.map((v) => v / f.batch);
-        const line = await compare({
-          name: `optics.${f.name}`,
-          unit: f.unit,
-          psfid: () => perItem(ours.sample(f.round)),
-          reference: async () => perItem((await server.request<ReferenceSamples>({ figure: f.reference, ...f.round, threads })).samples_ms),
-        });
-        if (line) lines.push(line);
-      } finally {
-        ours.dispose();
-      }
-    }
-  } finally {
-    server.close();
-  }
-  return lines;
+  return eachFigure(
+    'optics',
+    'optics_ref.py',
+    FIGURES,
+    (server, f) => server.request({ figure: f.reference, warmup: f.warmup, repeats: 0, threads: getNumThreads() }),
+    (f, ours, server) => {
+      const perItem = (ms: number[]): number[] => ms.map((v) => v / f.batch);
+      return compare({
+        name: `optics.${f.name}`,
+        unit: f.unit,
+        psfid: () => perItem(ours.sample(f.round)),
+        reference: async () => perItem((await server.request<ReferenceSamples>({ figure: f.reference, ...f.round, threads: getNumThreads() })).samples_ms),
+      });
+    },
+  );
 }

@@ -233,3 +233,50 @@ export async function compare(c: Comparison, nRounds = rounds()): Promise<BenchL
   }
   return benchLine(c.name, median(ours), median(theirs), c.unit ?? 'ms');
 }
+
+/** A figure's psfid side, prepared once: timed calls (milliseconds per call) and its native memory. */
+export interface Prepared {
+  sample: (t: TimingOptions) => number[];
+  dispose: () => void;
+}
+
+/**
+ * The shared frame of a family of figures measured against one reference server (`script` in bench/python): starts
+ * the server (or skips the family with a note when the reference is unavailable), runs `measure` for each figure that
+ * PSFID_BENCH_ONLY does not leave out, after one warm-up call of each side, and disposes of the prepared side.
+ */
+export async function eachFigure<F extends { name: string; warmup: number; prepare: () => Prepared }>(
+  family: string,
+  script: string,
+  figures: readonly F[],
+  warmUpReference: (server: PythonServer, f: F) => Promise<unknown>,
+  measure: (f: F, ours: Prepared, server: PythonServer) => Promise<BenchLine | null>,
+): Promise<BenchLine[]> {
+  const only = process.env.PSFID_BENCH_ONLY?.split(',');
+  const lines: BenchLine[] = [];
+  let server: PythonServer;
+  try {
+    server = PythonServer.start(pythonScript(script));
+  } catch (e) {
+    if (!(e instanceof ReferenceUnavailable)) throw e;
+    process.stderr.write(`bench: skipping ${family}.*: ${e.message}\n`);
+    return lines;
+  }
+  try {
+    for (const f of figures) {
+      if (only && !only.includes(f.name)) continue;
+      const ours = f.prepare();
+      try {
+        ours.sample({ warmup: f.warmup, repeats: 0 });
+        await warmUpReference(server, f);
+        const line = await measure(f, ours, server);
+        if (line) lines.push(line);
+      } finally {
+        ours.dispose();
+      }
+    }
+  } finally {
+    server.close();
+  }
+  return lines;
+}
