@@ -8,6 +8,7 @@ import { fromReferenceCutoff, referenceSide, toReferenceCutoff } from '../../src
 import { Identifier, PRESETS, type IdentifierConfig } from '../../src/model/identifier.js';
 import { psfFromZernike, resolveOptics } from '../../src/optics/index.js';
 import { PsfidError } from '../../src/errors.js';
+import { ZERNIKE_TINY } from './tiny.js';
 
 const optics = resolveOptics({ fc: 0.25, psfSize: 63, zernikeNoll: [4, 5, 6, 7, 8] });
 const theta = tensor([0.06, -0.03, 0.02, 0.04, -0.02], [1, 5], { dtype: 'float64' });
@@ -72,7 +73,7 @@ test('sized by referenceSide, the resampled input spans the input exactly: a lin
   });
 });
 
-const zernikeTiny: IdentifierConfig = { ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he', psfResidual: true };
+const zernikeTiny: IdentifierConfig = { ...ZERNIKE_TINY, psfResidual: true };
 
 test('an Identifier with fcRef reads θ̂ off the resampled input told fcRef, and draws the PSF at the input’s own fc', () => {
   const plain = new Identifier(zernikeTiny, 5);

@@ -3,14 +3,12 @@
 // twin (the same PSF), so a grown model starts as the file it grew from; the twin of t gives the same output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { noGrad, tensor, uniform, Generator } from '../../src/engine/index.js';
 import { evenModesFromOuter, Identifier, PRESETS, twinSigns, ZERNIKE_HEAD_NOLL, type IdentifierConfig } from '../../src/model/identifier.js';
-import { loadInitialWeights, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { loadInitialWeights } from '../../src/train/checkpoint.js';
+import { withSavedNetwork, ZERNIKE_TINY } from './tiny.js';
 
-const zernikeTiny: IdentifierConfig = { ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he', psfResidual: true };
+const zernikeTiny: IdentifierConfig = { ...ZERNIKE_TINY, psfResidual: true };
 const EVEN = twinSigns(ZERNIKE_HEAD_NOLL).flatMap((s, k) => (s < 0 ? [k] : []));
 
 /** The reading by hand: build M, take the column of its largest diagonal entry over that entry's square root. */
@@ -59,12 +57,7 @@ test('evenModesFromOuter: the even modes are read off t_e t_eᵀ + C as by hand;
 });
 
 test("an evenModes 'outer' model grown --init-from a 'direct' one gives its PSFs; the option needs the Zernike head", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'psfid-outer-'));
-  try {
-    const base = new Identifier(zernikeTiny, 3);
-    const file = join(dir, 'base.safetensors');
-    saveCheckpoint(file, base, null, { step: 1, config: {}, prior: {} });
-    base.eval();
+  withSavedNetwork(zernikeTiny, 3, (base, file) => {
     const grown = new Identifier({ ...zernikeTiny, evenModes: 'outer' }, 8);
     loadInitialWeights(grown, file);
     grown.eval();
@@ -77,7 +70,5 @@ test("an evenModes 'outer' model grown --init-from a 'direct' one gives its PSFs
     const diff = noGrad(() => a.sub(b).abs().max().item());
     assert.ok(diff < 1e-5 * peak, `grown PSF differs by ${diff} (peak ${peak})`);
     assert.throws(() => new Identifier({ ...PRESETS.tiny, evenModes: 'outer' }), /evenModes 'outer' needs the 'zernike' head/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });

@@ -4,11 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { full, noGrad, tensor, uniform, Generator } from '../../src/engine/index.js';
-import { Identifier, PRESETS, type IdentifierConfig } from '../../src/model/identifier.js';
+import { Identifier, PRESETS } from '../../src/model/identifier.js';
 import { psfFromZernike } from '../../src/optics/index.js';
 import { identifyRegion } from '../../src/identify/identify.js';
+import { ZERNIKE_TINY as zernikeTiny } from './tiny.js';
 
-const zernikeTiny: IdentifierConfig = { ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he' };
 const param = (m: Identifier, name: string) => m.namedParameters().find(([k]) => k === name)![1];
 
 test('a K-component mixture is Σ w_k h(θmax·tanh(z + Δ_k)) with softmax weights; identical components give the one-component PSF', () => {

@@ -3,16 +3,13 @@
 // their θ̂, so one patch gives the network's own output; a bad architecture is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { full, noGrad, tensor, uniform, Generator } from '../../src/engine/index.js';
-import { Identifier, PRESETS, withPsfResidual, type IdentifierConfig } from '../../src/model/identifier.js';
+import { Identifier, PRESETS, withPsfResidual } from '../../src/model/identifier.js';
 import { psfFromZernike } from '../../src/optics/index.js';
 import { identifyRegion } from '../../src/identify/identify.js';
-import { loadInitialWeights, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { loadInitialWeights } from '../../src/train/checkpoint.js';
+import { withSavedNetwork, ZERNIKE_TINY as zernikeTiny } from './tiny.js';
 
-const zernikeTiny: IdentifierConfig = { ...PRESETS.tiny, head: 'zernike', conditionHead: true, init: 'he' };
 
 test('withPsfResidual: h + r clipped at 0 and renormalised; a correction proportional to h changes nothing', () => {
   const h = noGrad(() => psfFromZernike(new Identifier(zernikeTiny, 1).optics!, tensor([0.05, 0, 0, 0.03, 0, 0, 0, 0, 0, 0.04, -0.02, 0, 0, 0, 0, 0], [2, 8]), { fc: [0.2, 0.15] }));
@@ -35,12 +32,7 @@ test('withPsfResidual: h + r clipped at 0 and renormalised; a correction proport
 });
 
 test('a psfResidual model grown --init-from a Zernike-head model starts as that model; other missing layers are still refused', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'psfid-residual-'));
-  try {
-    const base = new Identifier(zernikeTiny, 3);
-    const file = join(dir, 'base.safetensors');
-    saveCheckpoint(file, base, null, { step: 1, config: {}, prior: {} });
-    base.eval();
+  withSavedNetwork(zernikeTiny, 3, (base, file) => {
     const y = noGrad(() => uniform(new Generator(2), [3, 1, 32, 32]));
     const fc = tensor([0.13, 0.2, 0.24]);
     const tm = tensor([0.03, 0.1, 0.15]);
@@ -57,9 +49,7 @@ test('a psfResidual model grown --init-from a Zernike-head model starts as that 
     assert.throws(() => loadInitialWeights(new Identifier({ ...zernikeTiny, headLayers: 2, psfResidual: true }, 0), file), (e: Error) => e.message.includes(file) && /not this configuration/.test(e.message));
     // and a pixel-head model cannot have the correction
     assert.throws(() => new Identifier({ ...PRESETS.tiny, psfResidual: true }), /psfResidual needs the 'zernike' head/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('identify with a psfResidual model: one patch gives the network’s own ĥ; several average the corrections', () => {
