@@ -53,13 +53,13 @@ export function acquire(gen: Generator, x: Tensor, params: Degradation, optics: 
   if (params.zernikeNoll.length !== noll.length || params.zernikeNoll.some((j, i) => j !== noll[i])) {
     throw usageError('zernikeNoll', `acquire: params are drawn on Noll [${params.zernikeNoll.join(', ')}] but the optics use [${noll.join(', ')}]`);
   }
+  if (opts.noiseDraws !== undefined && opts.noiseDraws !== 'cpu' && opts.noiseDraws !== 'device') {
+    throw usageError('noiseDraws', `acquire: noiseDraws must be 'cpu' or 'device', got ${String(opts.noiseDraws)}`);
+  }
   return tidy(() => {
     const h = psfFromZernike(optics, params.theta.toDevice(x.device), { fc: params.fc, method: opts.method ?? 'mft' });
     let y0 = blur(x, h, opts.boundary ?? 'valid');
     let imaged = x;
-    if (opts.noiseDraws !== undefined && opts.noiseDraws !== 'cpu' && opts.noiseDraws !== 'device') {
-      throw usageError('noiseDraws', `acquire: noiseDraws must be 'cpu' or 'device', got ${String(opts.noiseDraws)}`);
-    }
     if (opts.peak) {
       const max = y0.amax([1, 2, 3]).toArray();
       const scale = tensor(max.map((m, b) => (m > 0 ? opts.peak![b]! / m : 1)), [batch, 1, 1, 1], { dtype: x.dtype, device: x.device });

@@ -231,13 +231,14 @@ function callInPlace(self: Tensor, op: string, ...rest: unknown[]): Tensor {
 // Generators
 // ---------------------------------------------------------------------------------------------------------------
 
-/**
- * A seeded random generator (Philox/MT19937 of libtorch's CPU generator). Random tensors are drawn on the CPU and
- * moved to their device, so one seed gives the same numbers on every device. Same seed → same sample, every run.
- */
 /** Module-private: lets fork() wrap a native generator handle it made (the constructor's second argument). */
 const ADOPT_HANDLE = Symbol('adopt a native generator handle');
 
+/**
+ * A seeded random generator (libtorch's CPU generator, MT19937). Samplers draw on the generator's device: a
+ * Generator made from a seed draws on the CPU and moves the numbers to their device, so one seed gives the same
+ * numbers on every device; a fork (fork()) draws on its own device. Same seed → same sample, every run.
+ */
 export class Generator {
   #h: number;
   #device = 'cpu';

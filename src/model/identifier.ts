@@ -375,8 +375,9 @@ export class Identifier extends nn.Module {
     return tidy(() => {
       // A model with a reference cut-off sees every input resampled to it, and is told that cut-off (./cutoff.ts).
       // Sized to cover the input (side / max r), but never below what the network takes.
-      const fcList = fcRef === undefined ? [] : fc.toArray();
-      const side = (n: number): number => referenceSide(n, fcList, fcRef!, this.minInputSize);
+      let fcValues: number[] | undefined; // fc read back once, when first needed (resampling or the PSFs)
+      const fcArray = (): number[] => (fcValues ??= fc.toArray());
+      const side = (n: number): number => referenceSide(n, fcArray(), fcRef!, this.minInputSize);
       const yIn = fcRef === undefined ? y : toReferenceCutoff(y, fc, fcRef, [side(H), side(W)]);
       const fcSeen = fcRef === undefined ? fc : full([B], fcRef, { dtype: fc.dtype, device: fc.device });
       const mean = yIn.mean([2, 3], true);
@@ -409,7 +410,7 @@ export class Identifier extends nn.Module {
         const drawn = this.residualOut ? this.residualOut.forward(rIn).mul(RESIDUAL_SCALE).reshape([B, S, S]) : null;
         const residual = drawn && fcRef !== undefined ? fromReferenceCutoff(drawn, fc, fcRef) : drawn;
         if (!withPsf) return { psf: null, theta, residual };
-        const fcs = fc.toArray();
+        const fcs = fcArray();
         let h: Tensor;
         if (this.mixtureOffsets && this.mixtureLogits) {
           const n = ZERNIKE_HEAD_NOLL.length;

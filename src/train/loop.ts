@@ -177,8 +177,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
           });
         let values = forwardBackward();
         // libtorch's oneDNN bfloat16 convolution backward gives non-finite weight gradients at some input sides (in
-        // session 12 on this VM: 226, 245, 288 and 304 px among others, while 64–272 in steps of 16 but 226 were
-        // fine; the forward is always finite): such a step is recomputed with float32 convolutions, not applied.
+        // session 12 on this VM: 226, 245, 288 and 304 px among others, while 64–272 in steps of 16 were fine; the
+        // forward is always finite): such a step is recomputed with float32 convolutions, not applied.
         if (model.convPrecision === 'bfloat16' && Number.isFinite(values[0]) && !gradientsFinite(model)) {
           optimizer.zeroGrad();
           model.convPrecision = 'float32';
