@@ -24,9 +24,11 @@ export interface CheckpointMeta {
   extra?: Record<string, unknown>;
 }
 
-export function saveCheckpoint(path: string, model: nn.Module, optimizer: Optimizer | null, meta: CheckpointMeta): void {
+/** `average`: the moving average of the weights (config.emaDecay), saved as `average.*`. */
+export function saveCheckpoint(path: string, model: nn.Module, optimizer: Optimizer | null, meta: CheckpointMeta, average?: Map<string, Tensor>): void {
   const tensors = new Map<string, Tensor>();
   for (const [k, t] of model.stateDict()) tensors.set(`model.${k}`, t);
+  for (const [k, t] of average ?? []) tensors.set(`average.${k}`, t);
   let optimizerStep = 0;
   if (optimizer) {
     const s = optimizer.state();
@@ -47,6 +49,8 @@ export interface LoadedCheckpoint extends CheckpointMeta {
   optimizerStep: number;
   model: Map<string, Tensor>;
   optim: Map<string, Tensor>;
+  /** The moving average of the weights, empty when the run kept none. */
+  average: Map<string, Tensor>;
   dispose(): void;
 }
 
@@ -70,6 +74,7 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
     extra: JSON.parse(metadata.extra ?? '{}'),
     model,
     optim,
+    average: withPrefix(tensors, 'average.'),
     dispose: () => {
       for (const t of tensors.values()) t.dispose();
     },

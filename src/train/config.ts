@@ -66,6 +66,12 @@ export const trainConfigSchema = z.object({
    * AMX a one-thread step of the small preset takes ≈ 90 ms instead of ≈ 180 ms (`npm run bench -- train`, README).
    */
   convPrecision: z.enum(['float32', 'bfloat16']).default('float32'),
+  /**
+   * Decay d of an exponential moving average of the weights (src/train/weight-average.ts; 0 = off, the default):
+   * after each step avg ← d·avg + (1 − d)·w, with d warmed up as min(d, (1 + k)/(10 + k)). Validation, the checkpoint's
+   * `average.*` tensors and the exported model use the average; 0.999 averages over about the last 1,000 steps.
+   */
+  emaDecay: z.number().min(0).lt(1).default(0),
   /** Overrides of the preset's architecture (src/model/identifier.ts IdentifierConfig), e.g. {"conditionHead": true}. */
   architecture: z.object({
     baseChannels: z.number().int().positive(),

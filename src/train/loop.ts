@@ -13,6 +13,7 @@ import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthes
 import { seedLoss, twinThetaLoss } from './loss.js';
 import { validate, type ValidationResult } from './validate.js';
 import { writeCurves } from './curves.js';
+import { WeightAverage } from './weight-average.js';
 
 export interface TrainEvents {
   onStart?(info: { startStep: number; steps: number; parameters: number; device: string; sources: string[]; workers: number; noiseDraws: 'cpu' | 'device' }): void;
@@ -25,6 +26,7 @@ export interface TrainResult {
   step: number;
   stopped: boolean;
   lastValidation?: ValidationResult;
+  /** The trained network: with config.emaDecay > 0, the moving average of its weights. */
   model: Identifier;
   /** The resolved prior μ the run trained under. */
   prior: unknown;
@@ -121,12 +123,18 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const thetaSigns = twinSigns(ZERNIKE_HEAD_NOLL);
 
   let startStep = 0;
+  let average: WeightAverage | null = null;
   if (resuming) {
     const ck = loadCheckpoint(ckptPath);
     try {
       model.loadStateDict(ck.model);
       optimizer.loadState({ step: ck.optimizerStep, slots: ck.optim });
       startStep = ck.step;
+      // A checkpoint of a run without an average (or from before emaDecay existed) starts one at its weights.
+      if (config.emaDecay > 0) {
+        average = new WeightAverage(model, config.emaDecay);
+        if (ck.average.size > 0) average.load(ck.average);
+      }
     } finally {
       ck.dispose();
     }
@@ -134,6 +142,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   } else {
     writeFileSync(logPath, '');
   }
+  if (config.emaDecay > 0 && !average) average = new WeightAverage(model, config.emaDecay);
   writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify({ ...config, prior: synth.prior }, null, 2) + '\n');
 
   const validationSet = synth.validationSet();
@@ -147,7 +156,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   let lastValidation: ValidationResult | undefined;
   let stopped = false;
   const save = (): void => {
-    saveCheckpoint(ckptPath, model, optimizer, { step, config, prior: synth.prior, extra: { lastValidation } });
+    saveCheckpoint(ckptPath, model, optimizer, { step, config, prior: synth.prior, extra: { lastValidation } }, average?.state());
     opts.events?.onCheckpoint?.({ step, path: ckptPath });
   };
 
@@ -192,6 +201,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
         }
         optimizer.step();
         optimizer.zeroGrad();
+        average?.update(model, step);
         return values;
       });
       step++;
@@ -203,7 +213,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       }
       opts.events?.onStep?.({ step, loss, psfTerm, dataTerm, lr: optimizer.lr, stepMs, dataMs });
       if (step % config.validation.every === 0 || step === config.steps) {
-        lastValidation = noGrad(() => validate(model, validationSet));
+        lastValidation = noGrad(() => (average ? average.withAverage(model, () => validate(model, validationSet)) : validate(model, validationSet)));
         model.train();
         log({ kind: 'val', step, ...lastValidation });
         opts.events?.onValidation?.({ step, ...lastValidation });
@@ -222,5 +232,10 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   save();
   validationSet.dispose();
   optimizer.dispose();
+  // The returned (and exported) network is the average; the checkpoint keeps both for --resume.
+  if (average) {
+    average.copyInto(model);
+    average.dispose();
+  }
   return { step, stopped, lastValidation, model, prior: synth.prior, recomputedSteps: recomputed };
 }
