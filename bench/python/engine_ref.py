@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ref_server import serve, time_calls
+
 torch.set_num_threads(2)
 
 
@@ -110,57 +112,37 @@ FIGURES = {
 }
 
 
-def measure(fn, warmup, repeats):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
-    return samples
-
-
-def serve():
-    """One JSON request per stdin line: {"figure", "warmup", "repeats", "threads"?}; one JSON answer per line.
+def handle(req, built):
+    """One request {"figure", "warmup", "repeats", "threads"?, "device"?} -> {"samples_ms", "cpu_ms_per_call"}.
 
     Each figure's model, optimizer and data are built at its first request and reused by later ones (psfid's side
     does the same), so interleaved rounds continue the same training run."""
-    built = {}
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            figure = req["figure"]
-            if figure not in FIGURES:
-                raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
-            device = req.get("device", "cpu")
-            if (figure, device) not in built:
-                torch.manual_seed(0)
-                built[(figure, device)] = FIGURES[figure](device)
-            if req.get("threads"):
-                torch.set_num_threads(int(req["threads"]))
-            repeats = int(req["repeats"])
-            cpu0 = time.process_time()
-            samples = measure(built[(figure, device)], int(req["warmup"]), repeats)
-            # CPU time of the whole call (warm-up included) per timed call: a diagnostic for noisy machines.
-            cpu = (time.process_time() - cpu0) * 1e3 / max(1, repeats)
-            out = {"figure": figure, "samples_ms": samples, "cpu_ms_per_call": cpu}
-        except Exception as e:  # reported to the harness, which fails the figure with this message
-            out = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(out), flush=True)
+    figure = req["figure"]
+    if figure not in FIGURES:
+        raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
+    device = req.get("device", "cpu")
+    if (figure, device) not in built:
+        torch.manual_seed(0)
+        built[(figure, device)] = FIGURES[figure](device)
+    if req.get("threads"):
+        torch.set_num_threads(int(req["threads"]))
+    repeats = int(req["repeats"])
+    cpu0 = time.process_time()
+    samples = time_calls(built[(figure, device)], int(req["warmup"]), repeats)
+    # CPU time of the whole call (warm-up included) per timed call: a diagnostic for noisy machines.
+    cpu = (time.process_time() - cpu0) * 1e3 / max(1, repeats)
+    return {"figure": figure, "samples_ms": samples, "cpu_ms_per_call": cpu}
 
 
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "serve":
-        serve()
+        serve(handle)
         return
     if len(sys.argv) != 4 or sys.argv[1] not in FIGURES:
         sys.exit(f"usage: engine_ref.py serve | engine_ref.py {{{','.join(FIGURES)}}} WARMUP REPEATS")
     figure, warmup, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     torch.manual_seed(0)
-    print(json.dumps({"figure": figure, "samples_ms": measure(FIGURES[figure]("cpu"), warmup, repeats)}))
+    print(json.dumps({"figure": figure, "samples_ms": time_calls(FIGURES[figure]("cpu"), warmup, repeats)}))
 
 
 if __name__ == "__main__":

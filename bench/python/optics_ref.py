@@ -13,9 +13,10 @@ Prints {"figure", "samples_ms"}: milliseconds per call (per batch). 2 threads, o
 import json
 import math
 import sys
-import time
 
 import torch
+
+from ref_server import serve, time_calls
 
 torch.set_num_threads(2)
 
@@ -83,39 +84,24 @@ FIGURES = {"psf": psf_fn, "acquire": acquire_fn}
 
 def measure(fn, warmup, repeats):
     with torch.no_grad():
-        for _ in range(warmup):
-            fn()
-        samples = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            samples.append((time.perf_counter() - t0) * 1e3)
-    return samples
+        return time_calls(fn, warmup, repeats)
 
 
-def serve():
-    built = {}
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            figure = req["figure"]
-            if figure not in FIGURES:
-                raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
-            if figure not in built:
-                built[figure] = FIGURES[figure]()
-            if req.get("threads"):
-                torch.set_num_threads(int(req["threads"]))
-            out = {"figure": figure, "samples_ms": measure(built[figure], int(req["warmup"]), int(req["repeats"]))}
-        except Exception as e:  # reported to the harness, which fails the figure with this message
-            out = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(out), flush=True)
+def handle(req, built):
+    """One request {"figure", "warmup", "repeats", "threads"?} -> {"figure", "samples_ms"}."""
+    figure = req["figure"]
+    if figure not in FIGURES:
+        raise ValueError(f"unknown figure {figure!r}; known: {', '.join(FIGURES)}")
+    if figure not in built:
+        built[figure] = FIGURES[figure]()
+    if req.get("threads"):
+        torch.set_num_threads(int(req["threads"]))
+    return {"figure": figure, "samples_ms": measure(built[figure], int(req["warmup"]), int(req["repeats"]))}
 
 
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "serve":
-        serve()
+        serve(handle)
         return
     if len(sys.argv) != 4 or sys.argv[1] not in FIGURES:
         sys.exit(f"usage: optics_ref.py serve | optics_ref.py {{{','.join(FIGURES)}}} WARMUP REPEATS")

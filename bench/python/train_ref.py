@@ -36,6 +36,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ref_server import serve
+
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", message="scatter_reduce")
 
@@ -594,29 +596,19 @@ def handle(req, built):
     raise ValueError(f"unknown figure {kind!r}; known: params, psf, crops, train, identify")
 
 
-def serve():
-    """One JSON request per stdin line, one JSON answer per line. Requests ({"threads": n} sets torch's threads):
-    {"figure": "params", "preset"} -> {"parameters"}
-    {"figure": "psf", "theta": [B*8], "fc": [B]} -> {"mft": [B*S*S], "fft": [B*S*S]}
-    {"figure": "crops", "warmup", "repeats"} -> {"samples_ms"} (8 dead-leaves crops of 94^2 per call)
-    {"figure": "train", "psf": "mft"|"fft", "weights": path|null, "warmup", "repeats"} -> {"samples_ms", "data_ms"}
-        (one small training step per call, batch 8, crop 64; state kept across requests per psf method)
-    {"figure": "identify", "weights", "image": raw float32 path, "width", "height", "fc", "theta_max", "patch_size",
-     "overlap", "batch_size", "max_patches", "warmup", "repeats", "return_psf"} -> {"samples_ms", "psf"?}"""
-    built = {}
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            out = handle(json.loads(line), built)
-        except Exception as e:  # reported to the harness, which fails the figure with this message
-            out = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps(out), flush=True)
+# handle() answers the requests of serve(handle) (ref_server.py), one JSON line each; requests ({"threads": n} sets torch's threads):
+#   {"figure": "params", "preset"} -> {"parameters"}
+#   {"figure": "psf", "theta": [B*8], "fc": [B]} -> {"mft": [B*S*S], "fft": [B*S*S]}
+#   {"figure": "crops", "warmup", "repeats"} -> {"samples_ms"} (8 dead-leaves crops of 94^2 per call)
+#   {"figure": "train", "psf": "mft"|"fft", "weights": path|null, "warmup", "repeats"} -> {"samples_ms", "data_ms"}
+#   (one small training step per call, batch 8, crop 64; state kept across requests per psf method)
+#   {"figure": "identify", "weights", "image": raw float32 path, "width", "height", "fc", "theta_max", "patch_size",
+#   "overlap", "batch_size", "max_patches", "warmup", "repeats", "return_psf"} -> {"samples_ms", "psf"?}
 
 
 def main():
     if len(sys.argv) == 2 and sys.argv[1] == "serve":
-        serve()
+        serve(handle)
     elif len(sys.argv) == 3 and sys.argv[1] == "params" and sys.argv[2] in PRESETS:
         print(json.dumps({"preset": sys.argv[2], "parameters": num_parameters(Identifier(**PRESETS[sys.argv[2]]))}))
     else:
