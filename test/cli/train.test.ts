@@ -43,6 +43,28 @@ test('a short run writes log, curves, checkpoint and a model that loads; --init-
   assert.match(b.stdout, /finished at step 2/);
 });
 
+test('emaDecay: the run exports the moving average; model export gives it by default and the trained weights on request', async () => {
+  const cfg = join(dir, 'ema.json');
+  writeFileSync(cfg, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), emaDecay: 0.5 }));
+  assertOk(await psfid(['train', '--config', cfg, '--out', join(dir, 'e')], dir));
+  const ck = join(dir, 'e', 'checkpoint.safetensors');
+  const avg = await psfid(['model', 'export', '--checkpoint', ck, '--out', join(dir, 'e-avg.safetensors')], dir);
+  assertOk(avg);
+  assert.match(avg.stdout, /step 3, the moving average of the weights/);
+  const raw = await psfid(['model', 'export', '--checkpoint', ck, '--out', join(dir, 'e-raw.safetensors'), '--trained-weights'], dir);
+  assertOk(raw);
+  assert.doesNotMatch(raw.stdout, /moving average/);
+  const weights = (f: string): Map<string, number[]> => {
+    const { model } = loadModel(f);
+    const w = new Map([...model.stateDict()].map(([k, t]) => [k, t.toArray() as number[]]));
+    model.dispose();
+    return w;
+  };
+  const [run, exported, trained] = [join(dir, 'e', 'model.safetensors'), join(dir, 'e-avg.safetensors'), join(dir, 'e-raw.safetensors')].map(weights);
+  assert.deepEqual(exported, run);
+  assert.notDeepEqual(trained, run);
+});
+
 test('bad input: one line naming the problem, a non-zero exit, no run folder', async () => {
   const badKey = join(dir, 'bad.json');
   writeFileSync(badKey, JSON.stringify({ preset: 'tiny', stepz: 3 }));

@@ -39,15 +39,17 @@ export function register(program: Command): void {
     .description('write the weights of a training checkpoint as a model file (safetensors + metadata) that identify, grid and eval use')
     .requiredOption('--checkpoint <file>', 'a checkpoint.safetensors written by psfid train')
     .requiredOption('--out <file>', 'the model file to write (.safetensors)')
-    .action((f: { checkpoint: string; out: string }) => {
+    .option('--trained-weights', 'of a run with emaDecay, export the trained weights instead of their moving average (the default, as psfid train exports)')
+    .action((f: { checkpoint: string; out: string; trainedWeights?: boolean }) => {
       const ck = loadCheckpoint(f.checkpoint);
       try {
         const config = resolveTrainConfig(ck.config, f.checkpoint);
         const m = new Identifier(resolvePreset(config.preset, config.architecture), config.seed);
-        m.loadStateDict(ck.model);
+        const averaged = ck.average.size > 0 && !f.trainedWeights;
+        m.loadStateDict(averaged ? ck.average : ck.model);
         const validation = (ck.extra as { lastValidation?: unknown } | undefined)?.lastValidation ?? null;
         saveModel(f.out, m, { preset: config.preset, architecture: m.config, prior: ck.prior, training: { steps: ck.step, config, validation } });
-        console.log(`psfid model export: ${f.out} (${config.preset}, step ${ck.step})`);
+        console.log(`psfid model export: ${f.out} (${config.preset}, step ${ck.step}${averaged ? ', the moving average of the weights' : ''})`);
         m.dispose();
       } finally {
         ck.dispose();
