@@ -17,6 +17,7 @@
 import type { ConvPrecision } from './precision.js';
 import { nn, Generator, Tensor, cat, maxPool2d, full, tidy, keep, tensor, fft2, fftshift, normal, noGrad, zeros, type DType } from '../engine/index.js';
 import { fromReferenceCutoff, referenceSide, toReferenceCutoff } from './cutoff.js';
+import { radialLogProfile } from './radial.js';
 import { usageError } from '../errors.js';
 import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
 
@@ -113,6 +114,13 @@ export interface IdentifierConfig {
    */
   fcRef?: number;
   /**
+   * Bins of a radial profile of the spectral branch's log power spectrum in units of the OTF cut-off 2·fc
+   * (./radial.ts; 0 or unset: none). The profile, minus its mean, goes through a small MLP whose output is added to
+   * the head's first layer; that output layer starts at zero, so `--init-from` a model without it grows it without
+   * changing its PSF. Needs the spectral branch.
+   */
+  radialBins?: number;
+  /**
    * Initial weights: 'torch' (default; PyTorch's U(±1/√fan_in), which shrinks activations by ≈ 0.6 per layer, so the
    * image's features reach the head ~100× weaker than the biases) or 'he' (He-normal for LeakyReLU, zero biases,
    * variance-preserving; the output layer at 1/√fan_in so that θ̂ starts small). Only matters for training.
@@ -195,6 +203,9 @@ export class Identifier extends nn.Module {
   readonly mixtureLogits: nn.Linear | null = null;
   /** evenModes 'outer': the symmetric correction C(v) of the even modes' outer product (10 entries of a 4×4). */
   readonly evenOuter: nn.Linear | null = null;
+  /** radialBins: the radial profile's MLP (hidden layer, and the output added to the head's first layer). */
+  readonly radialHidden: nn.Linear | null = null;
+  readonly radialOut: nn.Linear | null = null;
   readonly optics: Optics | null = null;
   readonly decoderWidths: number[];
   readonly spectral: DoubleConv[] = [];
@@ -238,6 +249,14 @@ export class Identifier extends nn.Module {
     const extra = this.spectralWidth;
     // Decoder widths: decoderChannels, halving, ≥ 16; stage 0 is the 1×1 → 3×3 step.
     this.decoderWidths = Array.from({ length: stages + 1 }, (_, i) => Math.max(16, config.decoderChannels >> i));
+    const bins = config.radialBins ?? 0;
+    if (bins !== 0) {
+      if (!(Number.isInteger(bins) && bins >= 2)) throw usageError('radialBins', `radialBins must be 0 or an integer ≥ 2, got ${bins}`);
+      if (sc === 0) throw usageError('radialBins', 'radialBins needs the spectral branch (spectralChannels > 0)');
+      this.radialHidden = this.registerModule(RADIAL_HIDDEN, new nn.Linear(bins, RADIAL_WIDTH, { gen }));
+      this.radialOut = this.registerModule(RADIAL, new nn.Linear(RADIAL_WIDTH, this.decoderWidths[0]!, { gen }));
+      noGrad(() => this.radialOut!.parameters().forEach((t) => t.zero_()));
+    }
     const condIn = config.conditionHead ? 2 : 0;
     this.seedProj = this.registerModule('seed', new nn.Linear(bottleneck + extra + condIn, this.decoderWidths[0]!, { gen }));
     if (config.head === 'zernike') {
@@ -306,10 +325,10 @@ export class Identifier extends nn.Module {
    * The parameters a file may lack when its weights are loaded into this network (--init-from): the pixel
    * correction's, whose output layer starts at zero, so without them the network is exactly its Zernike head, a
    * mixture's extra components, which start next to the first (psfMixture), and the 'outer' even modes' correction,
-   * which starts at zero (evenModes).
+   * which starts at zero (evenModes), and the radial profile's branch, whose output layer starts at zero (radialBins).
    */
   get growableParameters(): string[] {
-    const grown = [RESIDUAL, RESIDUAL_HIDDEN, MIXTURE, MIXTURE_LOGITS, EVEN_OUTER].map((m) => `${m}.`);
+    const grown = [RESIDUAL, RESIDUAL_HIDDEN, MIXTURE, MIXTURE_LOGITS, EVEN_OUTER, RADIAL, RADIAL_HIDDEN].map((m) => `${m}.`);
     return this.namedParameters().map(([name]) => name).filter((name) => grown.some((p) => name.startsWith(p)));
   }
 
@@ -317,6 +336,7 @@ export class Identifier extends nn.Module {
   private heInit(gen: Generator, output: string): void {
     const fresh = new Map<string, Tensor>();
     for (const [name, t] of this.namedParameters()) {
+      if (name.startsWith(`${RADIAL}.`)) continue; // starts at zero (radialBins), left as it is
       if (name.endsWith('bias')) {
         fresh.set(name, zeros(t.shape));
         continue;
@@ -394,13 +414,14 @@ export class Identifier extends nn.Module {
         pooled.push((this.config.pool === 'meanmax' ? cat([h.mean([2, 3]), h.amax([2, 3])], 1) : h.mean([2, 3])).float());
       });
       const levels = this.encoder.length;
-      const spec = this.spectralFeatures(yn);
+      const { features: spec, radial } = this.spectralFeatures(yn, fcSeen);
       const withSpec = (v: Tensor): Tensor => (spec ? cat([v, spec], 1) : v);
       const cond = this.config.conditionHead ? cat([c0.reshape([B, 1]), c1.reshape([B, 1])], 1) : null;
       const withCond = (v: Tensor): Tensor => (cond ? cat([v, cond], 1) : v);
       const features = withSpec(pooled[levels - 1]!);
       const normed = this.config.headNorm ? features.sub(features.mean(1, true)).div(features.std(1, { keepdim: true, unbiased: false }).add(1e-5)) : features;
-      let seedVec = this.seedProj.forward(withCond(normed)).leakyRelu(slope);
+      const seedIn = this.seedProj.forward(withCond(normed));
+      let seedVec = (radial ? seedIn.add(radial) : seedIn).leakyRelu(slope);
       if (this.zernikeOut && this.optics) {
         for (const layer of this.headHidden) seedVec = layer.forward(withCond(seedVec)).leakyRelu(slope).add(seedVec);
         const z = this.zernikeOut.forward(seedVec);
@@ -446,10 +467,11 @@ export class Identifier extends nn.Module {
   /**
    * Log power spectrum of the standardised input: non-overlapping 64×64 tiles (the input cropped to whole tiles),
    * Hann-windowed, log(|FFT|² + 1e-3) averaged over tiles, fftshifted; plus frequency coordinates.
-   * Returns the flattened spectral feature vector [B, spectralWidth], or null without the branch.
+   * Returns the flattened spectral feature vector [B, spectralWidth] (null without the branch) and, with radialBins,
+   * the radial profile branch's contribution to the head's first layer [B, decoderWidths[0]] (else null).
    */
-  private spectralFeatures(yn: Tensor): Tensor | null {
-    if (!this.spectralProj) return null;
+  private spectralFeatures(yn: Tensor, fc: Tensor): { features: Tensor | null; radial: Tensor | null } {
+    if (!this.spectralProj) return { features: null, radial: null };
     const [B, , H, W] = yn.shape as [number, number, number, number];
     const n = this.config.spectralTile ?? SPECTRAL_TILE;
     const ty = Math.floor(H / n);
@@ -470,7 +492,11 @@ export class Identifier extends nn.Module {
     let h = this.convInput(cat([logSpec, coords.expand([B, 2, n, n])], 1));
     this.spectral.forEach((stage, i) => (h = maxPool2d(i === 0 ? stage.forwardCast(h, this.lowPrecisionDtype()) : stage.forward(h), 2)));
     // reshape is logical (N, C, H, W order) whatever the memory layout, so the projection sees the same vector.
-    return this.spectralProj.forward(h.reshape([B, -1]).float()).leakyRelu(this.config.slope);
+    const features = this.spectralProj.forward(h.reshape([B, -1]).float()).leakyRelu(this.config.slope);
+    if (!this.radialHidden || !this.radialOut) return { features, radial: null };
+    const profile = radialLogProfile(logSpec, fc, this.radialHidden.inFeatures);
+    const centred = profile.sub(profile.mean(1, true));
+    return { features, radial: this.radialOut.forward(this.radialHidden.forward(centred).leakyRelu(this.config.slope)) };
   }
 
   /**
@@ -555,6 +581,10 @@ const EVEN_OUTER = 'evenOuter';
 
 /** Module names of the pixel correction's layers. */
 const RESIDUAL = 'residual';
+const RADIAL = 'radial';
+const RADIAL_HIDDEN = 'radialHidden';
+/** Width of the radial profile branch's hidden layer. */
+const RADIAL_WIDTH = 64;
 const RESIDUAL_HIDDEN = 'residualHidden';
 /** Module names of the mixture's offset and weight layers (psfMixture). */
 const MIXTURE = 'mixture';

@@ -93,6 +93,7 @@ export const trainConfigSchema = z.object({
     psfMixture: z.number().int().min(1).max(16),
     evenModes: z.enum(['direct', 'outer']),
     fcRef: z.number().gt(0).lt(0.5),
+    radialBins: z.number().int().min(0).max(256),
   }).partial().strict().default({}),
   optimizer: z.object({
     kind: z.enum(['adam', 'adamw', 'sgd']).default('adam'),
