@@ -73,7 +73,7 @@ const prior = priorMeanOf(info);
 const fc = flags.fc !== undefined ? Number(flags.fc) : prior.fc;
 const fcWhy = flags.fc !== undefined
   ? 'flag --fc'
-  : `mean of the model's prior fc range [${info.prior.fc?.join(', ') ?? '0.125, 0.25'}]: the files state no NA and no emission wavelength, so fc = NA·pixel/λ is unknown`;
+  : `mean of the model's prior fc range [${info.prior.fc?.join(', ') ?? '0.125, 0.25'}]: the grid images state no NA and no emission wavelength, so fc = NA·pixel/λ is unknown; the NEUBIAS pair's own metadata give NA 1.2, 454.8 nm and 512 nm pixels, fc ≈ 1.35, far beyond the pixels' Nyquist limit and the model's range`;
 const thetaMax = flags['theta-max'] !== undefined ? Number(flags['theta-max']) : prior.thetaMax;
 const thetaWhy = flags['theta-max'] !== undefined ? 'flag --theta-max' : "mean of the model's prior θmax range (psfid's default)";
 if (!(fc > 0 && fc <= 0.25)) fail(`--fc must be in (0, 0.25], got ${flags.fc}`);

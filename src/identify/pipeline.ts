@@ -3,7 +3,7 @@
 import { noGrad, type Tensor } from '../engine/index.js';
 import { usageError, inputError } from '../errors.js';
 import { findNonFinite, toFloat32Gray, type ImageStack } from '../io/index.js';
-import { cutoffFromMicroscope, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
+import { cutoffFromMicroscope, MAX_FC, NYQUIST_FC, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
 import type { Identifier } from '../model/identifier.js';
 import type { ModelInfo } from '../model/store.js';
 import { identifyGrid, identifyRegion, type PsfGrid, type Region } from './identify.js';
@@ -30,13 +30,22 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
   const wl = flags.wavelengthNm ?? md.emissionWavelengthNm;
   const px = flags.pixelSizeNm ?? md.pixelSizeNm;
   if (na !== undefined && wl !== undefined && px !== undefined) {
-    // validates against Nyquist with a message that names the pixel size that would work
-    resolveOptics({ numericalAperture: na, wavelengthNm: wl, pixelSizeNm: px, allowUndersampling: flags.allowUndersampling });
     const from = [
       flags.numericalAperture !== undefined ? 'NA: flag' : 'NA: metadata',
       flags.wavelengthNm !== undefined ? 'wavelength: flag' : 'wavelength: metadata',
       flags.pixelSizeNm !== undefined ? 'pixel size: flag' : 'pixel size: metadata',
     ].join(', ');
+    const fromFile = flags.numericalAperture === undefined || flags.wavelengthNm === undefined || flags.pixelSizeNm === undefined;
+    const fc = cutoffFromMicroscope(na, wl, px);
+    // A cut-off beyond the limits, with some of its terms read from the file: say so, and what to give instead.
+    if (fromFile && (fc >= MAX_FC || (fc > NYQUIST_FC && flags.allowUndersampling !== true))) {
+      const why = fc >= MAX_FC
+        ? `not below ${MAX_FC}: the pixels are too coarse for this PSF, even with --allow-undersampling`
+        : `above the Nyquist limit ${NYQUIST_FC}: pass --allow-undersampling to accept it`;
+      throw usageError('--fc', `${path}: fc = NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm = ${fmt(fc)} cycles/pixel (${from}), ${why}. Flags override the file: --fc, or --na, --wavelength-nm and --pixel-size-nm`);
+    }
+    // validates against Nyquist with a message that names the pixel size that would work
+    resolveOptics({ numericalAperture: na, wavelengthNm: wl, pixelSizeNm: px, allowUndersampling: flags.allowUndersampling });
     return { value: cutoffFromMicroscope(na, wl, px), source: `NA·pixel/λ = ${na}·${px}/${wl} (${from})` };
   }
   const missing = [
@@ -45,6 +54,11 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
     px === undefined && '--pixel-size-nm',
   ].filter(Boolean);
   throw usageError('--fc', `${path}: cannot tell the cut-off frequency: give --fc, or ${missing.join(', ')} (not in the file's metadata)`);
+}
+
+/** Four significant digits, no trailing zeros (error messages). */
+function fmt(v: number): string {
+  return String(Number(v.toPrecision(4)));
 }
 
 export function priorMeanOf(info: ModelInfo): { fc: number; thetaMax: number } {

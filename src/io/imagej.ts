@@ -1,5 +1,7 @@
 // ImageJ's TIFF metadata: an ImageDescription of `key=value` lines that starts with `ImageJ=`, plus the pixel size
-// as XResolution/YResolution in pixels per `unit`. Written by ImageJ/Fiji and by tifffile with imagej=True.
+// as XResolution/YResolution in pixels per `unit`. Written by ImageJ/Fiji and by tifffile with imagej=True. Image
+// properties (the `Info` text, where Fiji's Bio-Formats importer puts a microscope file's original metadata) travel in
+// two private tags, IJMetadataByteCounts (50838) and IJMetadata (50839).
 import type { ImageJMetadata } from './types.js';
 
 /** Whether a TIFF ImageDescription is ImageJ's. */
@@ -96,4 +98,68 @@ function formatNumber(v: number): string {
   if (!/e/i.test(s)) return s;
   // Numbers below 1e-6 or above 1e21: write them out in full.
   return v.toFixed(Math.min(100, Math.max(0, 20 - Math.floor(Math.log10(Math.abs(v))))));
+}
+
+/** TIFF tags of ImageJ's binary metadata: the byte count of each entry, and the entries. */
+export const IJ_METADATA_BYTE_COUNTS_TAG = 50838;
+export const IJ_METADATA_TAG = 50839;
+
+/**
+ * The `Info` text of ImageJ's binary metadata, or undefined when there is none or the block is malformed. Layout (as
+ * ImageJ's TiffEncoder writes it): the magic `IJIJ` (big-endian) or `JIJI` (little-endian), then one (type, count)
+ * pair of 4-byte type code and uint32 count per kind of entry (`info`, `labl`, `rang`, `luts`, `roi `, …), then the
+ * entries themselves in that order; byteCounts[0] is the size of magic + pairs and byteCounts[1…] the size of each
+ * entry. Text entries are UTF-16 in the block's byte order. Ours because no npm TIFF reader exposes these tags' meaning.
+ */
+export function parseImageJInfo(data: Uint8Array, byteCounts: readonly number[]): string | undefined {
+  if (data.length < 12 || byteCounts.length < 2) return undefined;
+  const magic = String.fromCharCode(...data.subarray(0, 4));
+  if (magic !== 'IJIJ' && magic !== 'JIJI') return undefined;
+  const little = magic === 'JIJI';
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const headerSize = byteCounts[0]!;
+  if (headerSize < 12 || headerSize > data.length || (headerSize - 4) % 8 !== 0) return undefined;
+  let pos = headerSize;
+  let entry = 1;
+  for (let at = 4; at < headerSize; at += 8) {
+    const code = String.fromCharCode(...data.subarray(at, at + 4));
+    const type = little ? [...code].reverse().join('') : code;
+    const count = view.getUint32(at + 4, little);
+    for (let k = 0; k < count; k++, entry++) {
+      const size = byteCounts[entry];
+      if (size === undefined || pos + size > data.length) return undefined;
+      if (type === 'info' && k === 0) return new TextDecoder(little ? 'utf-16le' : 'utf-16be').decode(data.subarray(pos, pos + size));
+      pos += size;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The objective's NA and the emission wavelength (nm) stated in `key = value` lines of original metadata, as Fiji's
+ * Bio-Formats importer writes a microscope file's own metadata into ImageJ's Info (Zeiss CZI: `Information|Instrument|
+ * Objective|LensNA = 1.2`, `Information|Image|Channel|EmissionWavelength #1 = 454.8`). A key counts by its last
+ * `|`-segment without a ` #n` suffix: `LensNA` or `NumericalAperture` (0 < NA ≤ 1.7), `EmissionWavelength`
+ * (200–2000 nm). Several NA values that disagree are ignored; of several wavelengths, the first channel's (`#1`, or
+ * the unnumbered one) is kept, as OME's first channel is.
+ */
+export function opticsFromOriginalMetadata(info: string): { numericalAperture?: number; emissionWavelengthNm?: number } {
+  const na = new Set<number>();
+  const wavelengths: { index: number; value: number }[] = [];
+  for (const line of info.split(/\r?\n/)) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq).trim();
+    const value = Number(line.slice(eq + 1).trim());
+    if (!Number.isFinite(value)) continue;
+    const m = /(?:^|\|)([A-Za-z]+)(?:\s*#(\d+))?$/.exec(key);
+    if (!m) continue;
+    const [, name, index] = m;
+    if ((name === 'LensNA' || name === 'NumericalAperture') && value > 0 && value <= 1.7) na.add(value);
+    if (name === 'EmissionWavelength' && value >= 200 && value <= 2000) wavelengths.push({ index: index === undefined ? 1 : Number(index), value });
+  }
+  const out: { numericalAperture?: number; emissionWavelengthNm?: number } = {};
+  if (na.size === 1) out.numericalAperture = [...na][0]!;
+  if (wavelengths.length > 0) out.emissionWavelengthNm = wavelengths.reduce((a, b) => (b.index < a.index ? b : a)).value;
+  return out;
 }

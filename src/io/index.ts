@@ -22,7 +22,7 @@ export { encodeTiff, writeTiff, toRational, type TiffWriteImage, type TiffWriteO
 export { writePng } from './png-write.js';
 export { writeFileAtomic } from './atomic.js';
 export { sniffFormat, type SniffResult } from './format.js';
-export { parseImageJDescription, buildImageJDescription, isImageJDescription } from './imagej.js';
+export { parseImageJDescription, buildImageJDescription, isImageJDescription, opticsFromOriginalMetadata, parseImageJInfo } from './imagej.js';
 export { parseOmeXml, isOmeXml } from './ome.js';
 export { nmPerUnit, toNm } from './units.js';
 export {

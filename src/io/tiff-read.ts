@@ -7,7 +7,7 @@
 // - reads ImageJ and OME calibration.
 import { fromArrayBuffer } from 'geotiff';
 import { ImageIOError, describeThrown } from './errors.js';
-import { isImageJDescription, parseImageJDescription } from './imagej.js';
+import { IJ_METADATA_BYTE_COUNTS_TAG, IJ_METADATA_TAG, isImageJDescription, opticsFromOriginalMetadata, parseImageJDescription, parseImageJInfo } from './imagej.js';
 import { isOmeXml, parseOmeXml } from './ome.js';
 import { toNm } from './units.js';
 import type { ColorModel, DType, DimensionOrder, ImageMetadata, ImageStack, PixelArray } from './types.js';
@@ -199,7 +199,15 @@ interface PageInfo {
   skip: boolean;
 }
 
-async function tagOf(image: GeoTiffImage, name: string): Promise<unknown> {
+/** The Info text of ImageJ's binary metadata tags as geotiff gives them (byte and count arrays), else undefined. */
+function imageJInfo(bytes: unknown, counts: unknown): string | undefined {
+  if (bytes === undefined || counts === undefined) return undefined;
+  const data = bytes instanceof Uint8Array ? bytes : Array.isArray(bytes) ? Uint8Array.from(bytes as number[]) : undefined;
+  const sizes = typeof counts === 'number' ? [counts] : ArrayBuffer.isView(counts) || Array.isArray(counts) ? Array.from(counts as ArrayLike<number>, Number) : undefined;
+  return data && sizes ? parseImageJInfo(data, sizes) : undefined;
+}
+
+async function tagOf(image: GeoTiffImage, name: string | number): Promise<unknown> {
   const fd = image.fileDirectory;
   if (!fd.hasTag(name as never)) return undefined;
   return fd.loadValue(name as never);
@@ -529,6 +537,14 @@ async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: num
     if (ij.spacing !== undefined) {
       const zNm = toNm(ij.spacing, ij.raw['zunit'] || ij.unit);
       if (zNm !== undefined) meta.zSpacingNm = zNm;
+    }
+    // The Info property: NA and emission wavelength from a microscope file's original metadata (Fiji/Bio-Formats).
+    const info = imageJInfo(await tagOf(image, IJ_METADATA_TAG), await tagOf(image, IJ_METADATA_BYTE_COUNTS_TAG));
+    if (info !== undefined) {
+      ij.info = info;
+      const optics = opticsFromOriginalMetadata(info);
+      if (optics.numericalAperture !== undefined) meta.numericalAperture = optics.numericalAperture;
+      if (optics.emissionWavelengthNm !== undefined) meta.emissionWavelengthNm = optics.emissionWavelengthNm;
     }
   }
 

@@ -70,9 +70,12 @@ export interface ImageMetadata {
   zSpacingNm?: number;
   /** The length unit exactly as the file wrote it (e.g. `micron`, `\u00B5m`, `µm`, `nm`). */
   pixelSizeUnit?: string;
-  /** Objective numerical aperture (OME `Objective LensNA`). */
+  /** Objective numerical aperture (OME `Objective LensNA`, or ImageJ Info's original metadata: imagej.ts). */
   numericalAperture?: number;
-  /** Emission wavelength of the first channel that states one, in nanometres (OME `Channel EmissionWavelength`). */
+  /**
+   * Emission wavelength of the first channel that states one, in nanometres (OME `Channel EmissionWavelength`, or
+   * ImageJ Info's original metadata).
+   */
   emissionWavelengthNm?: number;
   /**
    * Number of channels (C), z-slices (Z) and time points (T). Readers always set them: from ImageJ or OME
@@ -134,6 +137,11 @@ export interface ImageJMetadata {
   loop?: boolean;
   /** Every `key=value` line, verbatim. */
   raw: Record<string, string>;
+  /**
+   * The image's `Info` property (ImageJ's binary metadata, TIFF tag 50839), when present: free text, e.g. a
+   * microscope file's original metadata as Fiji's Bio-Formats importer writes it.
+   */
+  info?: string;
 }
 
 /** Values from the first `Image` of an OME-XML document. */

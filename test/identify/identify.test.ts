@@ -117,7 +117,15 @@ test('bad input: one line, exit code, no partial output', () => {
   writeFileSync(text, 'this is not an image\n');
   const good = join(dir, 'good.tif');
   writeTiff(good, { width: 64, height: 64, planes: [new Float32Array(64 * 64).fill(0.5)] });
+  // calibrated files whose pixels are too coarse for NA 1.4 at 520 nm: fc 0.81 (never allowed) and 0.32 (undersampled)
+  const coarse = join(dir, 'coarse.tif');
+  writeTiff(coarse, { width: 64, height: 64, planes: [new Float32Array(64 * 64).fill(0.5)] }, { pixelSizeNm: 300 });
+  const under = join(dir, 'under.tif');
+  writeTiff(under, { width: 64, height: 64, planes: [new Float32Array(64 * 64).fill(0.5)] }, { pixelSizeNm: 120 });
+  const optics = ['--na', '1.4', '--wavelength-nm', '520'];
   const cases: [string[], number, RegExp][] = [
+    [['identify', coarse, ...optics, '--out', join(dir, 'o0a.tif')], 2, /coarse\.tif: fc = NA·pixel\/λ = .* = 0\.8077 cycles\/pixel \(NA: flag, wavelength: flag, pixel size: metadata\), not below 0\.5/],
+    [['identify', under, ...optics, '--out', join(dir, 'o0b.tif')], 2, /under\.tif: .* = 0\.3231 cycles\/pixel .*above the Nyquist limit 0\.25: pass --allow-undersampling/],
     [['identify', join(dir, 'missing.tif'), '--fc', '0.2', '--out', join(dir, 'o1.tif')], 1, /missing\.tif/],
     [['identify', empty, '--fc', '0.2', '--out', join(dir, 'o2.tif')], 1, /empty\.tif/],
     [['identify', text, '--fc', '0.2', '--out', join(dir, 'o3.tif')], 1, /notes\.tif/],
@@ -141,6 +149,6 @@ test('bad input: one line, exit code, no partial output', () => {
     assert.match(lines[0]!, /^error: /);
     assert.match(lines[0]!, re);
   }
-  assert.deepEqual(readdirSync(dir).sort(), ['empty.tif', 'good.tif', 'notes.tif']);
+  assert.deepEqual(readdirSync(dir).sort(), ['coarse.tif', 'empty.tif', 'good.tif', 'notes.tif', 'under.tif']);
   rmSync(dir, { recursive: true, force: true });
 });

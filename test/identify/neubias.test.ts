@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planeIndex, readImage, toFloat32Gray, type ImageStack } from '../../src/io/index.js';
 import { gradientEnergy, psfEquivalentRadius, psfFwhm, psfRmsRadius } from '../../src/evaluate/metrics.js';
-import { identifyImage, priorMeanOf } from '../../src/identify/pipeline.js';
+import { identifyImage, priorMeanOf, resolveCutoff } from '../../src/identify/pipeline.js';
 import { defaultModelPath, loadModel } from '../../src/model/store.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -54,7 +54,8 @@ test(
     if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
     const image = readImage(path);
     const { model, info } = loadModel(defaultModelPath());
-    // The file states a pixel size (512 nm) but no NA or wavelength: fc is the prior mean, as in scripts/real-data.mjs.
+    // The file's own optics give fc ≈ 1.35 (the test below), far beyond what a model trained at fc ≤ 0.25 covers: fc is
+    // the prior mean, as in scripts/real-data.mjs, so the test asks whether the widefield slice's extra blur shows at all.
     const { fc, thetaMax } = priorMeanOf(info);
     const width = (c: number) => {
       const { z, plane } = focusPlane(image, c);
@@ -73,6 +74,17 @@ test(
     assert.ok(wf.eq > conf.eq, `widefield equivalent radius ${wf.eq.toFixed(4)} px ≤ confocal ${conf.eq.toFixed(4)} px`);
   },
 );
+
+test('NEUBIAS pair: the file’s own metadata (Fiji/Bio-Formats Info) give NA 1.2 at 454.8 nm on 512 nm pixels, fc ≈ 1.35, which identify refuses', (t) => {
+  if (!path) return t.skip(SKIP);
+  const md = readImage(path).metadata;
+  assert.equal(md.numericalAperture?.toFixed(3), '1.200');
+  assert.equal(md.emissionWavelengthNm?.toFixed(3), '454.785');
+  assert.ok(Math.abs(md.pixelSizeNm! - 511.88) < 0.01, `${md.pixelSizeNm}`);
+  // Airy radius 0.61·λ/NA = 231 nm, under half a pixel: the in-focus PSF is sub-pixel in both channels, so what
+  // separates them is out-of-focus light, not a Zernike PSF at fc ≤ 0.25
+  assert.throws(() => resolveCutoff({}, md, path), (e: Error) => /= 1\.351 cycles\/pixel \(NA: metadata, wavelength: metadata, pixel size: metadata\), not below 0\.5/.test(e.message));
+});
 
 // bfloat16 convolutions (src/model/precision.ts) must not change what this pair measures: with the image itself
 // rounded to bfloat16 the widefield RMS radius moved by 1.1 % (session 11), more than the difference the test above

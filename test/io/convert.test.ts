@@ -7,6 +7,7 @@ import {
   isOmeXml,
   nmPerUnit,
   parseImageJDescription,
+  opticsFromOriginalMetadata,
   parseOmeXml,
   planeCount,
   planeIndex,
@@ -105,6 +106,15 @@ test('ImageJ descriptions', () => {
     ['1.54f', 90, 2, 45, undefined, true, '\\u00B5m', 0.4994, false, 65535],
   );
   assert.equal(parseImageJDescription('ImageJ=\nimages=x\nslices=-2\n').images, undefined);
+});
+
+test('original metadata in ImageJ Info: NA and the first channel’s emission wavelength, implausible or conflicting values left out', () => {
+  assert.deepEqual(opticsFromOriginalMetadata('Information|Instrument|Objective|LensNA = 1.2\nInformation|Image|Channel|EmissionWavelength = 454.785\n'), { numericalAperture: 1.2, emissionWavelengthNm: 454.785 });
+  // channel #1's wavelength wins whatever the line order; other keys and free text are ignored
+  assert.deepEqual(opticsFromOriginalMetadata('x|EmissionWavelength #2 = 610\r\nnotes: NA=high\nx|EmissionWavelength #1 = 520\nx|NumericalAperture = 0.95'), { numericalAperture: 0.95, emissionWavelengthNm: 520 });
+  // two objectives that disagree say nothing about the NA; a wavelength in metres or NA 14 is not plausible
+  assert.deepEqual(opticsFromOriginalMetadata('a|LensNA = 1.4\nb|LensNA = 0.8\nc|EmissionWavelength = 5.2e-7\nd|NumericalAperture = 14'), {});
+  assert.deepEqual(opticsFromOriginalMetadata(''), {});
 });
 
 test('OME-XML: defaults, units, objective, namespaces, malformed input', () => {

@@ -127,6 +127,17 @@ emit('imagej_zyx', ij[..., None], 'ImageJ ZYX', data=ij, imagej=True, resolution
 ijh = rand('float32', (3, 4, 2, 8, 9))
 emit('imagej_tzcyx', ijh.reshape(24, 8, 9, 1), 'ImageJ hyperstack TZCYX', data=ijh, imagej=True,
      resolution=(1 / 0.1, 1 / 0.1), metadata={'unit': 'micron', 'axes': 'TZCYX'})
+# ImageJ's Info property (IJMetadata tags) as Fiji's Bio-Formats importer fills it from a Zeiss file; labels and
+# ranges come first in the tag, so the reader must walk past them.
+info = ('Information|Image|Channel|EmissionWavelength #2 = 610.5\n'
+        'Information|Image|Channel|EmissionWavelength #1 = 519.25\n'
+        'Information|Instrument|Objective|LensNA = 1.4000000000000001\n'
+        'Information|Instrument|Objective|NominalMagnification = 63\n')
+ijc = rng.integers(0, 4095, size=(2, 16, 18), dtype='uint16')
+for order, tag in (('<', 'le'), ('>', 'be')):
+    emit(f'imagej_info_{tag}', ijc[..., None], f'ImageJ Info ({tag})', data=ijc, imagej=True, byteorder=order,
+         resolution=(1 / 0.0425, 1 / 0.0425),
+         metadata={'unit': 'micron', 'axes': 'CYX', 'Info': info, 'Labels': ['GFP', 'RFP'], 'Ranges': (0.0, 4095.0, 0.0, 4095.0)})
 ome = rng.integers(0, 65535, size=(2, 3, 20, 30), dtype='uint16')
 emit('ome_czyx', ome.reshape(6, 20, 30, 1), 'OME-TIFF', data=ome, ome=True, metadata={
     'axes': 'CZYX', 'PhysicalSizeX': 0.1, 'PhysicalSizeXUnit': 'µm', 'PhysicalSizeY': 0.1, 'PhysicalSizeYUnit': 'µm',
@@ -198,6 +209,17 @@ test('ImageJ metadata from tifffile imagej=True', { skip: HAVE_TIFFFILE ? false 
   const h = readImage(join(dir, 'imagej_tzcyx.tif')).metadata;
   assert.deepEqual([h.sizeC, h.sizeZ, h.sizeT, h.imagej?.hyperstack], [2, 4, 3, true]);
   assert.ok(Math.abs(h.pixelSizeNm! - 100) < 1e-6);
+});
+
+test('ImageJ Info from tifffile (both byte orders): NA and the first channel’s emission wavelength of Bio-Formats’ original metadata', { skip: HAVE_TIFFFILE ? false : SKIP }, () => {
+  for (const order of ['le', 'be']) {
+    const m = readImage(join(dir, `imagej_info_${order}.tif`)).metadata;
+    assert.match(m.imagej?.info ?? '', /NominalMagnification = 63/, order);
+    assert.equal(m.numericalAperture, 1.4000000000000001, order);
+    assert.equal(m.emissionWavelengthNm, 519.25, order);
+    assert.ok(Math.abs(m.pixelSizeNm! - 42.5) < 1e-6, `${order}: ${m.pixelSizeNm}`);
+    assert.equal(m.sizeC, 2, order);
+  }
 });
 
 test('OME metadata from tifffile ome=True and from hand-written OME-XML', { skip: HAVE_TIFFFILE ? false : SKIP }, () => {
