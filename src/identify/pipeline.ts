@@ -46,7 +46,7 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
     }
     // validates against Nyquist with a message that names the pixel size that would work
     resolveOptics({ numericalAperture: na, wavelengthNm: wl, pixelSizeNm: px, allowUndersampling: flags.allowUndersampling });
-    return { value: cutoffFromMicroscope(na, wl, px), source: `NA·pixel/λ = ${na}·${px}/${wl} (${from})` };
+    return { value: fc, source: `NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm (${from})` };
   }
   const missing = [
     na === undefined && '--na',
@@ -59,6 +59,21 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
 /** Four significant digits, no trailing zeros (error messages). */
 function fmt(v: number): string {
   return String(Number(v.toPrecision(4)));
+}
+
+/**
+ * Why an estimate at (fc, θmax) extrapolates beyond what the model was trained on: one line per value outside its
+ * prior range (none when both are inside). The network still answers, but nothing has checked that answer.
+ */
+export function outsideTraining(info: ModelInfo, fc: number, thetaMax: number): string[] {
+  const p = info.prior as { fc?: [number, number]; thetaMax?: [number, number] };
+  const out: string[] = [];
+  const check = (name: string, v: number, range: [number, number], unit: string): void => {
+    if (v < range[0] || v > range[1]) out.push(`${name} ${fmt(v)} is outside the range the model was trained on (${range[0]}–${range[1]} ${unit}): the estimate extrapolates`);
+  };
+  check('fc', fc, p.fc ?? [0.125, 0.25], 'cycles/pixel');
+  check('θmax', thetaMax, p.thetaMax ?? [0.02, 0.15], 'waves');
+  return out;
 }
 
 export function priorMeanOf(info: ModelInfo): { fc: number; thetaMax: number } {

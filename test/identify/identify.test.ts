@@ -109,6 +109,30 @@ test('identify, grid and deconvolve end to end, with metadata and outputs on the
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('fc or θmax outside the model’s prior: the PSF is written, with a warning on stderr and in the JSON summary', (t) => {
+  if (!haveModel) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-extrap-'));
+  try {
+    const { y } = observe([0.1, 0, 0.05, 0, 0, 0, 0, 0], 3, 128);
+    const img = join(dir, 'y.tif');
+    writeTiff(img, { width: 128, height: 128, planes: [Float32Array.from(y)] });
+    const inside = run(['identify', img, '--fc', '0.2', '--theta-max', '0.1', '--out', join(dir, 'a.tif'), '--json']);
+    assert.equal(inside.status, 0, inside.stderr);
+    assert.deepEqual(JSON.parse(inside.stdout).warnings, []);
+    assert.doesNotMatch(inside.stderr, /warning/);
+    const outside = run(['identify', img, '--fc', '0.3', '--allow-undersampling', '--theta-max', '0.2', '--out', join(dir, 'b.tif'), '--json']);
+    assert.equal(outside.status, 0, outside.stderr);
+    const warnings = JSON.parse(outside.stdout).warnings as string[];
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0]!, /^fc 0\.3 is outside the range the model was trained on \(0\.125–0\.25 cycles\/pixel\)/);
+    assert.match(warnings[1]!, /^θmax 0\.2 is outside the range the model was trained on \(0\.02–0\.15 waves\)/);
+    assert.deepEqual(outside.stderr.trim().split('\n').filter((l) => l.startsWith('warning: ')).length, 2);
+    assert.ok(existsSync(join(dir, 'b.tif')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bad input: one line, exit code, no partial output', () => {
   const dir = mkdtempSync(join(tmpdir(), 'psfid-bad-'));
   const empty = join(dir, 'empty.tif');

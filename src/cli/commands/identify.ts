@@ -5,7 +5,7 @@ import { readImage, writeTiff, writePng, type ImageStack } from '../../io/index.
 import { loadModel, defaultModelPath, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
-  grayPlane, identifyImage, identifyImageGrid, parseRegion, parseTiles, priorMeanOf, resolveCutoff, zernikeReadout,
+  grayPlane, identifyImage, identifyImageGrid, outsideTraining, parseRegion, parseTiles, priorMeanOf, resolveCutoff, zernikeReadout,
   type IdentifyImageOptions, type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
@@ -66,6 +66,8 @@ export interface Identification {
   patchSize: number;
   maxPatches: number;
   pixelSizeNm?: number;
+  /** Why the estimate extrapolates (fc or θmax outside the model's prior), also printed on stderr. */
+  warnings: string[];
 }
 
 export interface Prepared extends Identification {
@@ -101,7 +103,9 @@ export function prepareIdentification(path: string, v: IdentifyFlagValues, metad
   const { model, info } = loadModel(modelPath, v.device, v.precision);
   const mean = priorMeanOf(info);
   const thetaMax: Resolved<number> = v.thetaMax !== undefined ? { value: v.thetaMax, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
-  return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm };
+  const warnings = outsideTraining(info, fc.value, thetaMax.value);
+  for (const w of warnings) console.error(`warning: ${w}`);
+  return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm, warnings };
 }
 
 /** The identification options a prepared run passes to identifyImage / identifyImageGrid. */
@@ -156,11 +160,11 @@ export function register(program: Command): void {
     const summary = {
       image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches,
       region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
-      fc: p.fc, thetaMax: p.thetaMax,
+      fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
     };
     if (f.json) console.log(JSON.stringify(summary, null, 2));
-    else console.log(`psfid identify: ${f.out} (${S}×${S}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${p.thetaMax.value} from ${p.thetaMax.source}, ${patches} patches)`);
+    else console.log(`psfid identify: ${f.out} (${S}×${S}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source}, ${patches} patches)`);
     psf.dispose();
     p.model.dispose();
   });
@@ -184,7 +188,7 @@ export function register(program: Command): void {
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value }) : undefined;
     const sidecar = {
       image: path, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
-      centres: grid.centres, regions: grid.regions, fc: p.fc, thetaMax: p.thetaMax,
+      centres: grid.centres, regions: grid.regions, fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', tiles: readout },
     };
     writeTiff(f.out, { width: S, height: S, planes }, { pixelSizeNm: p.pixelSizeNm });
