@@ -2,7 +2,8 @@
 // else the model's prior mean), take the grey plane, identify one PSF (or a grid), and read out Zernike coefficients.
 import { noGrad, type Tensor } from '../engine/index.js';
 import { usageError, inputError } from '../errors.js';
-import { findNonFinite, toFloat32Gray, type ImageStack } from '../io/index.js';
+import { findNonFinite, planeIndex, toFloat32Gray, type ImageStack } from '../io/index.js';
+import { gradientEnergy } from '../evaluate/metrics.js';
 import { cutoffFromMicroscope, MAX_FC, NYQUIST_FC, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
 import type { Identifier } from '../model/identifier.js';
 import type { ModelInfo } from '../model/store.js';
@@ -81,6 +82,40 @@ export function priorMeanOf(info: ModelInfo): { fc: number; thetaMax: number } {
   const fc = p.fc ?? [0.125, 0.25];
   const tm = p.thetaMax ?? [0.02, 0.15];
   return { fc: (fc[0] + fc[1]) / 2, thetaMax: (tm[0] + tm[1]) / 2 };
+}
+
+/** What --plane accepts, for its help and errors. */
+export const PLANE_HELP = 'a plane index in file order (z, t or channel), or sharpest[:c], the z of channel c (default 0) with the largest gradient energy: the in-focus slice of a z-stack';
+
+/** Refuses a --plane value that is neither an index nor sharpest[:c] (before any file is read). */
+export function checkPlaneFlag(text: string): void {
+  if (!/^(\d+|sharpest(:\d+)?)$/.test(text.trim())) throw usageError('--plane', `--plane must be ${PLANE_HELP}; got '${text}'`);
+}
+
+/**
+ * A --plane value: an index in file order, or `sharpest[:c]`, the z (at t = 0) of channel c (default 0) whose plane
+ * has the largest gradient energy (mean squared difference of neighbouring pixels, on the dtype-scaled plane), the
+ * usual focus measure: the in-focus slice of a z-stack. Returns the plane's index and how it was chosen.
+ */
+export function resolvePlane(image: ImageStack, text: string, path: string): Resolved<number> {
+  checkPlaneFlag(text);
+  const planes = image.planes.length;
+  if (/^\d+$/.test(text.trim())) {
+    const k = Number(text);
+    if (k >= planes) throw usageError('--plane', `--plane must be in 0…${planes - 1} for ${path}, got ${k}`);
+    return { value: k, source: 'flag --plane' };
+  }
+  const c = Number(/^sharpest(?::(\d+))?$/.exec(text.trim())![1] ?? 0);
+  const sizeC = image.metadata.sizeC ?? 1;
+  const sizeZ = image.metadata.sizeZ ?? planes;
+  if (c >= sizeC) throw usageError('--plane', `--plane ${text}: ${path} has ${sizeC} channel(s) (0…${sizeC - 1})`);
+  let best = { z: 0, plane: planeIndex(image, { c, z: 0 }), energy: -Infinity };
+  for (let z = 0; z < sizeZ; z++) {
+    const plane = planeIndex(image, { c, z });
+    const energy = gradientEnergy(toFloat32Gray(image, plane), image.width, image.height);
+    if (energy > best.energy) best = { z, plane, energy };
+  }
+  return { value: best.plane, source: `sharpest: z ${best.z} of ${sizeZ} in channel ${c} (largest gradient energy)` };
 }
 
 /** The grey float32 plane the tools work on, refusing NaN/Inf; integers scaled by their dtype's range (documented). */

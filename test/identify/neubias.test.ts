@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planeIndex, readImage, toFloat32Gray, type ImageStack } from '../../src/io/index.js';
 import { gradientEnergy, psfEquivalentRadius, psfFwhm, psfRmsRadius } from '../../src/evaluate/metrics.js';
-import { identifyImage, priorMeanOf, resolveCutoff } from '../../src/identify/pipeline.js';
+import { identifyImage, priorMeanOf, resolveCutoff, resolvePlane } from '../../src/identify/pipeline.js';
 import { defaultModelPath, loadModel } from '../../src/model/store.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -44,6 +44,8 @@ test('NEUBIAS pair: the in-focus slice of each channel lies inside the stack, th
   t.diagnostic(`in focus: confocal z = ${conf.z} (plane ${conf.plane}), widefield z = ${wf.z} (plane ${wf.plane})`);
   for (const z of [conf.z, wf.z]) assert.ok(z >= 5 && z < 40, `focus z = ${z} at the edge of the stack`);
   assert.ok(Math.abs(conf.z - wf.z) <= 5, `confocal z ${conf.z} and widefield z ${wf.z} are far apart`);
+  // what `--plane sharpest:c` picks (identify, grid, deconvolve)
+  assert.deepEqual([0, 1].map((c) => resolvePlane(image, `sharpest:${c}`, path).value), [conf.plane, wf.plane]);
 });
 
 test(

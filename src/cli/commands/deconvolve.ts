@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
 import { readImageAsync, toFloat32Gray, writeTiff, type ImageStack } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
-import { identifyImage, identifyImageGrid, parseTiles } from '../../identify/pipeline.js';
+import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { numberFlag, precisionOption } from '../options.js';
@@ -64,9 +64,9 @@ async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number }> {
  * decoded file is not returned, so that it can be collected while the image is deconvolved; it is decoded on this
  * thread (readImageAsync), where its buffers are garbage-collected, rather than in readImage's long-lived worker thread.
  */
-async function readPlane(path: string, planeText: string, plane: number): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata'] }> {
+async function readPlane(path: string, planeText: string): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata'] }> {
   const image = await readImageAsync(path);
-  if (!Number.isInteger(plane) || plane < 0 || plane >= image.planes.length) throw usageError('--plane', `--plane must be in 0…${image.planes.length - 1}, got '${planeText}'`);
+  const plane = resolvePlane(image, planeText, path).value;
   const raw = toFloat32Gray(image, plane, { scale: 'none' });
   for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i]!)) throw inputError(path, `${path}: NaN/Inf pixels in plane ${plane}; clean them first`);
   return { raw, width: image.width, height: image.height, metadata: image.metadata };
@@ -85,7 +85,7 @@ export function register(program: Command): void {
     .option('--tv <weight>', 'rl-tv: total-variation weight in [0, 0.25) (relative to the image scale)', '0.002')
     .option('--balance <value>', 'wiener: regularisation (larger is smoother; ~0.01 at low noise, ~0.3 at 2 % noise)', '0.01')
     .option('--offset <value>', 'camera offset (dark level) subtracted before deconvolution and added back after, in the image\'s units', '0')
-    .option('--plane <k>', 'plane of a stack to deconvolve', '0')
+    .option('--plane <k|sharpest[:c]>', `plane of a stack to deconvolve: ${PLANE_HELP}`, '0')
     .option(
       '--tile-size <px>',
       'deconvolve in tiles of at most this many pixels a side, each with a margin of two PSF widths that is discarded ' +
@@ -109,13 +109,13 @@ export function register(program: Command): void {
     const tv = f.method === 'rl-tv' ? numberFlag('--tv', f.tv, { min: 0, max: 0.25, maxExclusive: true }) : 0;
     const balance = numberFlag('--balance', f.balance, { min: 0 });
     const offset = numberFlag('--offset', f.offset);
-    const plane = numberFlag('--plane', f.plane, { integer: true, min: 0 });
     const tileSize = numberFlag('--tile-size', f.tileSize, { integer: true, min: 16 });
     const device = resolveDevice(f.device);
 
     const blind = f.blind ? parseIdentifyFlags(f) : null;
+    checkPlaneFlag(f.plane);
 
-    const { raw, width: W, height: H, metadata } = await readPlane(path, f.plane, plane);
+    const { raw, width: W, height: H, metadata } = await readPlane(path, f.plane);
     const pixelSizeNm = metadata.pixelSizeNm;
 
     let psfs: Tensor;

@@ -5,7 +5,7 @@ import { readImage, writeTiff, writePng, type ImageStack } from '../../io/index.
 import { loadModel, defaultModelPath, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
-  grayPlane, identifyImage, identifyImageGrid, outsideTraining, parseRegion, parseTiles, priorMeanOf, resolveCutoff, zernikeReadout,
+  grayPlane, identifyImage, identifyImageGrid, checkPlaneFlag, outsideTraining, parseRegion, parseTiles, PLANE_HELP, priorMeanOf, resolveCutoff, resolvePlane, zernikeReadout,
   type IdentifyImageOptions, type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
@@ -73,6 +73,8 @@ export interface Identification {
 export interface Prepared extends Identification {
   image: ImageStack;
   gray: Float32Array;
+  /** The plane used and how it was chosen (--plane). */
+  plane: Resolved<number>;
 }
 
 /** The identification flags, validated (before any file is read, so that a typo fails fast). */
@@ -116,17 +118,18 @@ export function patchingOf(p: Identification): IdentifyImageOptions {
 /** Reads the image and the model and resolves fc and θmax, each with where it came from. */
 export function prepare(path: string, f: CommonFlags): Prepared {
   const v = parseIdentifyFlags(f);
-  const plane = numberFlag('--plane', f.plane, { integer: true, min: 0 });
+  checkPlaneFlag(f.plane);
   const image = readImage(path);
-  const gray = grayPlane(image, path, plane);
-  return { image, gray, ...prepareIdentification(path, v, image.metadata) };
+  const plane = resolvePlane(image, f.plane, path);
+  const gray = grayPlane(image, path, plane.value);
+  return { image, gray, plane, ...prepareIdentification(path, v, image.metadata) };
 }
 
 function commonFlags(cmd: Command): Command {
   addCutoffFlags(cmd);
   return cmd
     .option('--theta-max <waves>', "aberration amplitude bound θmax in waves (default: the mean of the model's prior)")
-    .option('--plane <k>', 'plane of a stack (z, t or channel, in file order) to use', '0')
+    .option('--plane <k|sharpest[:c]>', `plane of a stack to use: ${PLANE_HELP}`, '0')
     .option('--model <file>', 'identification model (.safetensors); default: the shipped models/psfid-small.safetensors')
     .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
     .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
@@ -160,11 +163,11 @@ export function register(program: Command): void {
     const summary = {
       image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches,
       region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
-      fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
+      plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
     };
     if (f.json) console.log(JSON.stringify(summary, null, 2));
-    else console.log(`psfid identify: ${f.out} (${S}×${S}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source}, ${patches} patches)`);
+    else console.log(`psfid identify: ${f.out} (${S}×${S}${f.plane === '0' ? '' : `, plane ${p.plane.value} (${p.plane.source})`}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source}, ${patches} patches)`);
     psf.dispose();
     p.model.dispose();
   });
@@ -188,7 +191,7 @@ export function register(program: Command): void {
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value }) : undefined;
     const sidecar = {
       image: path, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
-      centres: grid.centres, regions: grid.regions, fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
+      centres: grid.centres, regions: grid.regions, plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', tiles: readout },
     };
     writeTiff(f.out, { width: S, height: S, planes }, { pixelSizeNm: p.pixelSizeNm });
