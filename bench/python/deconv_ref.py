@@ -11,11 +11,12 @@ Development tool only (Debian python3-skimage), never a runtime dependency of ps
 """
 import json
 import sys
-import time
 
 import numpy as np
 from scipy import fft as sp_fft
 from skimage.restoration import richardson_lucy
+
+from ref_server import time_calls
 
 
 def gaussian_psf(s):
@@ -39,13 +40,7 @@ def main():
             out = richardson_lucy(image, psf, num_iter=iterations, clip=False)
         assert out.dtype == np.float32
 
-    for _ in range(warmup):
-        step()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        samples.append((time.perf_counter() - t0) * 1e3 / iterations)
+    samples = [ms / iterations for ms in time_calls(step, warmup, repeats)]
     print(json.dumps({"figure": "rl", "samples_ms": samples}))
 
 
