@@ -85,21 +85,29 @@ export function priorMeanOf(info: ModelInfo): { fc: number; thetaMax: number } {
 }
 
 /** What --plane accepts, for its help and errors. */
-export const PLANE_HELP = 'a plane index in file order (z, t or channel), or sharpest[:c], the z of channel c (default 0) with the largest gradient energy: the in-focus slice of a z-stack';
+export const PLANE_HELP = 'a plane index in file order (z, t or channel), sharpest[:c], the z of channel c (default 0) with the largest gradient energy (the in-focus slice of a z-stack), or auto: sharpest for a file with several z-slices, else plane 0';
 
 /** Refuses a --plane value that is neither an index nor sharpest[:c] (before any file is read). */
 export function checkPlaneFlag(text: string): void {
-  if (!/^(\d+|sharpest(:\d+)?)$/.test(text.trim())) throw usageError('--plane', `--plane must be ${PLANE_HELP}; got '${text}'`);
+  if (!/^(\d+|sharpest(:\d+)?|auto)$/.test(text.trim())) throw usageError('--plane', `--plane must be ${PLANE_HELP}; got '${text}'`);
 }
 
 /**
- * A --plane value: an index in file order, or `sharpest[:c]`, the z (at t = 0) of channel c (default 0) whose plane
+ * A --plane value: an index in file order; `sharpest[:c]`, the z (at t = 0) of channel c (default 0) whose plane
  * has the largest gradient energy (mean squared difference of neighbouring pixels, on the dtype-scaled plane), the
- * usual focus measure: the in-focus slice of a z-stack. Returns the plane's index and how it was chosen.
+ * usual focus measure: the in-focus slice of a z-stack; or `auto` (the CLI's default), sharpest when the file has
+ * several z-slices (its first slice is rarely in focus), else plane 0. Returns the plane's index and how it was chosen.
  */
 export function resolvePlane(image: ImageStack, text: string, path: string): Resolved<number> {
   checkPlaneFlag(text);
   const planes = image.planes.length;
+  if (text.trim() === 'auto') {
+    if ((image.metadata.sizeZ ?? planes) > 1) {
+      const sharpest = resolvePlane(image, 'sharpest', path);
+      return { value: sharpest.value, source: `auto → ${sharpest.source}` };
+    }
+    return { value: 0, source: 'auto → the first plane: the file has one z-slice' };
+  }
   if (/^\d+$/.test(text.trim())) {
     const k = Number(text);
     if (k >= planes) throw usageError('--plane', `--plane must be in 0…${planes - 1} for ${path}, got ${k}`);
@@ -115,7 +123,7 @@ export function resolvePlane(image: ImageStack, text: string, path: string): Res
     const energy = gradientEnergy(toFloat32Gray(image, plane), image.width, image.height);
     if (energy > best.energy) best = { z, plane, energy };
   }
-  return { value: best.plane, source: `sharpest: z ${best.z} of ${sizeZ} in channel ${c} (largest gradient energy)` };
+  return { value: best.plane, source: `sharpest: z ${best.z} of ${sizeZ} in channel ${c}, by gradient energy` };
 }
 
 /** The grey float32 plane the tools work on, refusing NaN/Inf; integers scaled by their dtype's range (documented). */

@@ -30,7 +30,7 @@ function texture(width: number, phase: number): Float32Array {
   return out;
 }
 
-test('--plane sharpest[:c] picks the in-focus z of the channel; an index is taken as is; bad values are refused', () => {
+test('--plane sharpest[:c] picks the in-focus z of the channel, auto does so for z-stacks only; an index is taken as is; bad values are refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'psfid-plane-'));
   try {
     // 2 channels × 5 slices, ImageJ order (channel fastest): channel 0 in focus at z 1, channel 1 at z 3
@@ -40,9 +40,14 @@ test('--plane sharpest[:c] picks the in-focus z of the channel; an index is take
     const path = join(dir, 'stack.tif');
     writeTiff(path, { width: 32, height: 32, planes }, { channels: 2, slices: 5 });
     const image = readImage(path);
-    assert.deepEqual(resolvePlane(image, 'sharpest', path), { value: 1 * 2 + 0, source: 'sharpest: z 1 of 5 in channel 0 (largest gradient energy)' });
+    assert.deepEqual(resolvePlane(image, 'sharpest', path), { value: 1 * 2 + 0, source: 'sharpest: z 1 of 5 in channel 0, by gradient energy' });
     assert.deepEqual(resolvePlane(image, 'sharpest:1', path).value, 3 * 2 + 1);
     assert.deepEqual(resolvePlane(image, '7', path), { value: 7, source: 'flag --plane' });
+    // auto (the CLI's default): sharpest of channel 0 for a z-stack, the first plane for one slice of two channels
+    assert.deepEqual(resolvePlane(image, 'auto', path), { value: 2, source: 'auto → sharpest: z 1 of 5 in channel 0, by gradient energy' });
+    const two = join(dir, 'two.tif');
+    writeTiff(two, { width: 32, height: 32, planes: [texture(5, 0), texture(1, 1)] }, { channels: 2, slices: 1 });
+    assert.equal(resolvePlane(readImage(two), 'auto', two).value, 0);
     const refused = (text: string, re: RegExp): void => {
       assert.throws(() => resolvePlane(image, text, path), (e: Error) => e instanceof PsfidError && re.test(e.message), text);
     };

@@ -64,12 +64,15 @@ async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number }> {
  * decoded file is not returned, so that it can be collected while the image is deconvolved; it is decoded on this
  * thread (readImageAsync), where its buffers are garbage-collected, rather than in readImage's long-lived worker thread.
  */
-async function readPlane(path: string, planeText: string): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata'] }> {
+async function readPlane(path: string, planeText: string): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata']; planeNote: string }> {
   const image = await readImageAsync(path);
-  const plane = resolvePlane(image, planeText, path).value;
+  const chosen = resolvePlane(image, planeText, path);
+  const plane = chosen.value;
   const raw = toFloat32Gray(image, plane, { scale: 'none' });
   for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i]!)) throw inputError(path, `${path}: NaN/Inf pixels in plane ${plane}; clean them first`);
-  return { raw, width: image.width, height: image.height, metadata: image.metadata };
+  // which plane, for the closing line: only worth saying for a stack
+  const planeNote = image.planes.length > 1 ? `, plane ${plane} (${chosen.source})` : '';
+  return { raw, width: image.width, height: image.height, metadata: image.metadata, planeNote };
 }
 
 export function register(program: Command): void {
@@ -85,7 +88,7 @@ export function register(program: Command): void {
     .option('--tv <weight>', 'rl-tv: total-variation weight in [0, 0.25) (relative to the image scale)', '0.002')
     .option('--balance <value>', 'wiener: regularisation (larger is smoother; ~0.01 at low noise, ~0.3 at 2 % noise)', '0.01')
     .option('--offset <value>', 'camera offset (dark level) subtracted before deconvolution and added back after, in the image\'s units', '0')
-    .option('--plane <k|sharpest[:c]>', `plane of a stack to deconvolve: ${PLANE_HELP}`, '0')
+    .option('--plane <k|sharpest[:c]|auto>', `plane of a stack to deconvolve: ${PLANE_HELP}`, 'auto')
     .option(
       '--tile-size <px>',
       'deconvolve in tiles of at most this many pixels a side, each with a margin of two PSF widths that is discarded ' +
@@ -115,7 +118,7 @@ export function register(program: Command): void {
     const blind = f.blind ? parseIdentifyFlags(f) : null;
     checkPlaneFlag(f.plane);
 
-    const { raw, width: W, height: H, metadata } = await readPlane(path, f.plane);
+    const { raw, width: W, height: H, metadata, planeNote } = await readPlane(path, f.plane);
     const pixelSizeNm = metadata.pixelSizeNm;
 
     let psfs: Tensor;
@@ -141,7 +144,7 @@ export function register(program: Command): void {
         psfs = identifyImage(p.model, raw, W, H, patchingOf(p)).psf.unsqueeze(0);
       }
       p.model.dispose();
-      console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${p.thetaMax.value} from ${p.thetaMax.source})`);
+      console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source})`);
     }
     if (grid && f.method === 'wiener') throw usageError('--method', 'wiener needs one PSF; use rl or rl-tv with a grid');
 
@@ -173,7 +176,7 @@ export function register(program: Command): void {
     writeTiff(f.out, { width: W, height: H, planes: [out] }, { pixelSizeNm });
     const how = f.method === 'wiener' ? '' : `, ${iterations} iterations`;
     const tiling = `${result.tiles.length} tile${result.tiles.length > 1 ? 's' : ''} of ≤ ${result.tileSize}² px, margin ${result.margin} px`;
-    console.log(`psfid deconvolve: ${f.out} (${f.method}${how}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''}, ${tiling})`);
+    console.log(`psfid deconvolve: ${f.out} (${f.method}${how}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''}${planeNote}, ${tiling})`);
     psfs.dispose();
   });
 }

@@ -129,7 +129,7 @@ function commonFlags(cmd: Command): Command {
   addCutoffFlags(cmd);
   return cmd
     .option('--theta-max <waves>', "aberration amplitude bound θmax in waves (default: the mean of the model's prior)")
-    .option('--plane <k|sharpest[:c]>', `plane of a stack to use: ${PLANE_HELP}`, '0')
+    .option('--plane <k|sharpest[:c]|auto>', `plane of a stack to use: ${PLANE_HELP}`, 'auto')
     .option('--model <file>', 'identification model (.safetensors); default: the shipped models/psfid-small.safetensors')
     .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
     .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
@@ -167,7 +167,7 @@ export function register(program: Command): void {
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
     };
     if (f.json) console.log(JSON.stringify(summary, null, 2));
-    else console.log(`psfid identify: ${f.out} (${S}×${S}${f.plane === '0' ? '' : `, plane ${p.plane.value} (${p.plane.source})`}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source}, ${patches} patches)`);
+    else console.log(`psfid identify: ${f.out} (${S}×${S}${p.image.planes.length === 1 ? '' : `, plane ${p.plane.value} (${p.plane.source})`}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source}, ${patches} patches)`);
     psf.dispose();
     p.model.dispose();
   });
