@@ -136,7 +136,7 @@ function commonFlags(cmd: Command): Command {
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
     .addOption(precisionOption())
     .option('--no-readout', 'skip the Zernike readout (a fit of Noll 4–11 to each estimated PSF)')
-    .option('--json', 'print a JSON summary: fc and θmax used and where each came from, patches, the Zernike readout (atBound marks coefficients at ±θmax: a saturated output, not a measurement)');
+    .option('--json', 'print a JSON summary: the plane, fc and θmax used and where each came from, warnings (fc or θmax outside the model’s training range), patches, the Zernike readout (atBound marks coefficients at ±θmax: a saturated output, not a measurement)');
 }
 
 /** A PSF stack [N, S, S] as N row-major planes (for TIFF stacks and figures). */
