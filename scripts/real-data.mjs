@@ -88,6 +88,9 @@ const GRIDS = [
   { name: 'microtubules-dapi-tublin', file: 'neubias/xyc_8bit__dapi_tublin.tif', plane: 1, tiles: '3x3', what: 'microtubules: tubulin, channel 1 (channel 0 is DAPI)' },
   { name: 'microtubules-cecog', file: 'neubias/xyc_8bit__tub_h2b_cecog_battery.tif', plane: 0, tiles: '3x3', what: 'microtubules: tubulin, channel 0 (channel 1 is H2B)' },
   { name: 'nuclei-nup', file: 'neubias/xyc_8bit__nuclei_nup.tif', plane: 0, tiles: '3x3', what: 'nuclei: DNA stain, channel 0 (channel 1 is a nuclear-pore protein)' },
+  // The one grid image whose file states its optics (ImageJ Info, Bio-Formats original metadata): identified at its
+  // own fc (no --fc), on the slice `--plane sharpest` picks.
+  { name: 'mitotic-plate-own-optics', file: 'neubias/xyz_8bit__mitotic_plate_calibrated.tif', plane: 'sharpest', tiles: '3x3', ownOptics: true, what: "a mitotic plate (z-stack of 6 slices, 3 µm apart): its in-focus slice, at the file's own fc = NA·pixel/λ" },
 ];
 const PAIR = { name: 'neubias-confocal-widefield', file: 'neubias/xyzc_16bit__dna_conf_wf.tif' };
 /** The widefield estimate counts as broader when its RMS radius is at least this much larger (as the test asks). */
@@ -200,7 +203,8 @@ try {
     const gridTif = join(tmp, `${g.name}.tif`);
     const figTmp = join(tmp, `${g.name}.png`);
     const fig = join(outDir, `real-${g.name}.png`);
-    const side = psfid(['grid', path, '--plane', String(g.plane), '--tiles', g.tiles, ...opticsArgs(), '--out', gridTif, '--figure', figTmp]);
+    const optics = g.ownOptics ? ['--theta-max', String(thetaMax), '--model', modelPath] : opticsArgs();
+    const side = psfid(['grid', path, '--plane', String(g.plane), '--tiles', g.tiles, ...optics, '--out', gridTif, '--figure', figTmp]);
     const stack = readImage(gridTif);
     const s = stack.width;
     const tiles = stack.planes.map((h, k) => ({ centre: side.centres[k].map((v) => round(v, 1)), ...widths(h, s), zernike: readout(side.zernike?.tiles[k]) }));
@@ -209,9 +213,15 @@ try {
       name: g.name,
       file: g.file,
       what: g.what,
-      plane: g.plane,
+      plane: side.plane ?? g.plane,
+      fc: side.fc,
       size: [image.width, image.height],
-      metadata: { pixelSizeNm: round(image.metadata.pixelSizeNm, 1), numericalAperture: image.metadata.numericalAperture ?? null, emissionWavelengthNm: image.metadata.emissionWavelengthNm ?? null, note: PIXEL_NOTE(image.metadata.pixelSizeNm) },
+      metadata: {
+        pixelSizeNm: round(image.metadata.pixelSizeNm, 1),
+        numericalAperture: image.metadata.numericalAperture ?? null,
+        emissionWavelengthNm: image.metadata.emissionWavelengthNm ?? null,
+        note: g.ownOptics ? `the file states NA, emission wavelength and pixel size: fc = ${side.fc.source}` : PIXEL_NOTE(image.metadata.pixelSizeNm),
+      },
       tiles: g.tiles,
       figure: rel(fig),
       figureBytes: statSync(fig).size,

@@ -49,10 +49,15 @@ export function montage(rows: MontageRow[], cell = 128): Raster {
 
 /**
  * The image (grey, percentile-stretched) with each tile's PSF drawn at its centre, contrast-stretched
- * (each PSF to its own maximum, gamma 0.5 so the wings show), like the seed's "estimated PSF grids".
+ * (each PSF to its own maximum, gamma 0.5 so the wings show), like the seed's "estimated PSF grids". Images larger
+ * than `maxSide` (default 1024) are shrunk to it; smaller than `minSide` (default 768) enlarged to it (nearest
+ * neighbour), so that the insets (psfScale × S px) leave the image between them visible.
  */
-export function psfGridFigure(image: Float32Array, width: number, height: number, psfs: Float32Array[], psfSize: number, centres: [number, number][], opts: { maxSide?: number; psfScale?: number } = {}): Raster {
-  const scale = Math.min(1, (opts.maxSide ?? 1024) / Math.max(width, height));
+export function psfGridFigure(image: Float32Array, width: number, height: number, psfs: Float32Array[], psfSize: number, centres: [number, number][], opts: { maxSide?: number; minSide?: number; psfScale?: number } = {}): Raster {
+  const longer = Math.max(width, height);
+  const maxSide = opts.maxSide ?? 1024;
+  const minSide = Math.min(opts.minSide ?? 768, maxSide);
+  const scale = longer > maxSide ? maxSide / longer : longer < minSide ? minSide / longer : 1;
   const W = Math.max(1, Math.round(width * scale));
   const H = Math.max(1, Math.round(height * scale));
   const r = new Raster(W, H);
