@@ -171,3 +171,39 @@ export function markdownTable(report: EvalReport, title: string): string {
   return lines.join('\n');
 }
 
+export interface ThetaMaxBin {
+  /** [lo, hi) in waves (the last bin includes hi). */
+  range: [number, number];
+  n: number;
+  /** Mean PSNR(ĥ) per method over the bin's images, dB. */
+  psnrPsf: Partial<Record<MethodName, number>>;
+}
+
+/**
+ * PSNR(ĥ) by aberration strength: the prior's θmax range cut into `bins` equal parts, each method's mean PSNR(ĥ)
+ * over the images drawn in each. Weak aberrations score far higher than strong ones (a PSF near the Airy pattern is
+ * easy to get right), so the overall mean depends on the prior's range as much as on the model. Pure.
+ */
+export function psnrByThetaMax(report: Pick<EvalReport, 'prior' | 'methods' | 'images'>, bins = 3): ThetaMaxBin[] {
+  const [lo, hi] = report.prior.thetaMax;
+  const width = (hi - lo) / bins;
+  return Array.from({ length: bins }, (_, b) => {
+    const a = lo + b * width;
+    const z = b === bins - 1 ? hi : a + width;
+    const inBin = report.images.filter((r) => r.thetaMax >= a && (b === bins - 1 ? r.thetaMax <= z : r.thetaMax < z));
+    const psnrPsf: Partial<Record<MethodName, number>> = {};
+    for (const m of report.methods) {
+      const v = inBin.flatMap((r) => (r.scores[m] ? [r.scores[m]![0]] : []));
+      if (v.length > 0) psnrPsf[m] = v.reduce((x, y) => x + y, 0) / v.length;
+    }
+    return { range: [a, z], n: inBin.length, psnrPsf };
+  });
+}
+
+/** psnrByThetaMax as a Markdown table: one row per method, one column per θmax bin. */
+export function thetaMaxTable(bins: readonly ThetaMaxBin[], methods: readonly MethodName[]): string {
+  const head = bins.map((b, i) => `θmax [${b.range[0].toFixed(3)}, ${b.range[1].toFixed(3)}${i === bins.length - 1 ? ']' : ')'} (n ${b.n})`);
+  const lines = ['| method, PSNR(ĥ) dB by θmax (waves) | ' + head.join(' | ') + ' |', '|---|' + bins.map(() => '---').join('|') + '|'];
+  for (const m of methods) lines.push(`| ${LABELS[m]} | ${bins.map((b) => (b.psnrPsf[m] === undefined ? '—' : b.psnrPsf[m]!.toFixed(2))).join(' | ')} |`);
+  return lines.join('\n');
+}

@@ -36,6 +36,23 @@ test('psfid eval reports per-image PSNRs and the shipped model beats the mean-PS
   for (const img of report.images) {
     for (const m of report.methods) assert.ok(img.scores[m].every(Number.isFinite), JSON.stringify(img));
   }
+  // the θmax breakdown recomputed here from the per-image scores: three equal bins of the prior's range
+  const [lo, hi] = report.prior.thetaMax as [number, number];
+  assert.equal(report.byThetaMax.length, 3);
+  report.byThetaMax.forEach((bin: { range: [number, number]; n: number; psnrPsf: Record<string, number> }, b: number) => {
+    const a = lo + (b * (hi - lo)) / 3;
+    const z = lo + ((b + 1) * (hi - lo)) / 3;
+    assert.ok(Math.abs(bin.range[0] - a) < 1e-12 && Math.abs(bin.range[1] - z) < 1e-12, JSON.stringify(bin.range));
+    const mine = report.images.filter((i: { thetaMax: number }) => i.thetaMax >= a && (b === 2 ? i.thetaMax <= z : i.thetaMax < z));
+    assert.equal(bin.n, mine.length);
+    for (const m of report.methods) {
+      if (mine.length === 0) continue;
+      const want = mine.reduce((acc: number, i: { scores: Record<string, number[]> }) => acc + i.scores[m]![0]!, 0) / mine.length;
+      assert.ok(Math.abs(bin.psnrPsf[m]! - want) < 1e-9, `${m} bin ${b}`);
+    }
+  });
+  assert.equal(report.byThetaMax.reduce((acc: number, b: { n: number }) => acc + b.n, 0), 24);
+  assert.match(r.stdout, /\| method, PSNR\(ĥ\) dB by θmax \(waves\) \| θmax \[0\.020, 0\.063\) \(n \d+\)/);
   const net = report.summary['network-given'].psnrPsf.mean;
   const base = report.summary['mean-psf'].psnrPsf.mean;
   assert.ok(net > base + 3, `network ${net.toFixed(2)} dB vs mean PSF ${base.toFixed(2)} dB`);

@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../../engine/index.js';
 import { resolveDevice } from '../../engine/index.js';
 import { resolvePrior, type PriorSpec } from '../../acquisition/index.js';
 import { resolveSources } from '../../data/sources.js';
-import { evaluate, markdownTable, type EvalMode } from '../../evaluate/evaluate.js';
+import { evaluate, markdownTable, psnrByThetaMax, thetaMaxTable, type EvalMode } from '../../evaluate/evaluate.js';
 import { loadModel, defaultModelPath } from '../../model/store.js';
 import { montage } from '../../report/figures.js';
 import { writePng } from '../../io/index.js';
@@ -74,9 +74,10 @@ export function register(program: Command): void {
         },
       });
       bar.stop();
-      const table = markdownTable(report, f.title ?? f.images.join(' + '));
+      const byThetaMax = psnrByThetaMax(report);
+      const table = `${markdownTable(report, f.title ?? f.images.join(' + '))}\n\n${thetaMaxTable(byThetaMax, report.methods)}`;
       const { examples, ...rest } = report;
-      writeFileAtomic(f.out, JSON.stringify({ model: modelPath, precision: model.convPrecision, folders: f.images, table, ...rest }, null, 1) + '\n');
+      writeFileAtomic(f.out, JSON.stringify({ model: modelPath, precision: model.convPrecision, folders: f.images, table, byThetaMax, ...rest }, null, 1) + '\n');
       if (f.figure) {
         const r = montage(examples.map((e) => ({ ...e, label: `PSNR ${e.psnrPsf.toFixed(1)} DB` })));
         writePng(f.figure, { width: r.width, height: r.height, channels: 3, data: r.data });
