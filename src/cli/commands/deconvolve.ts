@@ -11,7 +11,7 @@ import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
-import { addCutoffFlags, parseIdentifyFlags, patchingOf, prepareIdentification, sidecarPath } from './identify.js';
+import { addCutoffFlags, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
 
 interface DeconvolveFlags {
   psf?: string;
@@ -136,6 +136,7 @@ export function register(program: Command): void {
     } else {
       // The network standardises each patch, so it reads the plane in the file's units: no second decode or copy.
       const p = prepareIdentification(path, blind!, metadata);
+      reportSaturation(raw, p.warnings);
       if (f.tiles) {
         const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), patchingOf(p));
         psfs = g.psfs;

@@ -9,6 +9,7 @@ import {
   type IdentifyImageOptions, type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
+import { detectSaturation } from '../../identify/saturation.js';
 import { usageError } from '../../errors.js';
 import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
@@ -115,6 +116,28 @@ export function patchingOf(p: Identification): IdentifyImageOptions {
   return { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches };
 }
 
+export interface SaturationReport {
+  /** The value saturated pixels sit at, in the plane's units (scaled to [0, 1] for integer files in identify/grid). */
+  level: number;
+  pixels: number;
+  fraction: number;
+}
+
+/**
+ * Saturation in the plane identify reads (../../identify/saturation.ts), as a JSON field and a warning (added to
+ * `warnings` and printed). Only reported: leaving saturated patches out was tried (session 13) and helped or hurt by
+ * up to 1 dB depending on the threshold, with no setting better across cases.
+ */
+export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): SaturationReport | null {
+  const found = detectSaturation(plane);
+  if (!found) return null;
+  const fraction = found.pixels / plane.length;
+  const text = `${found.pixels} pixels (${(100 * fraction).toPrecision(2)} %) sit at the plane's maximum: saturated; the blur model does not describe clipped plateaus, so the estimate may be off (clipping the brightest 5 % of the identify test's specimens costs 0.7 dB)`;
+  warnings.push(text);
+  console.error(`warning: ${text}`);
+  return { level: found.level, pixels: found.pixels, fraction };
+}
+
 /** Reads the image and the model and resolves fc and θmax, each with where it came from. */
 export function prepare(path: string, f: CommonFlags): Prepared {
   const v = parseIdentifyFlags(f);
@@ -156,6 +179,7 @@ export function register(program: Command): void {
   ).action((path: string, f: CommonFlags & { roi?: string }) => {
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
+    const saturation = reportSaturation(p.gray, p.warnings);
     const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { ...patchingOf(p), region });
     const readout = f.readout ? zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value })[0]! : undefined;
     const S = psf.size(0);
@@ -163,7 +187,7 @@ export function register(program: Command): void {
     const summary = {
       image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches,
       region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
-      plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
+      plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, saturation, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
     };
     if (f.json) console.log(JSON.stringify(summary, null, 2));
@@ -185,13 +209,14 @@ export function register(program: Command): void {
     const overlap = Number(f.overlap);
     if (!(overlap >= 0 && overlap < 1)) throw usageError('--overlap', `--overlap must be in [0, 1), got '${f.overlap}'`);
     const p = prepare(path, f);
+    const saturation = reportSaturation(p.gray, p.warnings);
     const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { ...patchingOf(p), overlap });
     const planes = planesOf(grid.psfs);
     const S = grid.psfs.size(1);
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value }) : undefined;
     const sidecar = {
       image: path, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
-      centres: grid.centres, regions: grid.regions, plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, warnings: p.warnings,
+      centres: grid.centres, regions: grid.regions, plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, saturation, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', tiles: readout },
     };
     writeTiff(f.out, { width: S, height: S, planes }, { pixelSizeNm: p.pixelSizeNm });

@@ -1,0 +1,26 @@
+// Saturated pixels: a detector that clips returns its largest value wherever the light exceeded it, and those
+// plateaus are not the blur of anything (y = S Q(P(h⋆x) + ε) clips only in Q at the top of the range, which training
+// images rarely reach). Found as many pixels sharing the plane's maximum exactly, which unclipped data (noise makes
+// every bright value a little different) almost never has.
+
+/** Fewest pixels at the maximum that count as saturation: 16, or one in 10⁴ of the plane if that is more. */
+export function saturationThreshold(pixels: number): number {
+  return Math.max(16, Math.ceil(pixels / 1e4));
+}
+
+/**
+ * The level saturated pixels sit at (the plane's maximum, in the plane's own units) and how many do, when at least
+ * saturationThreshold(N) pixels equal the maximum; else null. NaN-free input assumed (the tools refuse NaN first).
+ */
+export function detectSaturation(plane: ArrayLike<number>): { level: number; pixels: number } | null {
+  let max = -Infinity;
+  let count = 0;
+  for (let i = 0; i < plane.length; i++) {
+    const v = plane[i]!;
+    if (v > max) {
+      max = v;
+      count = 1;
+    } else if (v === max) count++;
+  }
+  return count >= saturationThreshold(plane.length) ? { level: max, pixels: count } : null;
+}

@@ -1,0 +1,64 @@
+// Saturated pixels (src/identify/saturation.ts): found in a clipped observation, not in an unclipped noisy one, with
+// the count computed here by comparison; identify reports them (stderr and the JSON summary) and still writes the PSF.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/engine/index.js';
+import { writeTiff } from '../../src/io/index.js';
+import { defaultModelPath } from '../../src/model/store.js';
+import { detectSaturation, saturationThreshold } from '../../src/identify/saturation.js';
+import { observe } from './helpers.js';
+
+/** The observation clipped at its `q` quantile, as a 12-bit camera would in uint16 (offset 100, 3000 counts). */
+function clipped(q: number): { counts: Uint16Array; level: number } {
+  const { y } = observe([0.1, 0, 0.05, 0, 0, 0, 0, 0], 3, 128);
+  const counts = Uint16Array.from(y, (v) => Math.round(100 + v * 3000));
+  const level = Uint16Array.from(counts).sort()[Math.floor(q * (counts.length - 1))]!;
+  return { counts: counts.map((v) => Math.min(v, level)), level };
+}
+
+test('detectSaturation: a clipped plane gives its clip level and the pixels at it; an unclipped one gives null', () => {
+  const { counts, level } = clipped(0.97);
+  const found = detectSaturation(counts);
+  assert.ok(found);
+  assert.equal(found.level, level);
+  assert.equal(found.pixels, counts.filter((v) => v === level).length);
+  assert.ok(found.pixels >= 0.03 * counts.length - 1, `${found.pixels}`);
+  // the same scene unclipped: the maximum is held by fewer pixels than the threshold
+  const raw = clipped(1).counts;
+  const max = raw.reduce((a, b) => Math.max(a, b), 0);
+  assert.ok(raw.filter((v) => v === max).length < saturationThreshold(raw.length));
+  assert.equal(detectSaturation(raw), null);
+  // the threshold: 16 pixels, or one in 10⁴
+  assert.deepEqual([saturationThreshold(100), saturationThreshold(1e6)], [16, 100]);
+  const plane = new Float32Array(1000).map((_, i) => i / 1000);
+  plane.fill(2, 0, 15);
+  assert.equal(detectSaturation(plane), null);
+  plane[20] = 2;
+  assert.deepEqual(detectSaturation(plane), { level: 2, pixels: 16 });
+});
+
+test('identify reports saturation on stderr and in the JSON summary, and still writes the PSF', (t) => {
+  if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-sat-'));
+  try {
+    const { counts, level } = clipped(0.95);
+    const img = join(dir, 'clipped.tif');
+    writeTiff(img, { width: 128, height: 128, planes: [counts] });
+    const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+    const r = spawnSync(process.execPath, [cli, 'identify', img, '--fc', '0.2', '--out', join(dir, 'psf.tif'), '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    const pixels = counts.filter((v) => v === level).length;
+    assert.equal(summary.saturation.pixels, pixels);
+    assert.ok(Math.abs(summary.saturation.level - level / 65535) < 1e-6, `${summary.saturation.level}`); // uint16 scaled to [0, 1]
+    assert.match(summary.warnings.join('\n'), new RegExp(`^${pixels} pixels \\(.* %\\) sit at the plane's maximum: saturated`, 'm'));
+    assert.match(r.stderr, /^warning: \d+ pixels .* saturated/m);
+    assert.ok(existsSync(join(dir, 'psf.tif')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
