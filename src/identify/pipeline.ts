@@ -87,7 +87,7 @@ export function priorMeanOf(info: ModelInfo): { fc: number; thetaMax: number } {
 /** What --plane accepts, for its help and errors. */
 export const PLANE_HELP = 'a plane index in file order (z, t or channel), sharpest[:c], the z of channel c (default 0) with the largest gradient energy (the in-focus slice of a z-stack), or auto: sharpest for a file with several z-slices, else plane 0';
 
-/** Refuses a --plane value that is neither an index nor sharpest[:c] (before any file is read). */
+/** Refuses a --plane value that is not an index, sharpest[:c] or auto (before any file is read). */
 export function checkPlaneFlag(text: string): void {
   if (!/^(\d+|sharpest(:\d+)?|auto)$/.test(text.trim())) throw usageError('--plane', `--plane must be ${PLANE_HELP}; got '${text}'`);
 }
