@@ -1,5 +1,6 @@
 // `psfid info`: the engine psfid runs on and, given an image, what psfid reads from that file (the first thing to
 // look at when identify refuses a file or picks an unexpected plane or cut-off).
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { blasThreads, cudaDeviceCount, getNumThreads, torchVersion } from '../../engine/index.js';
 import { convPrecisionFor } from '../../model/precision.js';
@@ -22,8 +23,9 @@ function imageInfo(path: string): Record<string, unknown> {
   }
   const plane = resolvePlane(image, 'auto', path);
   const saturated = detectSaturation(grayPlane(image, path, plane.value));
-  const { info } = loadModel(defaultModelPath());
-  const prior = info.prior as { fc?: [number, number] };
+  // the shipped model's range, when it is there (info on an image should not need a model)
+  const info = existsSync(defaultModelPath()) ? loadModel(defaultModelPath()).info : null;
+  const prior = (info?.prior ?? {}) as { fc?: [number, number] };
   return {
     image: path,
     size: [image.width, image.height],
@@ -34,7 +36,7 @@ function imageInfo(path: string): Record<string, unknown> {
     emissionWavelengthNm: md.emissionWavelengthNm ?? null,
     fc,
     shippedModelFcRange: prior.fc ?? null,
-    shippedModelPriorMean: priorMeanOf(info),
+    shippedModelPriorMean: info && priorMeanOf(info),
     planeAuto: plane,
     saturation: saturated && { level: saturated.level, pixels: saturated.pixels, fraction: saturated.pixels / (image.width * image.height) },
   };
