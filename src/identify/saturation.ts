@@ -9,10 +9,11 @@ export function saturationThreshold(pixels: number): number {
 }
 
 /**
- * The level saturated pixels sit at (the plane's maximum, in the plane's own units) and how many do, when at least
- * saturationThreshold(N) pixels equal the maximum; else null. NaN-free input assumed (the tools refuse NaN first).
+ * The level saturated pixels sit at (the plane's maximum, in the plane's own units), how many do and what fraction of
+ * the plane they are, when at least saturationThreshold(N) pixels equal the maximum; else null. NaN-free input
+ * assumed (the tools refuse NaN first).
  */
-export function detectSaturation(plane: ArrayLike<number>): { level: number; pixels: number } | null {
+export function detectSaturation(plane: ArrayLike<number>): { level: number; pixels: number; fraction: number } | null {
   let max = -Infinity;
   let count = 0;
   for (let i = 0; i < plane.length; i++) {
@@ -22,5 +23,5 @@ export function detectSaturation(plane: ArrayLike<number>): { level: number; pix
       count = 1;
     } else if (v === max) count++;
   }
-  return count >= saturationThreshold(plane.length) ? { level: max, pixels: count } : null;
+  return count >= saturationThreshold(plane.length) ? { level: max, pixels: count, fraction: count / plane.length } : null;
 }

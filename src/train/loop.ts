@@ -123,7 +123,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const thetaSigns = twinSigns(ZERNIKE_HEAD_NOLL);
 
   let startStep = 0;
-  let average: WeightAverage | null = null;
+  const average = config.emaDecay > 0 ? new WeightAverage(model, config.emaDecay) : null;
   if (resuming) {
     const ck = loadCheckpoint(ckptPath);
     try {
@@ -131,10 +131,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       optimizer.loadState({ step: ck.optimizerStep, slots: ck.optim });
       startStep = ck.step;
       // A checkpoint of a run without an average (or from before emaDecay existed) starts one at its weights.
-      if (config.emaDecay > 0) {
-        average = new WeightAverage(model, config.emaDecay);
-        if (ck.average.size > 0) average.load(ck.average);
-      }
+      average?.load(ck.average.size > 0 ? ck.average : ck.model);
     } finally {
       ck.dispose();
     }
@@ -142,7 +139,6 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   } else {
     writeFileSync(logPath, '');
   }
-  if (config.emaDecay > 0 && !average) average = new WeightAverage(model, config.emaDecay);
   writeFileAtomic(join(opts.outDir, 'config.json'), JSON.stringify({ ...config, prior: synth.prior }, null, 2) + '\n');
 
   const validationSet = synth.validationSet();

@@ -38,7 +38,7 @@ test('detectSaturation: a clipped plane gives its clip level and the pixels at i
   plane.fill(2, 0, 15);
   assert.equal(detectSaturation(plane), null);
   plane[20] = 2;
-  assert.deepEqual(detectSaturation(plane), { level: 2, pixels: 16 });
+  assert.deepEqual(detectSaturation(plane), { level: 2, pixels: 16, fraction: 16 / 1000 });
 });
 
 test('identify reports saturation on stderr and in the JSON summary, and still writes the PSF', (t) => {

@@ -9,7 +9,7 @@ import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult }
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
-import { numberFlag, precisionOption } from '../options.js';
+import { fmt, numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
 import { addCutoffFlags, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
 
@@ -145,7 +145,7 @@ export function register(program: Command): void {
         psfs = identifyImage(p.model, raw, W, H, patchingOf(p)).psf.unsqueeze(0);
       }
       p.model.dispose();
-      console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source})`);
+      console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${fmt(p.thetaMax.value)} from ${p.thetaMax.source})`);
     }
     if (grid && f.method === 'wiener') throw usageError('--method', 'wiener needs one PSF; use rl or rl-tv with a grid');
 

@@ -11,7 +11,7 @@ import {
 import { psfGridFigure } from '../../report/figures.js';
 import { detectSaturation } from '../../identify/saturation.js';
 import { usageError } from '../../errors.js';
-import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
+import { cutoffFromFlags, fmt, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
 import type { OpticsFlags } from '../../identify/pipeline.js';
 
@@ -116,26 +116,18 @@ export function patchingOf(p: Identification): IdentifyImageOptions {
   return { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches };
 }
 
-export interface SaturationReport {
-  /** The value saturated pixels sit at, in the plane's units (scaled to [0, 1] for integer files in identify/grid). */
-  level: number;
-  pixels: number;
-  fraction: number;
-}
-
 /**
  * Saturation in the plane identify reads (../../identify/saturation.ts), as a JSON field and a warning (added to
  * `warnings` and printed). Only reported: leaving saturated patches out was tried (session 13) and helped or hurt by
  * up to 1 dB depending on the threshold, with no setting better across cases.
  */
-export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): SaturationReport | null {
+export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): ReturnType<typeof detectSaturation> {
   const found = detectSaturation(plane);
   if (!found) return null;
-  const fraction = found.pixels / plane.length;
-  const text = `${found.pixels} pixels (${(100 * fraction).toPrecision(2)} %) sit at the plane's maximum: saturated; the blur model does not describe clipped plateaus, so the estimate may be off (clipping the brightest 5 % of the identify test's specimens costs 0.7 dB)`;
+  const text = `${found.pixels} pixels (${(100 * found.fraction).toPrecision(2)} %) sit at the plane's maximum: saturated; the blur model does not describe clipped plateaus, so the estimate may be off (clipping the brightest 5 % of the identify test's specimens costs 0.7 dB)`;
   warnings.push(text);
   console.error(`warning: ${text}`);
-  return { level: found.level, pixels: found.pixels, fraction };
+  return found;
 }
 
 /** Reads the image and the model and resolves fc and θmax, each with where it came from. */
@@ -191,7 +183,7 @@ export function register(program: Command): void {
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
     };
     if (f.json) console.log(JSON.stringify(summary, null, 2));
-    else console.log(`psfid identify: ${f.out} (${S}×${S}${p.image.planes.length === 1 ? '' : `, plane ${p.plane.value} (${p.plane.source})`}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${Number(p.thetaMax.value.toPrecision(4))} from ${p.thetaMax.source}, ${patches} patches)`);
+    else console.log(`psfid identify: ${f.out} (${S}×${S}${p.image.planes.length === 1 ? '' : `, plane ${p.plane.value} (${p.plane.source})`}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${fmt(p.thetaMax.value)} from ${p.thetaMax.source}, ${patches} patches)`);
     psf.dispose();
     p.model.dispose();
   });

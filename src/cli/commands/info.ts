@@ -5,16 +5,33 @@ import type { Command } from 'commander';
 import { blasThreads, cudaDeviceCount, getNumThreads, torchVersion } from '../../engine/index.js';
 import { convPrecisionFor } from '../../model/precision.js';
 import { readImage } from '../../io/index.js';
-import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane } from '../../identify/pipeline.js';
+import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane, type Resolved } from '../../identify/pipeline.js';
+import { fmt } from '../options.js';
 import { detectSaturation } from '../../identify/saturation.js';
 import { defaultModelPath, loadModel } from '../../model/store.js';
 import { PsfidError } from '../../errors.js';
 
 /** What psfid reads from an image file: its shape, calibration and optics, the fc they give, the plane identify takes. */
-function imageInfo(path: string): Record<string, unknown> {
+interface ImageInfo {
+  image: string;
+  size: [number, number];
+  dtype: string;
+  planes: { count: number; channels: number; slices: number; frames: number; order: string };
+  pixelSizeNm: number | null;
+  numericalAperture: number | null;
+  emissionWavelengthNm: number | null;
+  /** The cut-off identify would use without flags, or why it has none (the refusal's message). */
+  fc: Resolved<number> | { refused: string };
+  shippedModelFcRange: [number, number] | null;
+  shippedModelPriorMean: { fc: number; thetaMax: number } | null;
+  planeAuto: Resolved<number>;
+  saturation: ReturnType<typeof detectSaturation>;
+}
+
+function imageInfo(path: string): ImageInfo {
   const image = readImage(path);
   const md = image.metadata;
-  let fc: { value: number; source: string } | { refused: string };
+  let fc: ImageInfo['fc'];
   try {
     fc = resolveCutoff({}, md, path);
   } catch (e) {
@@ -22,10 +39,8 @@ function imageInfo(path: string): Record<string, unknown> {
     fc = { refused: e.message };
   }
   const plane = resolvePlane(image, 'auto', path);
-  const saturated = detectSaturation(grayPlane(image, path, plane.value));
   // the shipped model's range, when it is there (info on an image should not need a model)
   const info = existsSync(defaultModelPath()) ? loadModel(defaultModelPath()).info : null;
-  const prior = (info?.prior ?? {}) as { fc?: [number, number] };
   return {
     image: path,
     size: [image.width, image.height],
@@ -35,15 +50,27 @@ function imageInfo(path: string): Record<string, unknown> {
     numericalAperture: md.numericalAperture ?? null,
     emissionWavelengthNm: md.emissionWavelengthNm ?? null,
     fc,
-    shippedModelFcRange: prior.fc ?? null,
+    shippedModelFcRange: (info?.prior as { fc?: [number, number] } | undefined)?.fc ?? null,
     shippedModelPriorMean: info && priorMeanOf(info),
     planeAuto: plane,
-    saturation: saturated && { level: saturated.level, pixels: saturated.pixels, fraction: saturated.pixels / (image.width * image.height) },
+    saturation: detectSaturation(grayPlane(image, path, plane.value)),
   };
 }
 
-function fmt(v: number): string {
-  return String(Number(v.toPrecision(4)));
+/** The text form of imageInfo. */
+function imageInfoText(r: ImageInfo): string {
+  const stated = (v: number | null, unit = ''): string => (v === null ? 'not stated' : `${fmt(v)}${unit}`);
+  const range = r.shippedModelFcRange;
+  const fc = 'refused' in r.fc
+    ? `  fc: ${r.fc.refused.replace(/^[^:]*: /, '')}`
+    : `  fc ${fmt(r.fc.value)} cycles/pixel from ${r.fc.source}${range && (r.fc.value < range[0] || r.fc.value > range[1]) ? ` — outside the shipped model's range ${range[0]}–${range[1]}` : ''}`;
+  return [
+    `${r.image}: ${r.size[0]}×${r.size[1]} ${r.dtype}, ${r.planes.count} plane(s) (C ${r.planes.channels}, Z ${r.planes.slices}, T ${r.planes.frames})`,
+    `  pixel size ${stated(r.pixelSizeNm, ' nm')}; NA ${stated(r.numericalAperture)}; emission ${stated(r.emissionWavelengthNm, ' nm')}`,
+    fc,
+    `  --plane auto: plane ${r.planeAuto.value} (${r.planeAuto.source})`,
+    `  saturation: ${r.saturation ? `${r.saturation.pixels} pixels (${(100 * r.saturation.fraction).toPrecision(2)} %) at the plane's maximum` : 'none found'}`,
+  ].join('\n');
 }
 
 export function register(program: Command): void {
@@ -54,26 +81,7 @@ export function register(program: Command): void {
     .action((image: string | undefined, opts: { json?: boolean }) => {
       if (image !== undefined) {
         const r = imageInfo(image);
-        if (opts.json) {
-          console.log(JSON.stringify(r, null, 2));
-          return;
-        }
-        const planes = r.planes as { count: number; channels: number; slices: number; frames: number };
-        const size = r.size as [number, number];
-        const fc = r.fc as { value?: number; source?: string; refused?: string };
-        const range = r.shippedModelFcRange as [number, number] | null;
-        const sat = r.saturation as { pixels: number; fraction: number } | null;
-        const plane = r.planeAuto as { value: number; source: string };
-        const lines = [
-          `${image}: ${size[0]}×${size[1]} ${r.dtype}, ${planes.count} plane(s) (C ${planes.channels}, Z ${planes.slices}, T ${planes.frames})`,
-          `  pixel size ${r.pixelSizeNm === null ? 'not stated' : `${fmt(r.pixelSizeNm as number)} nm`}; NA ${r.numericalAperture === null ? 'not stated' : fmt(r.numericalAperture as number)}; emission ${r.emissionWavelengthNm === null ? 'not stated' : `${fmt(r.emissionWavelengthNm as number)} nm`}`,
-          fc.refused !== undefined
-            ? `  fc: ${fc.refused.replace(/^[^:]*: /, '')}`
-            : `  fc ${fmt(fc.value!)} cycles/pixel from ${fc.source}${range && (fc.value! < range[0] || fc.value! > range[1]) ? ` — outside the shipped model's range ${range[0]}–${range[1]}` : ''}`,
-          `  --plane auto: plane ${plane.value} (${plane.source})`,
-          `  saturation: ${sat ? `${sat.pixels} pixels (${(100 * sat.fraction).toPrecision(2)} %) at the plane's maximum` : 'none found'}`,
-        ];
-        console.log(lines.join('\n'));
+        console.log(opts.json ? JSON.stringify(r, null, 2) : imageInfoText(r));
         return;
       }
       const info = { libtorch: torchVersion(), threads: getNumThreads(), openblasThreads: blasThreads(), cudaDevices: cudaDeviceCount(), cpuAutoPrecision: convPrecisionFor('cpu', 'auto') };
