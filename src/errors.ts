@@ -19,3 +19,8 @@ export function usageError(param: string, message: string): PsfidError {
 export function inputError(param: string, message: string): PsfidError {
   return new PsfidError(message, param, 'input');
 }
+
+/** Shortest readable form of a number for messages and help (4 significant digits, no trailing zeros). */
+export function fmt(v: number): string {
+  return Number(v.toPrecision(4)).toString();
+}

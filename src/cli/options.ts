@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import type { Prior, PriorSpec } from '../acquisition/prior.js';
 import { resolvePrior } from '../acquisition/prior.js';
 import { CONV_PRECISION_REQUESTS } from '../model/precision.js';
-import { PsfidError, usageError } from '../errors.js';
+import { PsfidError, fmt, usageError } from '../errors.js';
 import {
   DEFAULT_PSF_SIZE,
   DEFAULT_PUPIL_SIZE,
@@ -80,10 +80,7 @@ export function seedFlag(text: string, flag = '--seed'): number {
   return numberFlag(flag, text, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
 }
 
-/** Shortest readable form of a number for messages and help (4 significant digits). */
-export function fmt(v: number): string {
-  return Number(v.toPrecision(4)).toString();
-}
+export { fmt };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Optics flags

@@ -1,7 +1,7 @@
 // From a microscope image to PSFs: resolve fc (flags, else the file's metadata, else a clear error) and θmax (flag,
 // else the model's prior mean), take the grey plane, identify one PSF (or a grid), and read out Zernike coefficients.
 import { noGrad, type Tensor } from '../engine/index.js';
-import { usageError, inputError } from '../errors.js';
+import { fmt, usageError, inputError } from '../errors.js';
 import { findNonFinite, planeIndex, toFloat32Gray, type ImageStack } from '../io/index.js';
 import { gradientEnergy } from '../evaluate/metrics.js';
 import { cutoffFromMicroscope, MAX_FC, NYQUIST_FC, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
@@ -55,11 +55,6 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
     px === undefined && '--pixel-size-nm',
   ].filter(Boolean);
   throw usageError('--fc', `${path}: cannot tell the cut-off frequency: give --fc, or ${missing.join(', ')} (not in the file's metadata)`);
-}
-
-/** Four significant digits, no trailing zeros (error messages). */
-function fmt(v: number): string {
-  return String(Number(v.toPrecision(4)));
 }
 
 /**

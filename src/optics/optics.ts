@@ -5,7 +5,7 @@
 //   fc = NA · pixelSize / wavelength.
 // The incoherent OTF extends to 2·fc, so Nyquist sampling needs fc ≤ 0.25: larger values are refused unless
 // `allowUndersampling` is set, and fc ≥ 0.5 (the pupil no longer fits the sampled band) is always refused.
-import { usageError } from '../errors.js';
+import { fmt, usageError } from '../errors.js';
 import { nollToNM } from './zernike.js';
 
 /** Raw options, e.g. from the CLI or a JSON file. Give `fc`, or all three of NA, wavelength and pixel size. */
@@ -56,10 +56,6 @@ const KNOWN_KEYS = new Set<string>(['fc', 'numericalAperture', 'wavelengthNm', '
 /** fc = NA · pixelSize / wavelength, in cycles/pixel. */
 export function cutoffFromMicroscope(numericalAperture: number, wavelengthNm: number, pixelSizeNm: number): number {
   return (numericalAperture * pixelSizeNm) / wavelengthNm;
-}
-
-function fmt(v: number): string {
-  return Number(v.toPrecision(4)).toString();
 }
 
 /** Largest pixel (nm) keeping fc at or below `limit`, rounded down to the displayed precision. */
