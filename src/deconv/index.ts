@@ -6,7 +6,8 @@ import { BOUNDARIES, gridBlur, uniformBlur, type BlurOperator, type Boundary, ty
 import { checkGrid, checkKeys, checkOneOf, checkPsf, workingDtype } from './validate.js';
 
 export { richardsonLucy, deconvolveGrid } from './richardson-lucy.js';
-export type { RichardsonLucyOptions, RichardsonLucyResult, IterationRecord } from './richardson-lucy.js';
+export { ACCELERATIONS } from './richardson-lucy.js';
+export type { Acceleration, RichardsonLucyOptions, RichardsonLucyResult, IterationRecord } from './richardson-lucy.js';
 export { wiener } from './wiener.js';
 export { DEFAULT_TILE_SIZE, defaultMargin, richardsonLucyTiled, tileLayout, wienerTiled } from './tiled.js';
 export type { PlainImage, Rect, Tile, TileOptions, TiledResult, TiledRichardsonLucyOptions, TiledRichardsonLucyResult, TiledWienerOptions } from './tiled.js';

@@ -48,7 +48,16 @@ export interface RichardsonLucyOptions {
    * are freed when the call returns, unless kept (engine keep()).
    */
   onIteration?: (iteration: number) => void;
+  /**
+   * 'none' (default): the plain iteration. 'biggs-andrews': vector extrapolation (Biggs & Andrews 1997, as MATLAB's
+   * deconvlucy and DeconvolutionLab2 do): each step is taken from u + α(u − u_prev) instead of u, with α ∈ [0, 1] from
+   * the last two steps' changes; it reaches plain RL's fit in fewer iterations, at a few more pixel operations each.
+   */
+  acceleration?: Acceleration;
 }
+
+export type Acceleration = 'none' | 'biggs-andrews';
+export const ACCELERATIONS: readonly Acceleration[] = ['none', 'biggs-andrews'];
 
 export interface IterationRecord {
   iteration: number;
@@ -78,11 +87,12 @@ export interface Resolved {
   boundary: Boundary;
   initial: 'mean' | number;
   negative: 'error' | 'clamp';
+  acceleration: Acceleration;
   eps?: number;
   onIteration?: (iteration: number) => void;
 }
 
-const OPTION_KEYS = ['iterations', 'tv', 'eps', 'boundary', 'initial', 'negative', 'onIteration'] as const;
+const OPTION_KEYS = ['iterations', 'tv', 'eps', 'boundary', 'initial', 'negative', 'acceleration', 'onIteration'] as const;
 
 export function resolve(fn: string, o: RichardsonLucyOptions): Resolved {
   checkKeys(fn, o, OPTION_KEYS);
@@ -93,7 +103,8 @@ export function resolve(fn: string, o: RichardsonLucyOptions): Resolved {
   if (initial !== 'mean') checkRange(fn, 'initial', initial, Number.MIN_VALUE, Infinity, "Pass 'mean' or a positive constant.");
   const negative = checkOneOf(fn, 'negative', o.negative ?? 'error', ['error', 'clamp'] as const);
   if (o.eps !== undefined) checkRange(fn, 'eps', o.eps, Number.MIN_VALUE, Infinity);
-  return { iterations, tv, boundary, initial, negative, eps: o.eps, onIteration: o.onIteration };
+  const acceleration = checkOneOf(fn, 'acceleration', o.acceleration ?? 'none', ACCELERATIONS);
+  return { iterations, tv, boundary, initial, negative, acceleration, eps: o.eps, onIteration: o.onIteration };
 }
 
 /**
@@ -173,17 +184,35 @@ export function solve(op: BlurOperator, y: Tensor, o: Resolved, c: RunConstants)
       : null;
   let u = keep(tidy(() => op.toGrid(full([B, 1, op.object[0], op.object[1]], 1, opts).mul(c.start))));
   const changes: Tensor[] = [];
+  // Biggs–Andrews: the previous estimate and the last two steps g = RL(v) − v, v the point each step started from.
+  const accelerate = o.acceleration === 'biggs-andrews';
+  let previous: Tensor | null = null;
+  let steps: Tensor[] = [];
   try {
     for (let i = 1; i <= o.iterations; i++) {
-      const [next, change, norm] = tidy(() => {
-        const ratio = data.div(op.forwardGrid(u).clamp_(c.eps, null));
+      const [next, change, norm, step] = tidy(() => {
+        // v = max(u + α(u − u_prev), 0), α = ⟨g₁, g₂⟩ / ⟨g₂, g₂⟩ clamped to [0, 1] (g₁ the latest step): kept on the
+        // device as a 0-d tensor, so that no iteration waits for a value to come back. The zeros of u outside the
+        // object domain and where Aᵀ1 is too small stay zero (both u and u_prev are zero there).
+        let v = u;
+        if (accelerate && previous && steps.length === 2) {
+          const [g1, g2] = steps as [Tensor, Tensor];
+          const alpha = g1.mul(g2).sum().div(g2.square().sum().add(1e-30)).clamp(0, 1);
+          v = u.sub(previous).mul_(alpha).add_(u).clamp_(0, null);
+        }
+        const ratio = data.div(op.forwardGrid(v).clamp_(c.eps, null));
         // Aᵀ(ratio) ≥ 0 but for FFT round-off; clamping it before the (non-negative) factors keeps u ≥ 0.
-        const un = op.adjointGrid(ratio).clamp_(0, null).mul_(u);
+        const un = op.adjointGrid(ratio).clamp_(0, null).mul_(v);
         if (invWeight) un.mul_(invWeight);
-        if (o.tv > 0) un.div_(tvFactor(u, o.tv, 1e-3 * c.scale));
-        return [un, un.sub(u).norm(), u.norm()] as const;
+        if (o.tv > 0) un.div_(tvFactor(v, o.tv, 1e-3 * c.scale));
+        return [un, un.sub(u).norm(), u.norm(), accelerate ? un.sub(v) : null] as const;
       });
-      u.free();
+      if (accelerate) {
+        previous?.free();
+        previous = u;
+        steps = [keep(step!), ...steps];
+        if (steps.length > 2) steps.pop()!.free();
+      } else u.free();
       u = keep(next);
       changes.push(keep(change), keep(norm));
       o.onIteration?.(i);
@@ -193,7 +222,8 @@ export function solve(op: BlurOperator, y: Tensor, o: Resolved, c: RunConstants)
     return { image, changes: values.filter((_, k) => k % 2 === 0), norms: values.filter((_, k) => k % 2 === 1) };
   } finally {
     u.free();
-    for (const t of changes) t.free();
+    previous?.free();
+    for (const t of [...changes, ...steps]) t.free();
     invWeight?.free();
     data.free();
   }

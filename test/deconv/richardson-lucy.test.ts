@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { liveTensors, tensor, tidy } from '../../src/engine/index.js';
 import { deconvolveGrid, richardsonLucy, wiener } from '../../src/deconv/index.js';
 import { PsfidError } from '../../src/errors.js';
-import { airyPsf, convValid, crop, deadLeaves, gaussianNoise, gaussianPsf, psnr, sum } from './helpers.js';
+import { airyPsf, convSame, convValid, crop, deadLeaves, gaussianNoise, gaussianPsf, psnr, sum } from './helpers.js';
 
 const N = 96;
 const S = 15;
@@ -50,6 +50,49 @@ describe('richardsonLucy', () => {
       const tv = psnr(richardsonLucy(f32(y, [N, N]), f32(h, [S, S]), { iterations: 100, tv: 0.005 }).image.toArray(), truth);
       assert.ok(tv > plain, `RL ${plain.toFixed(2)} dB, RL-TV ${tv.toFixed(2)} dB`);
     }));
+
+  describe('Biggs–Andrews acceleration', () => {
+    // Photon counts (scene 5–105, Poisson-like noise) blurred circularly by loops, so that the Poisson data misfit
+    // (I-divergence) of an estimate u, Σ y log(y / Au) − y + Au, is computed here with Au from the same loops.
+    const C = 128;
+    const h = airyPsf(25, 0.1);
+    const x = deadLeaves(C, C, 3).map((v) => 100 * v + 5);
+    const y = convSame(x, C, C, h, 25, 'circular');
+    const noise = gaussianNoise(y.length, 5);
+    for (let i = 0; i < y.length; i++) y[i] = Math.max(0, y[i]! + Math.sqrt(y[i]!) * noise[i]!);
+    const misfit = (u: ArrayLike<number>): number => {
+      const au = convSame(u, C, C, h, 25, 'circular');
+      let d = 0;
+      for (let i = 0; i < y.length; i++) d += (y[i]! > 0 ? y[i]! * Math.log(y[i]! / au[i]!) : 0) - y[i]! + au[i]!;
+      return d;
+    };
+    const run = (iterations: number, acceleration: 'none' | 'biggs-andrews') =>
+      tidy(() => richardsonLucy(f32(y, [C, C]), f32(h, [25, 25]), { iterations, boundary: 'circular', acceleration }).image.toArray());
+
+    test('fits the data better in half the iterations (measured: 15 accelerated 7,559, 30 plain 7,612, 15 plain 7,714)', () => {
+      const fast = misfit(run(15, 'biggs-andrews'));
+      const plain30 = misfit(run(30, 'none'));
+      const plain15 = misfit(run(15, 'none'));
+      assert.ok(fast < plain30 && plain30 < plain15, `I-divergence: accelerated 15 ${fast.toFixed(1)}, plain 30 ${plain30.toFixed(1)}, plain 15 ${plain15.toFixed(1)}`);
+    });
+
+    test('its first two iterations are plain RL (no step history yet), later ones differ', () => {
+      assert.deepEqual(run(2, 'biggs-andrews'), run(2, 'none'));
+      assert.notDeepEqual(run(3, 'biggs-andrews'), run(3, 'none'));
+    });
+
+    test('keeps the estimate non-negative and the flux within 1 % (masked boundary, RL-TV too)', () =>
+      tidy(() => {
+        const hm = airyPsf(S, 0.12);
+        const { y: ym } = scene(hm, 9, 0);
+        for (const tv of [0, 0.002]) {
+          const out = richardsonLucy(f32(ym, [N, N]), f32(hm, [S, S]), { iterations: 40, tv, acceleration: 'biggs-andrews' }).image.toArray();
+          assert.ok(Math.min(...out) >= 0);
+          const ratio = sum(out) / sum(ym);
+          assert.ok(Math.abs(ratio - 1) < 0.01, `tv ${tv}: Σ estimate / Σ image = ${ratio}`);
+        }
+      }));
+  });
 
   test('keeps the total flux within 1 % (masked and reflect boundaries)', () =>
     tidy(() => {
@@ -140,6 +183,7 @@ describe('richardsonLucy', () => {
       assert.throws(() => richardsonLucy(img, psf, { tv: 0.3 }), usage('tv'));
       assert.throws(() => richardsonLucy(img, psf, { boundary: 'mirror' as never }), usage('boundary'));
       assert.throws(() => richardsonLucy(img, psf, { iteration: 5 } as never), usage('iteration'));
+      assert.throws(() => richardsonLucy(img, psf, { acceleration: 'fast' as never }), usage('acceleration'));
       const neg = gaussianPsf(S, 1);
       neg[0] = -0.01;
       neg[112] += 0.01;
@@ -174,6 +218,7 @@ describe('richardsonLucy', () => {
     const before = liveTensors();
     richardsonLucy(image, psf, { iterations: 3 }).image.dispose();
     richardsonLucy(image, psf, { iterations: 3, tv: 0.002, boundary: 'reflect' }).image.dispose();
+    richardsonLucy(image, psf, { iterations: 5, acceleration: 'biggs-andrews' }).image.dispose();
     deconvolveGrid(image, { psfs, centres: [[20, 48], [70, 48]], tiles: [2, 1] }, { iterations: 3 }).image.dispose();
     wiener(image, psf).image.dispose();
     assert.throws(() => richardsonLucy(image, psf, { tv: 1 }));

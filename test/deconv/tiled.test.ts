@@ -71,14 +71,16 @@ describe('richardsonLucyTiled', () => {
       assert.equal(tiled.clampedPixels, 0);
     }));
 
-  test('one tile is exactly richardsonLucy', () =>
+  test('one tile is exactly richardsonLucy (plain and accelerated)', () =>
     tidy(() => {
       const psf = tensor(Float32Array.from(H_AIRY), [S, S]);
-      const full = richardsonLucy(tensor(Y, [N, N]), psf, { iterations: 5, tv: 0.002 });
-      const one = richardsonLucyTiled(IMAGE, psf, { iterations: 5, tv: 0.002, tileSize: 4096 });
-      assert.equal(one.tiles.length, 1);
-      assert.deepEqual(one.image, full.image.data());
-      assert.deepEqual(one.history, full.history);
+      for (const acceleration of ['none', 'biggs-andrews'] as const) {
+        const full = richardsonLucy(tensor(Y, [N, N]), psf, { iterations: 5, tv: 0.002, acceleration });
+        const one = richardsonLucyTiled(IMAGE, psf, { iterations: 5, tv: 0.002, tileSize: 4096, acceleration });
+        assert.equal(one.tiles.length, 1);
+        assert.deepEqual(one.image, full.image.data());
+        assert.deepEqual(one.history, full.history);
+      }
     }));
 
   test('with a PSF grid, equals deconvolveGrid to 1e-4 of the maximum (3 × 3 grid, tiles of 128)', () =>

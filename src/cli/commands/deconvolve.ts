@@ -20,6 +20,7 @@ interface DeconvolveFlags {
   tiles?: string;
   method: string;
   iterations: string;
+  accelerate?: boolean;
   tv: string;
   balance: string;
   offset: string;
@@ -85,6 +86,7 @@ export function register(program: Command): void {
     .option('--tiles <nxm>', 'with --blind: identify a grid of PSFs (e.g. 3x3) and deconvolve with the spatially varying model')
     .option('--method <name>', 'rl (Richardson–Lucy), rl-tv (RL with total variation), wiener', 'rl')
     .option('--iterations <n>', 'RL iterations (more sharpen more, and amplify noise)', '30')
+    .option('--accelerate', 'rl, rl-tv: Biggs–Andrews acceleration (as MATLAB\'s deconvlucy): the fit of plain RL in about half the iterations or fewer; give fewer --iterations with it')
     .option('--tv <weight>', 'rl-tv: total-variation weight in [0, 0.25) (relative to the image scale)', '0.002')
     .option('--balance <value>', 'wiener: regularisation (larger is smoother; ~0.01 at low noise, ~0.3 at 2 % noise)', '0.01')
     .option('--offset <value>', 'camera offset (dark level) subtracted before deconvolution and added back after, in the image\'s units', '0')
@@ -92,7 +94,8 @@ export function register(program: Command): void {
     .option(
       '--tile-size <px>',
       'deconvolve in tiles of at most this many pixels a side, each with a margin of two PSF widths that is discarded ' +
-        '(no seams: tiled and untiled results agree to float32 round-off); memory grows with its square, not the image size',
+        '(no seams: tiled and untiled results agree to float32 round-off; with --accelerate each tile picks its own step size, ' +
+        'within 0.4 % of the maximum at 48 px tiles); memory grows with its square, not the image size',
       String(DEFAULT_TILE_SIZE),
     )
     .option('--model <file>', 'with --blind: the identification model (default: the shipped one)')
@@ -110,6 +113,7 @@ export function register(program: Command): void {
     if (!['rl', 'rl-tv', 'wiener'].includes(f.method)) throw usageError('--method', `--method must be rl, rl-tv or wiener, got '${f.method}'`);
     const iterations = numberFlag('--iterations', f.iterations, { integer: true, min: 1 });
     const tv = f.method === 'rl-tv' ? numberFlag('--tv', f.tv, { min: 0, max: 0.25, maxExclusive: true }) : 0;
+    if (f.accelerate && f.method === 'wiener') throw usageError('--accelerate', '--accelerate speeds up the iterative methods rl and rl-tv; wiener is closed-form');
     const balance = numberFlag('--balance', f.balance, { min: 0 });
     const offset = numberFlag('--offset', f.offset);
     const tileSize = numberFlag('--tile-size', f.tileSize, { integer: true, min: 16 });
@@ -164,7 +168,8 @@ export function register(program: Command): void {
           const input = { data: raw, width: W, height: H };
           const h = psfs.to({ device });
           if (f.method === 'wiener') return wienerTiled(input, h.select(0, 0), { balance, tileSize, onProgress, output: raw });
-          const rl = { iterations, tv, negative: 'clamp' as const, tileSize, onProgress, output: raw };
+          const acceleration = f.accelerate ? ('biggs-andrews' as const) : ('none' as const);
+          const rl = { iterations, tv, acceleration, negative: 'clamp' as const, tileSize, onProgress, output: raw };
           if (grid) return richardsonLucyTiled(input, { psfs: h, centres: grid.centres, tiles: grid.tiles }, rl);
           return richardsonLucyTiled(input, h.select(0, 0), rl);
         }),
@@ -175,7 +180,7 @@ export function register(program: Command): void {
     const out = result.image;
     if (offset !== 0) for (let i = 0; i < out.length; i++) out[i]! += offset;
     writeTiff(f.out, { width: W, height: H, planes: [out] }, { pixelSizeNm });
-    const how = f.method === 'wiener' ? '' : `, ${iterations} iterations`;
+    const how = f.method === 'wiener' ? '' : `, ${iterations}${f.accelerate ? ' accelerated' : ''} iterations`;
     const tiling = `${result.tiles.length} tile${result.tiles.length > 1 ? 's' : ''} of ≤ ${result.tileSize}² px, margin ${result.margin} px`;
     console.log(`psfid deconvolve: ${f.out} (${f.method}${how}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''}${planeNote}, ${tiling})`);
     psfs.dispose();
