@@ -191,13 +191,13 @@ export function solve(op: BlurOperator, y: Tensor, o: Resolved, c: RunConstants)
   try {
     for (let i = 1; i <= o.iterations; i++) {
       const [next, change, norm, step] = tidy(() => {
-        // v = max(u + α(u − u_prev), 0), α = ⟨g₁, g₂⟩ / ⟨g₂, g₂⟩ clamped to [0, 1] (g₁ the latest step): kept on the
-        // device as a 0-d tensor, so that no iteration waits for a value to come back. The zeros of u outside the
-        // object domain and where Aᵀ1 is too small stay zero (both u and u_prev are zero there).
+        // v = max(u + α(u − u_prev), 0), α = ⟨g₁, g₂⟩ / ⟨g₂, g₂⟩ clamped to [0, 1] (g₁ the latest step), one per image
+        // of the batch: kept on the device ([B, 1, 1, 1]), so that no iteration waits for a value to come back. The
+        // zeros of u outside the object domain and where Aᵀ1 is too small stay zero (u and u_prev are zero there).
         let v = u;
         if (accelerate && previous && steps.length === 2) {
           const [g1, g2] = steps as [Tensor, Tensor];
-          const alpha = g1.mul(g2).sum().div(g2.square().sum().add(1e-30)).clamp(0, 1);
+          const alpha = g1.mul(g2).sum([1, 2, 3], true).div(g2.square().sum([1, 2, 3], true).add(1e-30)).clamp(0, 1);
           v = u.sub(previous).mul_(alpha).add_(u).clamp_(0, null);
         }
         const ratio = data.div(op.forwardGrid(v).clamp_(c.eps, null));
