@@ -7,6 +7,7 @@
 # TRAIN_S seconds with a validation every 250 steps, records GPU memory and load, evaluates the result on the
 # held-out folders of .devdata/val, then runs the deconv bench on CUDA. The logs are packed into $OUT/logs.tar.gz after
 # every stage (the tool brings back at most 8 files), and the key lines go to standard output.
+# CONFIG picks another config (configs/experiments/seed-gpu-devdata-bf16.json: the same in bfloat16 convolutions).
 # SKIP_BUILD=1 DEVICE=cpu run it here as a dry run of the flow.
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/seed-run
@@ -14,7 +15,7 @@ source scripts/device/setup.sh
 stamp train
 rm -rf "$RUN"; mkdir -p "$RUN"
 gpu_monitor
-timeout ${TRAIN_S:-330} node bin/psfid.js train --config configs/experiments/seed-gpu-devdata.json --out "$RUN" --device "$DEVICE" ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
+timeout ${TRAIN_S:-330} node bin/psfid.js train --config "${CONFIG:-configs/experiments/seed-gpu-devdata.json}" --out "$RUN" --device "$DEVICE" ${TRAIN_FLAGS:-} ${TRAIN_STEPS:+--steps $TRAIN_STEPS} > "$LOGS/train.out" 2>&1
 echo "train rc=$?"; gpu_monitor_stop
 cp "$RUN/curves.png" "$FINAL/" 2>/dev/null
 head -c 600 "$LOGS/train.out"; echo; tail -c 400 "$LOGS/train.out"; echo; grep '"kind":"val' "$RUN/log.jsonl"
