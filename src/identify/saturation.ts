@@ -25,3 +25,14 @@ export function detectSaturation(plane: ArrayLike<number>): { level: number; pix
   }
   return count >= saturationThreshold(plane.length) ? { level: max, pixels: count, fraction: count / plane.length } : null;
 }
+
+/**
+ * How many distinct values the plane holds, counting up to `limit` (the scan stops there). A plane of one or two
+ * levels is a mask or a thresholded image: every pixel of its top level sits at the maximum, which the saturation test
+ * would call clipping, and it shows no blur to identify.
+ */
+export function countLevels(plane: ArrayLike<number>, limit = 3): number {
+  const seen = new Set<number>();
+  for (let i = 0; i < plane.length && seen.size < limit; i++) seen.add(plane[i]!);
+  return seen.size;
+}

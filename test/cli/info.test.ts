@@ -47,6 +47,14 @@ test('psfid info IMAGE: shape, calibration, the fc they give or why none, the pl
     assert.match(info.fc.refused, /give --fc, or --na, --wavelength-nm \(not in the file's metadata\)/);
     assert.equal(info.planeAuto.value, 2);
     assert.equal(info.saturation, null);
+    assert.equal(info.greyLevels, 3);
+    // a two-level plane (a mask) is named as such, not as saturated
+    const maskPath = join(dir, 'mask.tif');
+    writeTiff(maskPath, { width: n, height: n, planes: [Uint8Array.from(sharp, (v) => (v > 0.5 ? 255 : 0))] });
+    const mask = await psfid(['info', maskPath], dir);
+    assertOk(mask);
+    assert.match(mask.stdout, /grey levels: 2 \(a mask or a thresholded image: no blur to identify\)/);
+    assert.doesNotMatch(mask.stdout, /saturation/);
     const text = await psfid(['info', path], dir);
     assertOk(text);
     assert.match(text.stdout, /48×48 float32, 3 plane\(s\) \(C 1, Z 3, T 1\)\n {2}pixel size 65 nm; NA not stated/);

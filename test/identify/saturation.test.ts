@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../src/engine/index.js';
 import { writeTiff } from '../../src/io/index.js';
 import { defaultModelPath } from '../../src/model/store.js';
-import { detectSaturation, saturationThreshold } from '../../src/identify/saturation.js';
+import { countLevels, detectSaturation, saturationThreshold } from '../../src/identify/saturation.js';
 import { observe } from './helpers.js';
 
 /** The observation clipped at its `q` quantile, as a 12-bit camera would in uint16 (offset 100, 3000 counts). */
@@ -57,6 +57,36 @@ test('identify reports saturation on stderr and in the JSON summary, and still w
     assert.ok(Math.abs(summary.saturation.level - level / 65535) < 1e-6, `${summary.saturation.level}`); // uint16 scaled to [0, 1]
     assert.match(summary.warnings.join('\n'), new RegExp(`^${pixels} pixels \\(.* %\\) sit at the plane's maximum: saturated`, 'm'));
     assert.match(r.stderr, /^warning: \d+ pixels .* saturated/m);
+    assert.ok(existsSync(join(dir, 'psf.tif')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('countLevels counts distinct values up to its limit', () => {
+  assert.equal(countLevels(new Float32Array(100).fill(3)), 1);
+  assert.equal(countLevels(Float32Array.from({ length: 100 }, (_, i) => (i % 7 === 0 ? 1 : 0))), 2);
+  assert.equal(countLevels(Float32Array.from({ length: 100 }, (_, i) => i)), 3);
+  assert.equal(countLevels(Float32Array.from({ length: 100 }, (_, i) => i), 50), 50);
+});
+
+test('identify calls a two-level image a mask, not saturated (one warning), and still writes the PSF', (t) => {
+  if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-mask-'));
+  try {
+    // discs of 255 on 0: a thresholded image, every foreground pixel at the maximum
+    const mask = Uint8Array.from({ length: 128 * 128 }, (_, k) => ((Math.floor(k / 128) % 32) - 16) ** 2 + ((k % 128) % 32 - 16) ** 2 < 80 ? 255 : 0);
+    assert.ok(detectSaturation(mask), 'the saturation test alone would flag it');
+    const img = join(dir, 'mask.tif');
+    writeTiff(img, { width: 128, height: 128, planes: [mask] });
+    const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+    const r = spawnSync(process.execPath, [cli, 'identify', img, '--fc', '0.2', '--out', join(dir, 'psf.tif'), '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.equal(summary.saturation, null);
+    assert.equal(summary.warnings.length, 1);
+    assert.match(summary.warnings[0], /only 2 grey levels/);
+    assert.match(r.stderr, /^warning: the plane has only 2 grey levels/m);
     assert.ok(existsSync(join(dir, 'psf.tif')));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import {
   type IdentifyImageOptions, type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
-import { detectSaturation } from '../../identify/saturation.js';
+import { countLevels, detectSaturation } from '../../identify/saturation.js';
 import { usageError } from '../../errors.js';
 import { cutoffFromFlags, fmt, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
@@ -122,6 +122,13 @@ export function patchingOf(p: Identification): IdentifyImageOptions {
  * up to 1 dB depending on the threshold, with no setting better across cases.
  */
 export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): ReturnType<typeof detectSaturation> {
+  // A constant plane is refused later (nothing to identify); two levels is a binary image, not a saturated one.
+  if (countLevels(plane) === 2) {
+    const text = 'the plane has only 2 grey levels (a mask or a thresholded image?): it shows no blur, so the PSF estimate means nothing; give the microscope image itself';
+    warnings.push(text);
+    console.error(`warning: ${text}`);
+    return null;
+  }
   const found = detectSaturation(plane);
   if (!found) return null;
   const text = `${found.pixels} pixels (${(100 * found.fraction).toPrecision(2)} %) sit at the plane's maximum: saturated; the blur model does not describe clipped plateaus, so the estimate may be off (clipping the brightest 5 % of the identify test's specimens costs 0.7 dB)`;

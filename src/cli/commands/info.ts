@@ -7,7 +7,7 @@ import { convPrecisionFor } from '../../model/precision.js';
 import { readImage } from '../../io/index.js';
 import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane, type Resolved } from '../../identify/pipeline.js';
 import { fmt } from '../options.js';
-import { detectSaturation } from '../../identify/saturation.js';
+import { countLevels, detectSaturation } from '../../identify/saturation.js';
 import { defaultModelPath, loadModel } from '../../model/store.js';
 import { PsfidError } from '../../errors.js';
 
@@ -26,6 +26,14 @@ interface ImageInfo {
   shippedModelPriorMean: { fc: number; thetaMax: number } | null;
   planeAuto: Resolved<number>;
   saturation: ReturnType<typeof detectSaturation>;
+  /** Distinct values of the plane, counted up to 3 (1: constant, 2: a mask or thresholded image). */
+  greyLevels: number;
+}
+
+/** Grey levels (up to 3) and saturation; a two-level plane is a mask, whose top level is not clipping. */
+function planeChecks(gray: ArrayLike<number>): Pick<ImageInfo, 'greyLevels' | 'saturation'> {
+  const greyLevels = countLevels(gray);
+  return { greyLevels, saturation: greyLevels < 3 ? null : detectSaturation(gray) };
 }
 
 function imageInfo(path: string): ImageInfo {
@@ -53,7 +61,7 @@ function imageInfo(path: string): ImageInfo {
     shippedModelFcRange: (info?.prior as { fc?: [number, number] } | undefined)?.fc ?? null,
     shippedModelPriorMean: info && priorMeanOf(info),
     planeAuto: plane,
-    saturation: detectSaturation(grayPlane(image, path, plane.value)),
+    ...planeChecks(grayPlane(image, path, plane.value)),
   };
 }
 
@@ -69,7 +77,9 @@ function imageInfoText(r: ImageInfo): string {
     `  pixel size ${stated(r.pixelSizeNm, ' nm')}; NA ${stated(r.numericalAperture)}; emission ${stated(r.emissionWavelengthNm, ' nm')}`,
     fc,
     `  --plane auto: plane ${r.planeAuto.value} (${r.planeAuto.source})`,
-    `  saturation: ${r.saturation ? `${r.saturation.pixels} pixels (${(100 * r.saturation.fraction).toPrecision(2)} %) at the plane's maximum` : 'none found'}`,
+    r.greyLevels < 3
+      ? `  grey levels: ${r.greyLevels} (${r.greyLevels === 1 ? 'a constant plane' : 'a mask or a thresholded image'}: no blur to identify)`
+      : `  saturation: ${r.saturation ? `${r.saturation.pixels} pixels (${(100 * r.saturation.fraction).toPrecision(2)} %) at the plane's maximum` : 'none found'}`,
   ].join('\n');
 }
 
