@@ -41,26 +41,33 @@ test('detectSaturation: a clipped plane gives its clip level and the pixels at i
   assert.deepEqual(detectSaturation(plane), { level: 2, pixels: 16, fraction: 16 / 1000 });
 });
 
-test('identify reports saturation on stderr and in the JSON summary, and still writes the PSF', (t) => {
-  if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
+/** Writes `plane` (128²) as a TIFF in a fresh folder, runs `psfid identify --fc 0.2 --json` on it, checks that it exits 0
+ * and writes the PSF, and hands its JSON summary and stderr to `check`. */
+function identifyPlane(plane: Uint8Array | Uint16Array, check: (summary: { saturation: { pixels: number; level: number } | null; warnings: string[] }, stderr: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'psfid-sat-'));
   try {
-    const { counts, level } = clipped(0.95);
-    const img = join(dir, 'clipped.tif');
-    writeTiff(img, { width: 128, height: 128, planes: [counts] });
+    const img = join(dir, 'plane.tif');
+    writeTiff(img, { width: 128, height: 128, planes: [plane] });
     const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
     const r = spawnSync(process.execPath, [cli, 'identify', img, '--fc', '0.2', '--out', join(dir, 'psf.tif'), '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout);
-    const pixels = counts.filter((v) => v === level).length;
-    assert.equal(summary.saturation.pixels, pixels);
-    assert.ok(Math.abs(summary.saturation.level - level / 65535) < 1e-6, `${summary.saturation.level}`); // uint16 scaled to [0, 1]
-    assert.match(summary.warnings.join('\n'), new RegExp(`^${pixels} pixels \\(.* %\\) sit at the plane's maximum: saturated`, 'm'));
-    assert.match(r.stderr, /^warning: \d+ pixels .* saturated/m);
+    check(JSON.parse(r.stdout), r.stderr);
     assert.ok(existsSync(join(dir, 'psf.tif')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('identify reports saturation on stderr and in the JSON summary, and still writes the PSF', (t) => {
+  if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
+  const { counts, level } = clipped(0.95);
+  identifyPlane(counts, (summary, stderr) => {
+    const pixels = counts.filter((v) => v === level).length;
+    assert.equal(summary.saturation!.pixels, pixels);
+    assert.ok(Math.abs(summary.saturation!.level - level / 65535) < 1e-6, `${summary.saturation!.level}`); // uint16 scaled to [0, 1]
+    assert.match(summary.warnings.join('\n'), new RegExp(`^${pixels} pixels \\(.* %\\) sit at the plane's maximum: saturated`, 'm'));
+    assert.match(stderr, /^warning: \d+ pixels .* saturated/m);
+  });
 });
 
 test('countLevels counts distinct values up to its limit', () => {
@@ -72,23 +79,13 @@ test('countLevels counts distinct values up to its limit', () => {
 
 test('identify calls a two-level image a mask, not saturated (one warning), and still writes the PSF', (t) => {
   if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
-  const dir = mkdtempSync(join(tmpdir(), 'psfid-mask-'));
-  try {
-    // discs of 255 on 0: a thresholded image, every foreground pixel at the maximum
-    const mask = Uint8Array.from({ length: 128 * 128 }, (_, k) => ((Math.floor(k / 128) % 32) - 16) ** 2 + ((k % 128) % 32 - 16) ** 2 < 80 ? 255 : 0);
-    assert.ok(detectSaturation(mask), 'the saturation test alone would flag it');
-    const img = join(dir, 'mask.tif');
-    writeTiff(img, { width: 128, height: 128, planes: [mask] });
-    const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-    const r = spawnSync(process.execPath, [cli, 'identify', img, '--fc', '0.2', '--out', join(dir, 'psf.tif'), '--json'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout);
+  // discs of 255 on 0: a thresholded image, every foreground pixel at the maximum
+  const mask = Uint8Array.from({ length: 128 * 128 }, (_, k) => ((Math.floor(k / 128) % 32) - 16) ** 2 + ((k % 128) % 32 - 16) ** 2 < 80 ? 255 : 0);
+  assert.ok(detectSaturation(mask), 'the saturation test alone would flag it');
+  identifyPlane(mask, (summary, stderr) => {
     assert.equal(summary.saturation, null);
     assert.equal(summary.warnings.length, 1);
-    assert.match(summary.warnings[0], /only 2 grey levels/);
-    assert.match(r.stderr, /^warning: the plane has only 2 grey levels/m);
-    assert.ok(existsSync(join(dir, 'psf.tif')));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+    assert.match(summary.warnings[0]!, /only 2 grey levels/);
+    assert.match(stderr, /^warning: the plane has only 2 grey levels/m);
+  });
 });
