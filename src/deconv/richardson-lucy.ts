@@ -10,6 +10,8 @@
 // with Aᵀ1 < 1e-4 (they barely reach the window) are set to 0. Why 'masked' is the default: it assumes nothing about
 // the scene beyond the border (mirror or periodic extensions are guesses that the iteration then tries to explain),
 // and RL, unlike a closed-form filter, can use a forward model that is not circulant at no extra cost per iteration.
+// Optionally accelerated (acceleration 'biggs-andrews', Biggs & Andrews 1997): each step starts from an extrapolated
+// point v = max(u + α(u − u_prev), 0) instead of u; the same fixed points, reached in fewer iterations.
 import { full, keep, noGrad, stack, tidy, type Tensor } from '../engine/index.js';
 import { inputError } from '../errors.js';
 import { BOUNDARIES, gridBlur, uniformBlur, type Boundary, type BlurOperator, type PsfGridSpec } from './operator.js';
