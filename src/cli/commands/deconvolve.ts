@@ -11,7 +11,7 @@ import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { fmt, numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
-import { addCutoffFlags, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
+import { addCutoffFlags, FIELD_OF_FOCUS_HINT, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
 
 interface DeconvolveFlags {
   psf?: string;
@@ -98,7 +98,7 @@ export function register(program: Command): void {
         'within 0.4 % of the maximum at 48 px tiles); memory grows with its square, not the image size',
       String(DEFAULT_TILE_SIZE),
     )
-    .option('--model <file>', 'with --blind: the identification model (default: the shipped one)')
+    .option('--model <file>', `with --blind: the identification model (default: the shipped one; ${FIELD_OF_FOCUS_HINT})`)
     .option('--theta-max <waves>', "with --blind: aberration bound θmax in waves (default: the model's prior mean)")
     .option('--patch-size <px>', 'with --blind: network patch size', '128')
     .option('--max-patches <n>', 'with --blind: at most this many patches (highest contrast) per image or tile', '256')

@@ -121,6 +121,9 @@ export function patchingOf(p: Identification): IdentifyImageOptions {
  * `warnings` and printed). Only reported: leaving saturated patches out was tried (session 13) and helped or hurt by
  * up to 1 dB depending on the threshold, with no setting better across cases.
  */
+/** Where to point users whose field's focus varies (models/MODEL_CARD.md). */
+export const FIELD_OF_FOCUS_HINT = 'models/psfid-small-fcref.safetensors reads defocus better, for grids over fields whose focus varies';
+
 export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): ReturnType<typeof detectSaturation> {
   // A constant plane is refused later (nothing to identify); two levels is a binary image, not a saturated one.
   if (countLevels(plane) === 2) {
@@ -152,7 +155,7 @@ function commonFlags(cmd: Command): Command {
   return cmd
     .option('--theta-max <waves>', "aberration amplitude bound θmax in waves (default: the mean of the model's prior)")
     .option('--plane <k|sharpest[:c]|auto>', `plane of a stack to use: ${PLANE_HELP}`, 'auto')
-    .option('--model <file>', 'identification model (.safetensors); default: the shipped models/psfid-small.safetensors')
+    .option('--model <file>', `identification model (.safetensors); default: the shipped models/psfid-small.safetensors; ${FIELD_OF_FOCUS_HINT}`)
     .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
     .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
