@@ -46,8 +46,8 @@ function saveWeights(path: string, state: Map<string, import('../engine/index.js
  * Loads a model for inference on `device`; `precision` picks its convolutions' arithmetic ('auto': bfloat16 on a CPU
  * with bfloat16 units, else float32; src/model/precision.ts).
  */
-export function loadModel(path: string, device = 'cpu', precision: ConvPrecisionRequest = 'auto'): { model: Identifier; info: ModelInfo } {
-  if (!existsSync(path)) throw inputError(path, `${path}: no such model file`);
+export function loadModel(pathOrName: string, device = 'cpu', precision: ConvPrecisionRequest = 'auto'): { model: Identifier; info: ModelInfo } {
+  const path = resolveModelPath(pathOrName);
   let file;
   try {
     file = loadSafetensors(path);
@@ -76,4 +76,21 @@ export function loadModel(path: string, device = 'cpu', precision: ConvPrecision
 /** The model that ships with psfid (models/psfid-small.safetensors). */
 export function defaultModelPath(): string {
   return join(packageRoot(), 'models', 'psfid-small.safetensors');
+}
+
+/** The models shipped in the package's models/ folder, by name: `small` (the default) and `small-fcref`. */
+export const SHIPPED_MODELS = ['small', 'small-fcref'] as const;
+
+/**
+ * A model argument as a file: an existing path as given, else a shipped model's name (`small-fcref` →
+ * <package>/models/psfid-small-fcref.safetensors), so that `--model small-fcref` works from any folder. Refuses
+ * anything else in one line that lists the shipped names.
+ */
+export function resolveModelPath(pathOrName: string): string {
+  if (existsSync(pathOrName)) return pathOrName;
+  if ((SHIPPED_MODELS as readonly string[]).includes(pathOrName)) {
+    const shipped = join(packageRoot(), 'models', `psfid-${pathOrName}.safetensors`);
+    if (existsSync(shipped)) return shipped;
+  }
+  throw inputError(pathOrName, `${pathOrName}: no such model file (or shipped model name: ${SHIPPED_MODELS.join(', ')})`);
 }

@@ -140,6 +140,21 @@ test('fc or θmax outside the model’s prior: the PSF is written, with a warnin
   }
 });
 
+test('--model takes a shipped model by name, from any folder, and the summary names its file', (t) => {
+  if (!existsSync(FCREF_MODEL)) return t.skip(`no model at ${FCREF_MODEL}`);
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-name-'));
+  try {
+    const { y } = observe([0.1, 0, 0.05, 0, 0, 0, 0, 0], 3, 128);
+    const img = join(dir, 'cells.tif');
+    writeTiff(img, { width: 128, height: 128, planes: [Float32Array.from(y)] });
+    const r = spawnSync(process.execPath, [cli, 'identify', img, '--fc', '0.2', '--model', 'small-fcref', '--out', join(dir, 'psf.tif'), '--json'], { encoding: 'utf8', cwd: dir });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).model, FCREF_MODEL);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bad input: one line, exit code, no partial output', () => {
   const dir = mkdtempSync(join(tmpdir(), 'psfid-bad-'));
   const empty = join(dir, 'empty.tif');
@@ -171,6 +186,7 @@ test('bad input: one line, exit code, no partial output', () => {
     [['deconvolve', join(dir, 'missing.tif'), '--blind', '--fc', '0.2', '--theta-max', '-1', '--out', join(dir, 'o12.tif')], 2, /--theta-max/],
     [['identify', good, '--fc', '0.2', '--max-patches', '0', '--out', join(dir, 'o13.tif')], 2, /--max-patches/],
     [['identify', good, '--fc', '0.2', '--precision', 'fp8', '--out', join(dir, 'o13b.tif')], 2, /--precision/],
+    [['identify', good, '--fc', '0.2', '--model', 'small-fcrf', '--out', join(dir, 'o13c.tif')], 1, /small-fcrf: no such model file \(or shipped model name: small, small-fcref\)/],
   ];
   for (const [args, code, re] of cases) {
     const r = run(args);

@@ -98,7 +98,7 @@ export function register(program: Command): void {
         'within 0.4 % of the maximum at 48 px tiles); memory grows with its square, not the image size',
       String(DEFAULT_TILE_SIZE),
     )
-    .option('--model <file>', `with --blind: the identification model (default: the shipped one; ${FIELD_OF_FOCUS_HINT})`)
+    .option('--model <file|name>', `with --blind: the identification model, a file or a shipped name (default: small; ${FIELD_OF_FOCUS_HINT})`)
     .option('--theta-max <waves>', "with --blind: aberration bound θmax in waves (default: the model's prior mean)")
     .option('--patch-size <px>', 'with --blind: network patch size', '128')
     .option('--max-patches <n>', 'with --blind: at most this many patches (highest contrast) per image or tile', '256')

@@ -8,7 +8,7 @@ import { Generator, noGrad, tensor, tidy, writeFileAtomic } from '../../engine/i
 import { gaussianNoise, poissonNoise, quantize } from '../../acquisition/index.js';
 import { psfFromZernike, resolveOptics } from '../../optics/index.js';
 import { deconvolveGrid, gridBlurOperator } from '../../deconv/index.js';
-import { loadModel, defaultModelPath } from '../../model/store.js';
+import { loadModel, defaultModelPath, resolveModelPath, SHIPPED_MODELS } from '../../model/store.js';
 import { identifyImageGrid, zernikeReadout } from '../../identify/pipeline.js';
 import { psnrImage, psnrPsf } from '../../evaluate/metrics.js';
 import { demoAberrations, demoSpecimen } from '../../demo/scene.js';
@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('simulate a spatially varying blur on a generated specimen, identify the PSF grid with the shipped model, deconvolve, and write a report')
     .option('--out <dir>', 'output folder', 'demo-out')
-    .option('--model <file>', 'model (.safetensors); default: the shipped models/psfid-small.safetensors')
+    .option('--model <file|name>', `model (.safetensors), or a shipped model's name (${SHIPPED_MODELS.join(', ')}); default: small (models/psfid-small.safetensors)`)
     .option('--size <px>', 'side of the simulated image in pixels', '384')
     .option('--tiles <n>', 'PSF grid is n × n tiles', '3')
     .option('--iterations <n>', 'Richardson–Lucy iterations (few: the specimen has detail beyond the optical cut-off, which more iterations turn into noise)', '10')
@@ -141,7 +141,7 @@ export function register(program: Command): void {
       png(o('psf-grid-true.png'), psfGridFigure(yData, size, size, truePlanes, S, centres));
       png(o('psf-grid-estimated.png'), psfGridFigure(yData, size, size, estPlanes, S, grid.centres));
       const summary = {
-        model: f.model ?? defaultModelPath(),
+        model: resolveModelPath(f.model ?? defaultModelPath()),
         precision: model.convPrecision,
         modelPreset: info.preset,
         image: { size, fc, thetaMaxGivenToNetwork: thetaMax, noise: { gain: 0.002, sigma: 0.003, bits: 16 }, seed },

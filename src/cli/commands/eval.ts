@@ -4,7 +4,7 @@ import { resolveDevice } from '../../engine/index.js';
 import { resolvePrior, type PriorSpec } from '../../acquisition/index.js';
 import { resolveSources } from '../../data/sources.js';
 import { evaluate, markdownTable, psnrByThetaMax, thetaMaxTable, type EvalMode } from '../../evaluate/evaluate.js';
-import { loadModel, defaultModelPath } from '../../model/store.js';
+import { loadModel, defaultModelPath, resolveModelPath, SHIPPED_MODELS } from '../../model/store.js';
 import { montage } from '../../report/figures.js';
 import { writePng } from '../../io/index.js';
 import { usageError } from '../../errors.js';
@@ -33,7 +33,7 @@ export function register(program: Command): void {
   program
     .command('eval')
     .description('measure a model the seed\'s way: PSNR of ĥ and of ĥ⋆x, PSF SNR, with baselines, on degradations drawn from μ')
-    .option('--model <file>', 'trained model (.safetensors); default: the shipped models/psfid-small.safetensors')
+    .option('--model <file|name>', `trained model (.safetensors), or a shipped model's name (${SHIPPED_MODELS.join(', ')}); default: small (models/psfid-small.safetensors)`)
     .requiredOption('--images <dir>', 'folder of test images (TIFF/PNG/JPEG, recursive); repeat to pool folders', collect)
     .option('--n <count>', 'number of test acquisitions', '200')
     .option('--seed <n>', 'seed of crops and degradations (same seed, same test set)', '0')
@@ -58,7 +58,7 @@ export function register(program: Command): void {
       const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
       const device = resolveDevice(f.device);
-      const modelPath = f.model ?? defaultModelPath();
+      const modelPath = resolveModelPath(f.model ?? defaultModelPath());
       const { model, info } = loadModel(modelPath, device, f.precision);
       const prior = resolvePrior((info.prior ?? {}) as PriorSpec);
       const sources = resolveSources(f.images.map((p) => ({ kind: 'folder' as const, path: p, weight: 1 })), cropSize + model.config.psfSize - 1, 5000);

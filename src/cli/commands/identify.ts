@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { writeFileAtomic, resolveDevice, type Tensor } from '../../engine/index.js';
 import { readImage, writeTiff, writePng, type ImageStack } from '../../io/index.js';
-import { loadModel, defaultModelPath, type ModelInfo } from '../../model/store.js';
+import { loadModel, defaultModelPath, resolveModelPath, SHIPPED_MODELS, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
   grayPlane, identifyImage, identifyImageGrid, checkPlaneFlag, outsideTraining, parseRegion, parseTiles, PLANE_HELP, priorMeanOf, resolveCutoff, resolvePlane, zernikeReadout,
@@ -102,7 +102,7 @@ export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'reado
 /** Resolves fc (flags, else the image's metadata) and θmax (flag, else the model's prior mean), and loads the model. */
 export function prepareIdentification(path: string, v: IdentifyFlagValues, metadata: ImageStack['metadata']): Identification {
   const fc = resolveCutoff(v.optics, metadata, path);
-  const modelPath = v.model ?? defaultModelPath();
+  const modelPath = resolveModelPath(v.model ?? defaultModelPath());
   const { model, info } = loadModel(modelPath, v.device, v.precision);
   const mean = priorMeanOf(info);
   const thetaMax: Resolved<number> = v.thetaMax !== undefined ? { value: v.thetaMax, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
@@ -122,7 +122,7 @@ export function patchingOf(p: Identification): IdentifyImageOptions {
  * up to 1 dB depending on the threshold, with no setting better across cases.
  */
 /** Where to point users whose field's focus varies (models/MODEL_CARD.md). */
-export const FIELD_OF_FOCUS_HINT = 'models/psfid-small-fcref.safetensors reads defocus better, for grids over fields whose focus varies';
+export const FIELD_OF_FOCUS_HINT = 'small-fcref (models/psfid-small-fcref.safetensors) reads defocus better, for grids over fields whose focus varies';
 
 export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): ReturnType<typeof detectSaturation> {
   // A constant plane is refused later (nothing to identify); two levels is a binary image, not a saturated one.
@@ -155,7 +155,7 @@ function commonFlags(cmd: Command): Command {
   return cmd
     .option('--theta-max <waves>', "aberration amplitude bound θmax in waves (default: the mean of the model's prior)")
     .option('--plane <k|sharpest[:c]|auto>', `plane of a stack to use: ${PLANE_HELP}`, 'auto')
-    .option('--model <file>', `identification model (.safetensors); default: the shipped models/psfid-small.safetensors; ${FIELD_OF_FOCUS_HINT}`)
+    .option('--model <file|name>', `identification model: a .safetensors file or a shipped model's name (${SHIPPED_MODELS.join(', ')}); default: small (models/psfid-small.safetensors); ${FIELD_OF_FOCUS_HINT}`)
     .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
     .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')

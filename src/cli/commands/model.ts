@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Identifier, describeModel, resolvePreset } from '../../model/identifier.js';
-import { loadModel, saveModel } from '../../model/store.js';
+import { loadModel, saveModel, SHIPPED_MODELS } from '../../model/store.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { resolveTrainConfig } from '../../train/config.js';
 import { usageError } from '../../errors.js';
@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .command('info')
     .description('print the layer summary and parameter count of a preset or a trained model')
     .option('--preset <name>', 'a preset: small (shipped, CPU), seed (~60 M parameters, GPU), tiny (tests)')
-    .option('--model <file>', 'a trained model (.safetensors)')
+    .option('--model <file|name>', `a trained model (.safetensors), or a shipped model's name (${SHIPPED_MODELS.join(', ')})`)
     .option('--json', 'print JSON instead of a table')
     .action((f: { preset?: string; model?: string; json?: boolean }) => {
       if (!!f.preset === !!f.model) throw usageError('--preset', 'give exactly one of --preset or --model');
