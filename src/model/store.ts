@@ -75,11 +75,16 @@ export function loadModel(pathOrName: string, device = 'cpu', precision: ConvPre
 
 /** The model that ships with psfid (models/psfid-small.safetensors). */
 export function defaultModelPath(): string {
-  return join(packageRoot(), 'models', 'psfid-small.safetensors');
+  return shippedModelPath('small');
 }
 
 /** The models shipped in the package's models/ folder, by name: `small` (the default) and `small-fcref`. */
 export const SHIPPED_MODELS = ['small', 'small-fcref'] as const;
+
+/** Where the shipped model `name` lives: <package>/models/psfid-<name>.safetensors. */
+export function shippedModelPath(name: string): string {
+  return join(packageRoot(), 'models', `psfid-${name}.safetensors`);
+}
 
 /**
  * A model argument as a file: an existing path as given, else a shipped model's name (`small-fcref` →
@@ -89,7 +94,7 @@ export const SHIPPED_MODELS = ['small', 'small-fcref'] as const;
 export function resolveModelPath(pathOrName: string): string {
   if (existsSync(pathOrName)) return pathOrName;
   if ((SHIPPED_MODELS as readonly string[]).includes(pathOrName)) {
-    const shipped = join(packageRoot(), 'models', `psfid-${pathOrName}.safetensors`);
+    const shipped = shippedModelPath(pathOrName);
     if (existsSync(shipped)) return shipped;
   }
   throw inputError(pathOrName, `${pathOrName}: no such model file (or shipped model name: ${SHIPPED_MODELS.join(', ')})`);

@@ -4,19 +4,27 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { getNumThreads, torchVersion } from '../../src/engine/index.js';
 import { cpuHasNativeBfloat16 } from '../../src/model/precision.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { shippedModelPath, SHIPPED_MODELS } from '../../src/model/store.js';
 import { writeTiff } from '../../src/io/index.js';
 import { assertError, assertOk, makeTempDir, psfid, removeDir, ROOT } from './helpers.js';
 
 test('psfid info --json: libtorch version, threads, and bfloat16 for auto exactly where the CPU has bfloat16 units', async () => {
   const r = await psfid(['info', '--json'], ROOT);
   assert.equal(r.code, 0, r.stderr);
-  const info = JSON.parse(r.stdout) as { libtorch: string; threads: number; cpuAutoPrecision: string };
+  const info = JSON.parse(r.stdout) as { libtorch: string; threads: number; cpuAutoPrecision: string; models: { name: string; path: string; fcRef?: number }[] };
   assert.equal(info.libtorch, torchVersion());
   // the child inherits PSFID_THREADS, so it runs as many threads as this process
   assert.equal(info.threads, getNumThreads());
   // /proc/cpuinfo read here and in the child: the same answer
   assert.equal(info.cpuAutoPrecision, cpuHasNativeBfloat16() ? 'bfloat16' : 'float32');
+  // the shipped models present in models/, by the names --model takes, with the second one's reference cut-off
+  const present = SHIPPED_MODELS.filter((name) => existsSync(shippedModelPath(name)));
+  assert.deepEqual(info.models.map((m) => m.name), present);
+  for (const m of info.models) assert.equal(m.path, shippedModelPath(m.name));
+  const fcref = info.models.find((m) => m.name === 'small-fcref');
+  if (fcref) assert.equal(fcref.fcRef, 0.125);
 });
 
 test('psfid info IMAGE: shape, calibration, the fc they give or why none, the plane --plane auto takes, saturation', async () => {

@@ -8,7 +8,7 @@ import { readImage } from '../../io/index.js';
 import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane, type Resolved } from '../../identify/pipeline.js';
 import { fmt } from '../options.js';
 import { countLevels, detectSaturation } from '../../identify/saturation.js';
-import { defaultModelPath, loadModel } from '../../model/store.js';
+import { defaultModelPath, loadModel, shippedModelPath, SHIPPED_MODELS } from '../../model/store.js';
 import { PsfidError } from '../../errors.js';
 
 /** What psfid reads from an image file: its shape, calibration and optics, the fc they give, the plane identify takes. */
@@ -83,10 +83,21 @@ function imageInfoText(r: ImageInfo): string {
   ].join('\n');
 }
 
+/** The shipped models present in this package (`--model NAME`), with the file and its reference cut-off if any. */
+function shippedModels(): { name: string; path: string; fcRef?: number }[] {
+  return SHIPPED_MODELS.flatMap((name) => {
+    const path = shippedModelPath(name);
+    if (!existsSync(path)) return [];
+    const { model, info } = loadModel(path);
+    model.dispose();
+    return [{ name, path, ...(info.architecture.fcRef === undefined ? {} : { fcRef: info.architecture.fcRef }) }];
+  });
+}
+
 export function register(program: Command): void {
   program
     .command('info [image]')
-    .description('print the engine: libtorch version, threads (PSFID_THREADS), CUDA devices, and the precision --precision auto picks on the CPU; given an image, what psfid reads from it: size, planes, pixel size, NA and wavelength, the fc they give (or why none), the plane --plane auto takes, saturation')
+    .description('print the engine: libtorch version, threads (PSFID_THREADS), CUDA devices, the precision --precision auto picks on the CPU, and the shipped models (--model NAME); given an image, what psfid reads from it: size, planes, pixel size, NA and wavelength, the fc they give (or why none), the plane --plane auto takes, saturation')
     .option('--json', 'print JSON')
     .action((image: string | undefined, opts: { json?: boolean }) => {
       if (image !== undefined) {
@@ -94,11 +105,15 @@ export function register(program: Command): void {
         console.log(opts.json ? JSON.stringify(r, null, 2) : imageInfoText(r));
         return;
       }
-      const info = { libtorch: torchVersion(), threads: getNumThreads(), openblasThreads: blasThreads(), cudaDevices: cudaDeviceCount(), cpuAutoPrecision: convPrecisionFor('cpu', 'auto') };
+      const info = {
+        libtorch: torchVersion(), threads: getNumThreads(), openblasThreads: blasThreads(), cudaDevices: cudaDeviceCount(), cpuAutoPrecision: convPrecisionFor('cpu', 'auto'),
+        models: shippedModels(),
+      };
       if (opts.json) console.log(JSON.stringify(info));
       else {
         const blas = info.openblasThreads === null ? '' : ` (OpenBLAS ${info.openblasThreads})`;
         console.log(`libtorch ${info.libtorch}, ${info.threads} CPU threads${blas}, ${info.cudaDevices} CUDA device(s); --precision auto on the CPU: ${info.cpuAutoPrecision}`);
+        for (const m of info.models) console.log(`model ${m.name}${m.name === 'small' ? ' (the default)' : ''}: ${m.path}${m.fcRef === undefined ? '' : `, inputs resampled to fc ${m.fcRef}: for fields whose focus varies`}`);
       }
     });
 }
