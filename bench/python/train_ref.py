@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ref_server import serve
+from ref_server import serve, time_calls
 
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", message="scatter_reduce")
@@ -550,15 +550,12 @@ def read_f32(path, shape):
         return torch.frombuffer(bytearray(f.read()), dtype=torch.float32).reshape(shape).clone()
 
 
-def measure(fn, warmup, repeats):
+def self_timed(fn, warmup, repeats):
+    """The (total ms, data ms) that each of `repeats` calls of a training step reports, after `warmup` calls: the
+    step times itself, so that its data part is split off (time_calls, for the other figures, times from outside)."""
     for _ in range(warmup):
         fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        r = fn()
-        out.append(r if isinstance(r, tuple) else ((time.perf_counter() - t0) * 1e3,))
-    return out
+    return [fn() for _ in range(repeats)]
 
 
 def handle(req, built):
@@ -573,12 +570,12 @@ def handle(req, built):
             return {m: f(theta, fc).flatten().tolist() for m, f in PSF_METHODS.items()}
     if kind == "crops":
         g = torch.Generator().manual_seed(3)
-        return {"samples_ms": [s[0] for s in measure(lambda: dead_leaves(g, 8, 64 + S - 1), int(req["warmup"]), int(req["repeats"]))]}
+        return {"samples_ms": time_calls(lambda: dead_leaves(g, 8, 64 + S - 1), int(req["warmup"]), int(req["repeats"]))}
     if kind == "train":
         key = ("train", req.get("psf", "mft"), req.get("precision", "float32"))
         if key not in built:
             built[key] = train_state(req.get("weights"), key[1], precision=key[2])
-        samples = measure(built[key], int(req["warmup"]), int(req["repeats"]))
+        samples = self_timed(built[key], int(req["warmup"]), int(req["repeats"]))
         return {"samples_ms": [s[0] for s in samples], "data_ms": [s[1] for s in samples]}
     if kind == "identify":
         key = ("identify", req.get("weights"), req["image"], req.get("precision", "float32"))
@@ -589,7 +586,7 @@ def handle(req, built):
         model, image = built[key]
         args = (float(req["fc"]), float(req["theta_max"]), int(req.get("patch_size", 128)), float(req.get("overlap", 0.0)), int(req.get("batch_size", 16)), int(req.get("max_patches", 256)))
         run = lambda: identify_region(model, image, *args)  # noqa: E731
-        out = {"samples_ms": [s[0] for s in measure(run, int(req["warmup"]), int(req["repeats"]))]}
+        out = {"samples_ms": time_calls(run, int(req["warmup"]), int(req["repeats"]))}
         if req.get("return_psf"):
             out["psf"] = run().flatten().tolist()
         return out
