@@ -36,3 +36,13 @@ export function countLevels(plane: ArrayLike<number>, limit = 3): number {
   for (let i = 0; i < plane.length && seen.size < limit; i++) seen.add(plane[i]!);
   return seen.size;
 }
+
+/**
+ * What identify checks in a plane before it reads it: its grey levels (up to 3) and, when it has more than two,
+ * saturation. A constant plane has nothing to identify, and a two-level one (a mask) has every top pixel at the
+ * maximum without being clipped, so neither is tested for saturation.
+ */
+export function inspectPlane(plane: ArrayLike<number>): { greyLevels: number; saturation: ReturnType<typeof detectSaturation> } {
+  const greyLevels = countLevels(plane);
+  return { greyLevels, saturation: greyLevels < 3 ? null : detectSaturation(plane) };
+}

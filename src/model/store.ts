@@ -2,7 +2,7 @@
 // with a JSON model card beside it. Nothing is ever downloaded: the shipped model lives in models/.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSafetensors, saveSafetensors, packageRoot } from '../engine/index.js';
+import { loadSafetensors, saveSafetensors, packageRoot, type Tensor } from '../engine/index.js';
 import { inputError } from '../errors.js';
 import { Identifier, type IdentifierConfig } from './identifier.js';
 import { convPrecisionFor, type ConvPrecisionRequest } from './precision.js';
@@ -32,7 +32,7 @@ export function saveModel(path: string, model: Identifier, info: ModelInfo, opts
   }
 }
 
-function saveWeights(path: string, state: Map<string, import('../engine/index.js').Tensor>, info: ModelInfo): void {
+function saveWeights(path: string, state: Map<string, Tensor>, info: ModelInfo): void {
   saveSafetensors(path, state, {
     format: MODEL_FORMAT,
     preset: info.preset,
@@ -42,11 +42,8 @@ function saveWeights(path: string, state: Map<string, import('../engine/index.js
   });
 }
 
-/**
- * Loads a model for inference on `device`; `precision` picks its convolutions' arithmetic ('auto': bfloat16 on a CPU
- * with bfloat16 units, else float32; src/model/precision.ts).
- */
-export function loadModel(pathOrName: string, device = 'cpu', precision: ConvPrecisionRequest = 'auto'): { model: Identifier; info: ModelInfo } {
+/** A model file's weights and metadata, checked (the caller disposes the tensors). */
+function readModelFile(pathOrName: string): { tensors: Map<string, Tensor>; info: ModelInfo } {
   const path = resolveModelPath(pathOrName);
   let file;
   try {
@@ -63,6 +60,27 @@ export function loadModel(pathOrName: string, device = 'cpu', precision: ConvPre
       prior: JSON.parse(metadata.prior ?? '{}'),
       training: JSON.parse(metadata.training ?? '{}'),
     };
+    return { tensors, info };
+  } catch (e) {
+    for (const t of tensors.values()) t.dispose();
+    throw e;
+  }
+}
+
+/** A model file's metadata (architecture, prior μ, training summary), without building its network. */
+export function loadModelInfo(pathOrName: string): ModelInfo {
+  const { tensors, info } = readModelFile(pathOrName);
+  for (const t of tensors.values()) t.dispose();
+  return info;
+}
+
+/**
+ * Loads a model for inference on `device`; `precision` picks its convolutions' arithmetic ('auto': bfloat16 on a CPU
+ * with bfloat16 units, else float32; src/model/precision.ts).
+ */
+export function loadModel(pathOrName: string, device = 'cpu', precision: ConvPrecisionRequest = 'auto'): { model: Identifier; info: ModelInfo } {
+  const { tensors, info } = readModelFile(pathOrName);
+  try {
     const model = new Identifier(info.architecture);
     model.loadStateDict(tensors);
     model.to(device).eval();

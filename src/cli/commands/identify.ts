@@ -9,7 +9,7 @@ import {
   type IdentifyImageOptions, type Resolved,
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
-import { countLevels, detectSaturation } from '../../identify/saturation.js';
+import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
 import { usageError } from '../../errors.js';
 import { cutoffFromFlags, fmt, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
@@ -116,28 +116,27 @@ export function patchingOf(p: Identification): IdentifyImageOptions {
   return { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches };
 }
 
-/**
- * Saturation in the plane identify reads (../../identify/saturation.ts), as a JSON field and a warning (added to
- * `warnings` and printed). Only reported: leaving saturated patches out was tried (session 13) and helped or hurt by
- * up to 1 dB depending on the threshold, with no setting better across cases.
- */
 /** Where to point users whose field's focus varies (models/MODEL_CARD.md). */
 export const FIELD_OF_FOCUS_HINT = 'small-fcref (models/psfid-small-fcref.safetensors) reads defocus better, for grids over fields whose focus varies';
 
+/**
+ * The checks of ../../identify/saturation.ts on the plane identify reads, as warnings (added to `warnings` and
+ * printed): a two-level plane (a mask), or saturation, which is also returned for the JSON summary. Only reported:
+ * leaving saturated patches out was tried (session 13) and helped or hurt by up to 1 dB depending on the threshold,
+ * with no setting better across cases. A constant plane is refused later (nothing to identify).
+ */
 export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): ReturnType<typeof detectSaturation> {
-  // A constant plane is refused later (nothing to identify); two levels is a binary image, not a saturated one.
-  if (countLevels(plane) === 2) {
-    const text = 'the plane has only 2 grey levels (a mask or a thresholded image?): it shows no blur, so the PSF estimate means nothing; give the microscope image itself';
+  const { greyLevels, saturation } = inspectPlane(plane);
+  const text =
+    greyLevels === 2
+      ? 'the plane has only 2 grey levels (a mask or a thresholded image?): it shows no blur, so the PSF estimate means nothing; give the microscope image itself'
+      : saturation &&
+        `${saturation.pixels} pixels (${(100 * saturation.fraction).toPrecision(2)} %) sit at the plane's maximum: saturated; the blur model does not describe clipped plateaus, so the estimate may be off (clipping the brightest 5 % of the identify test's specimens costs 0.7 dB)`;
+  if (text) {
     warnings.push(text);
     console.error(`warning: ${text}`);
-    return null;
   }
-  const found = detectSaturation(plane);
-  if (!found) return null;
-  const text = `${found.pixels} pixels (${(100 * found.fraction).toPrecision(2)} %) sit at the plane's maximum: saturated; the blur model does not describe clipped plateaus, so the estimate may be off (clipping the brightest 5 % of the identify test's specimens costs 0.7 dB)`;
-  warnings.push(text);
-  console.error(`warning: ${text}`);
-  return found;
+  return saturation;
 }
 
 /** Reads the image and the model and resolves fc and θmax, each with where it came from. */

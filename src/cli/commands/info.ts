@@ -7,8 +7,8 @@ import { convPrecisionFor } from '../../model/precision.js';
 import { readImage } from '../../io/index.js';
 import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane, type Resolved } from '../../identify/pipeline.js';
 import { fmt } from '../options.js';
-import { countLevels, detectSaturation } from '../../identify/saturation.js';
-import { defaultModelPath, loadModel, shippedModelPath, SHIPPED_MODELS } from '../../model/store.js';
+import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
+import { defaultModelPath, loadModelInfo, shippedModelPath, SHIPPED_MODELS } from '../../model/store.js';
 import { PsfidError } from '../../errors.js';
 
 /** What psfid reads from an image file: its shape, calibration and optics, the fc they give, the plane identify takes. */
@@ -30,12 +30,6 @@ interface ImageInfo {
   greyLevels: number;
 }
 
-/** Grey levels (up to 3) and saturation; a two-level plane is a mask, whose top level is not clipping. */
-function planeChecks(gray: ArrayLike<number>): Pick<ImageInfo, 'greyLevels' | 'saturation'> {
-  const greyLevels = countLevels(gray);
-  return { greyLevels, saturation: greyLevels < 3 ? null : detectSaturation(gray) };
-}
-
 function imageInfo(path: string): ImageInfo {
   const image = readImage(path);
   const md = image.metadata;
@@ -48,7 +42,7 @@ function imageInfo(path: string): ImageInfo {
   }
   const plane = resolvePlane(image, 'auto', path);
   // the shipped model's range, when it is there (info on an image should not need a model)
-  const info = existsSync(defaultModelPath()) ? loadModel(defaultModelPath()).info : null;
+  const info = existsSync(defaultModelPath()) ? loadModelInfo(defaultModelPath()) : null;
   return {
     image: path,
     size: [image.width, image.height],
@@ -61,7 +55,7 @@ function imageInfo(path: string): ImageInfo {
     shippedModelFcRange: (info?.prior as { fc?: [number, number] } | undefined)?.fc ?? null,
     shippedModelPriorMean: info && priorMeanOf(info),
     planeAuto: plane,
-    ...planeChecks(grayPlane(image, path, plane.value)),
+    ...inspectPlane(grayPlane(image, path, plane.value)),
   };
 }
 
@@ -88,9 +82,8 @@ function shippedModels(): { name: string; path: string; fcRef?: number }[] {
   return SHIPPED_MODELS.flatMap((name) => {
     const path = shippedModelPath(name);
     if (!existsSync(path)) return [];
-    const { model, info } = loadModel(path);
-    model.dispose();
-    return [{ name, path, ...(info.architecture.fcRef === undefined ? {} : { fcRef: info.architecture.fcRef }) }];
+    const { fcRef } = loadModelInfo(path).architecture;
+    return [{ name, path, ...(fcRef === undefined ? {} : { fcRef }) }];
   });
 }
 
