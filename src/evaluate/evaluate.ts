@@ -3,7 +3,7 @@
 // prior's mean — next to three baselines: (a) the mean PSF (θ = 0 at the true fc: no identification), (b) a
 // classical blind estimator (alternating minimisation with a TV prior, src/identify/fit.ts), (c) the oracle fit of θ
 // with the sharp image known (an upper bound for any Zernike-based estimate).
-import { Generator, full, noGrad, tidy, zeros, type Tensor } from '../engine/index.js';
+import { Generator, full, noGrad, stack, tidy, zeros, type Tensor } from '../engine/index.js';
 import { blur, type Prior } from '../acquisition/index.js';
 import { psfFromZernike, resolveOptics, type Optics } from '../optics/index.js';
 import { Rng, stepSeed } from '../data/rng.js';
@@ -11,6 +11,7 @@ import { synthesizeBatch, type TrainingBatch } from '../train/synthesize.js';
 import type { Source } from '../data/sources.js';
 import type { Identifier } from '../model/identifier.js';
 import { fitBlind, fitOracle } from '../identify/fit.js';
+import { identifyRegion, type IdentifyOptions } from '../identify/identify.js';
 import { meanStd as stats, psnrImage, psnrPsf, psfSnr } from './metrics.js';
 
 export type EvalMode = 'given' | 'mean';
@@ -28,6 +29,8 @@ export interface EvalOptions {
   onProgress?(done: number, total: number): void;
   /** Keep the first few samples' y, h and ĥ (first network mode) for a figure. */
   keepExamples?: number;
+  /** The network's test-time augmentation, as identify's (identify/identify.ts); default 'none'. */
+  augment?: IdentifyOptions['augment'];
 }
 
 export interface Example {
@@ -56,6 +59,7 @@ export interface EvalReport {
   n: number;
   seed: number;
   cropSize: number;
+  augment: NonNullable<IdentifyOptions['augment']>;
   prior: Prior;
   methods: MethodName[];
   /** Per method: mean ± std of each metric. */
@@ -75,6 +79,24 @@ function score(hHat: Tensor, b: TrainingBatch): [number, number, number][] {
   );
 }
 
+/**
+ * The network's PSFs [B, S, S] for a batch of crops y [B, 1, H, W]. With an augmentation each crop goes through
+ * identify as one patch (identifyRegion), so the figures are those of what `psfid identify` does with it.
+ */
+function networkPsfs(model: Identifier, y: Tensor, fc: Tensor, thetaMax: Tensor, augment: NonNullable<IdentifyOptions['augment']>, device: string): Tensor {
+  if (augment === 'none') return model.identify(y, fc, thetaMax);
+  const [B, , H, W] = y.shape as [number, number, number, number];
+  const pixels = y.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array;
+  const [fcs, tms] = [fc.toArray(), thetaMax.toArray()];
+  const region = { x: 0, y: 0, width: W, height: H };
+  const psfs = Array.from({ length: B }, (_, i) =>
+    identifyRegion(model, pixels.subarray(i * H * W, (i + 1) * H * W), W, H, region, { fc: fcs[i]!, thetaMax: tms[i]!, patchSize: Math.max(H, W), augment, device }).psf,
+  );
+  const out = stack(psfs);
+  for (const t of psfs) t.dispose();
+  return out;
+}
+
 export function priorMean(prior: Prior): { fc: number; thetaMax: number } {
   return { fc: (prior.fc[0] + prior.fc[1]) / 2, thetaMax: (prior.thetaMax[0] + prior.thetaMax[1]) / 2 };
 }
@@ -90,6 +112,7 @@ export function evaluate(model: Identifier, sources: Source[], prior: Prior, opt
     ...opts.baselines,
   ];
   const mean = priorMean(prior);
+  const augment = opts.augment ?? 'none';
   const examples: Example[] = [];
   model.eval();
   for (let k = 0; k * per < opts.n; k++) {
@@ -107,8 +130,8 @@ export function evaluate(model: Identifier, sources: Source[], prior: Prior, opt
     for (const mode of opts.modes) {
       const hHat = noGrad(() =>
         mode === 'given'
-          ? model.identify(b.y, b.fc, b.thetaMax)
-          : model.identify(b.y, full([count], mean.fc, { device }), full([count], mean.thetaMax, { device })),
+          ? networkPsfs(model, b.y, b.fc, b.thetaMax, augment, device)
+          : networkPsfs(model, b.y, full([count], mean.fc, { device }), full([count], mean.thetaMax, { device }), augment, device),
       );
       if (mode === opts.modes[0]) {
         const want = Math.min(count, (opts.keepExamples ?? 0) - examples.length);
@@ -144,7 +167,7 @@ export function evaluate(model: Identifier, sources: Source[], prior: Prior, opt
     const s = images.map((r) => r.scores[m]!).filter(Boolean);
     summary[m] = { psnrPsf: stats(s.map((v) => v[0])), psnrImage: stats(s.map((v) => v[1])), psfSnr: stats(s.map((v) => v[2])) };
   }
-  return { n: images.length, seed: opts.seed, cropSize: opts.cropSize, prior, methods, summary, images, examples };
+  return { n: images.length, seed: opts.seed, cropSize: opts.cropSize, augment, prior, methods, summary, images, examples };
 }
 
 const LABELS: Record<MethodName, string> = {
@@ -159,7 +182,7 @@ const LABELS: Record<MethodName, string> = {
 export function markdownTable(report: EvalReport, title: string): string {
   const f = (s: Summary): string => `${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}`;
   const lines = [
-    `**${title}** — n = ${report.n}, seed ${report.seed}, ${report.cropSize}×${report.cropSize} crops`,
+    `**${title}** — n = ${report.n}, seed ${report.seed}, ${report.cropSize}×${report.cropSize} crops${report.augment === 'none' ? '' : `, ${report.augment} augmentation`}`,
     '',
     '| method | PSNR(ĥ) dB | PSNR(ĥ⋆x) dB | PSF SNR dB |',
     '|---|---|---|---|',

@@ -25,7 +25,7 @@
 //   those of a Zernike mixture (psfMixture, which has no single θ̂), are averaged and renormalised to sum 1.
 import { noGrad, stack, tensor, tidy, full, keep, type Tensor } from '../engine/index.js';
 import { usageError } from '../errors.js';
-import { psfFromZernike } from '../optics/index.js';
+import { applySymmetry, GRID_SYMMETRIES, psfFromZernike, thetaFromSymmetric, undoSymmetry } from '../optics/index.js';
 import { twinSigns, withPsfResidual, ZERNIKE_HEAD_NOLL, type Identifier } from '../model/identifier.js';
 
 export interface IdentifyOptions {
@@ -39,6 +39,12 @@ export interface IdentifyOptions {
   batchSize?: number;
   /** At most this many patches (those of highest contrast) are used: bounds time and memory on huge images. */
   maxPatches?: number;
+  /**
+   * 'dihedral': each patch is also shown to the network flipped and transposed (the eight symmetries of the grid,
+   * optics/symmetry.ts) and the eight answers are mapped back and combined like patches; 8× the network's cost.
+   * 'none' (the default): each patch once.
+   */
+  augment?: 'none' | 'dihedral';
   device?: string;
 }
 
@@ -103,6 +109,9 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
   const corners = all.length <= maxPatches ? all : highestContrast(all, maxPatches);
   const device = opts.device ?? 'cpu';
   const batch = opts.batchSize ?? 16;
+  const augment = opts.augment ?? 'none';
+  if (augment !== 'none' && augment !== 'dihedral') throw usageError('augment', `augment must be none or dihedral, got '${String(augment)}'`);
+  const symmetries = augment === 'dihedral' ? GRID_SYMMETRIES : GRID_SYMMETRIES.slice(0, 1);
   const S = model.config.psfSize;
   return noGrad(() =>
     tidy(() => {
@@ -123,18 +132,23 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
         const fc = full([chunk.length], opts.fc, { device });
         const tm = full([chunk.length], opts.thetaMax, { device });
         const w = tensor(weights, [chunk.length, 1, 1], { device });
-        const parts = model.identifyTheta(y, fc, tm);
-        if (parts) {
-          const rows = parts.theta.toArray();
-          chunk.forEach((_, b) => thetas.push(rows.slice(b * ZERNIKE_HEAD_NOLL.length, (b + 1) * ZERNIKE_HEAD_NOLL.length)));
-          patchWeights.push(...weights);
-          // A psfResidual head's pixel corrections are averaged with the same weights (h(θ) = h(twin θ), so the
-          // twin alignment of the θ̂ does not touch them).
-          if (parts.residual) residualAcc = residualAcc.add(parts.residual.mul(w).sum(0));
-        } else {
-          acc = acc.add(model.identify(y, fc, tm).mul(w).sum(0));
+        // Each symmetry's answer is for the transformed PSF h∘R: its θ̂ and pixels are mapped back before combining.
+        for (const s of symmetries) {
+          const yS = applySymmetry(y, s);
+          const parts = model.identifyTheta(yS, fc, tm);
+          if (parts) {
+            const rows = parts.theta.toArray();
+            const K = ZERNIKE_HEAD_NOLL.length;
+            chunk.forEach((_, b) => thetas.push(thetaFromSymmetric(rows.slice(b * K, (b + 1) * K), ZERNIKE_HEAD_NOLL, s)));
+            patchWeights.push(...weights);
+            // A psfResidual head's pixel corrections are averaged with the same weights (h(θ) = h(twin θ), so the
+            // twin alignment of the θ̂ does not touch them).
+            if (parts.residual) residualAcc = residualAcc.add(undoSymmetry(parts.residual, s).mul(w).sum(0));
+          } else {
+            acc = acc.add(undoSymmetry(model.identify(yS, fc, tm), s).mul(w).sum(0));
+          }
+          wsum += weights.reduce((a, b) => a + b, 0);
         }
-        wsum += weights.reduce((a, b) => a + b, 0);
       }
       if (!(wsum > 0)) throw usageError('image', 'the image region is constant: there is nothing to identify a PSF from');
       if (thetas.length > 0) {

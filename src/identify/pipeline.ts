@@ -7,7 +7,7 @@ import { gradientEnergy } from '../evaluate/metrics.js';
 import { cutoffFromMicroscope, MAX_FC, NYQUIST_FC, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
 import type { Identifier } from '../model/identifier.js';
 import type { ModelInfo } from '../model/store.js';
-import { identifyGrid, identifyRegion, type PsfGrid, type Region } from './identify.js';
+import { identifyGrid, identifyRegion, type IdentifyOptions, type PsfGrid, type Region } from './identify.js';
 import { fitZernikeToPsf } from './fit.js';
 
 export interface OpticsFlags {
@@ -171,13 +171,8 @@ export function zernikeReadout(psfs: Tensor, fc: number, opts: { pupilSize?: num
   }));
 }
 
-export interface IdentifyImageOptions {
-  fc: number;
-  thetaMax: number;
+export interface IdentifyImageOptions extends Pick<IdentifyOptions, 'fc' | 'thetaMax' | 'device' | 'patchSize' | 'maxPatches' | 'patchOverlap' | 'augment'> {
   region?: Region;
-  device?: string;
-  patchSize?: number;
-  maxPatches?: number;
 }
 
 export function identifyImage(model: Identifier, gray: Float32Array, width: number, height: number, opts: IdentifyImageOptions): { psf: Tensor; patches: number } {

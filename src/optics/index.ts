@@ -2,4 +2,5 @@
 export * from './zernike.js';
 export * from './optics.js';
 export { psfFromZernike, psfFullGrid, randomTheta, type PsfMethod, type PsfOptions } from './psf.js';
+export { applySymmetry, GRID_SYMMETRIES, thetaFromSymmetric, thetaUnderSymmetry, undoSymmetry, type GridSymmetry } from './symmetry.js';
 export { apertureWeights, clearPupilCache, fullBand, supportBand, type PupilBand } from './pupil.js';

@@ -44,7 +44,7 @@ export const CASES = [
 ];
 
 /** identify's patching options (its defaults when empty): what the analysis scripts vary. */
-export type Patching = Pick<IdentifyOptions, 'patchSize' | 'maxPatches' | 'patchOverlap'>;
+export type Patching = Pick<IdentifyOptions, 'patchSize' | 'maxPatches' | 'patchOverlap' | 'augment'>;
 
 /** Mean PSNR(ĥ) gain of `identify` with `model` over the mean PSF (θ = 0) on CASES; each case is reported. */
 export function gainOverMeanPsf(model: Identifier, report: (msg: string) => void, patching: Patching = {}): number {

@@ -11,7 +11,7 @@ import { inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { fmt, numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
-import { addCutoffFlags, FIELD_OF_FOCUS_HINT, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
+import { addCutoffFlags, AUGMENT_HELP, FIELD_OF_FOCUS_HINT, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
 
 interface DeconvolveFlags {
   psf?: string;
@@ -31,6 +31,7 @@ interface DeconvolveFlags {
   thetaMax?: string;
   patchSize: string;
   maxPatches: string;
+  augment: string;
   device: string;
   precision: ConvPrecisionRequest;
   fc?: string;
@@ -102,6 +103,7 @@ export function register(program: Command): void {
     .option('--theta-max <waves>', "with --blind: aberration bound θmax in waves (default: the model's prior mean)")
     .option('--patch-size <px>', 'with --blind: network patch size', '128')
     .option('--max-patches <n>', 'with --blind: at most this many patches (highest contrast) per image or tile', '256')
+    .option('--augment <none|dihedral>', `with --blind: ${AUGMENT_HELP}`, 'none')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
     .addOption(precisionOption())
     .requiredOption('--out <x.tif>', 'the deconvolved image: float32 TIFF on the input\'s intensity scale (never clipped or rescaled)');

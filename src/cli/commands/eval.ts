@@ -10,6 +10,7 @@ import { writePng } from '../../io/index.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
 import { precisionOption } from '../options.js';
+import { AUGMENT_HELP } from './identify.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
 
 interface EvalFlags {
@@ -25,6 +26,7 @@ interface EvalFlags {
   device: string;
   precision: ConvPrecisionRequest;
   title?: string;
+  augment: string;
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -40,6 +42,7 @@ export function register(program: Command): void {
     .option('--mode <mode>', 'given: the network gets the true (fc, θmax); mean: the prior\'s mean; both; none (baselines only)', 'both')
     .option('--crop-size <px>', 'side of each observed crop y in pixels', '64')
     .option('--baselines <list>', 'comma-separated from mean-psf, blind-tv, oracle, or none', 'mean-psf,blind-tv,oracle')
+    .option('--augment <none|dihedral>', `the network's test-time augmentation, as identify's: ${AUGMENT_HELP}`, 'none')
     .option('--figure <png>', 'write a montage of the first examples (y, true h, ĥ, |ĥ−h|)')
     .option('--title <text>', 'title of the Markdown table (default: the image folders)')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
@@ -57,6 +60,7 @@ export function register(program: Command): void {
       const known = ['mean-psf', 'blind-tv', 'oracle'] as const;
       const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
+      if (f.augment !== 'none' && f.augment !== 'dihedral') throw usageError('--augment', `--augment must be none or dihedral, got '${f.augment}'`);
       const device = resolveDevice(f.device);
       const modelPath = resolveModelPath(f.model ?? defaultModelPath());
       const { model, info } = loadModel(modelPath, device, f.precision);
@@ -65,7 +69,7 @@ export function register(program: Command): void {
       const bar = progressBar('eval', n, { unit: 'images' });
       let last = 0;
       const report = evaluate(model, sources, prior, {
-        n, seed, modes, cropSize, device,
+        n, seed, modes, cropSize, device, augment: f.augment,
         baselines: baselines as (typeof known)[number][],
         keepExamples: f.figure ? 6 : 0,
         onProgress: (done) => {

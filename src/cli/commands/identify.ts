@@ -47,6 +47,7 @@ interface CommonFlags extends Omit<RawOpticsFlags, 'zernike'> {
   model?: string;
   patchSize: string;
   maxPatches: string;
+  augment: string;
   device: string;
   precision: ConvPrecisionRequest;
   out: string;
@@ -66,6 +67,7 @@ export interface Identification {
   precision: ConvPrecision;
   patchSize: number;
   maxPatches: number;
+  augment: Augment;
   pixelSizeNm?: number;
   /** Why the estimate extrapolates (fc or θmax outside the model's prior), also printed on stderr. */
   warnings: string[];
@@ -84,9 +86,23 @@ export interface IdentifyFlagValues {
   thetaMax?: number;
   patchSize: number;
   maxPatches: number;
+  augment: Augment;
   device: string;
   precision: ConvPrecisionRequest;
   model?: string;
+}
+
+type Augment = NonNullable<IdentifyImageOptions['augment']>;
+
+/** --augment's help, shared by identify, grid and deconvolve --blind. */
+export const AUGMENT_HELP =
+  'dihedral: also show the network each patch flipped and transposed (the 8 symmetries of the pixel grid) and combine the 8 answers; ' +
+  '8× the network time for +0.2 dB PSNR(ĥ) on single 128² patches with the shipped model (scripts/analysis/augment.mjs)';
+
+function parseAugment(text: string | undefined): Augment {
+  const v = text ?? 'none';
+  if (v !== 'none' && v !== 'dihedral') throw usageError('--augment', `--augment must be none or dihedral, got '${v}'`);
+  return v;
 }
 
 export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'readout'>): IdentifyFlagValues {
@@ -96,7 +112,8 @@ export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'reado
   const thetaMax = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
   const patchSize = numberFlag('--patch-size', f.patchSize, { integer: true, min: 16 });
   const maxPatches = numberFlag('--max-patches', f.maxPatches, { integer: true, min: 1 });
-  return { optics, thetaMax, patchSize, maxPatches, device: resolveDevice(f.device), precision: f.precision ?? 'auto', model: f.model };
+  const augment = parseAugment(f.augment);
+  return { optics, thetaMax, patchSize, maxPatches, augment, device: resolveDevice(f.device), precision: f.precision ?? 'auto', model: f.model };
 }
 
 /** Resolves fc (flags, else the image's metadata) and θmax (flag, else the model's prior mean), and loads the model. */
@@ -108,12 +125,12 @@ export function prepareIdentification(path: string, v: IdentifyFlagValues, metad
   const thetaMax: Resolved<number> = v.thetaMax !== undefined ? { value: v.thetaMax, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
   const warnings = outsideTraining(info, fc.value, thetaMax.value);
   for (const w of warnings) console.error(`warning: ${w}`);
-  return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm, warnings };
+  return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, augment: v.augment, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm, warnings };
 }
 
 /** The identification options a prepared run passes to identifyImage / identifyImageGrid. */
 export function patchingOf(p: Identification): IdentifyImageOptions {
-  return { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches };
+  return { fc: p.fc.value, thetaMax: p.thetaMax.value, device: p.device, patchSize: p.patchSize, maxPatches: p.maxPatches, augment: p.augment };
 }
 
 /** Where to point users whose field's focus varies (models/MODEL_CARD.md). */
@@ -157,6 +174,7 @@ function commonFlags(cmd: Command): Command {
     .option('--model <file|name>', `identification model: a .safetensors file or a shipped model's name (${SHIPPED_MODELS.join(', ')}); default: small (models/psfid-small.safetensors); ${FIELD_OF_FOCUS_HINT}`)
     .option('--patch-size <px>', 'side of the square patches the network looks at (estimates are combined, weighted by contrast)', '128')
     .option('--max-patches <n>', 'look at no more than this many patches per image or tile, those of highest contrast (time grows with the count)', '256')
+    .option('--augment <none|dihedral>', AUGMENT_HELP, 'none')
     .option('--device <device>', 'cpu, cuda or auto', 'auto')
     .addOption(precisionOption())
     .option('--no-readout', 'skip the Zernike readout (a fit of Noll 4–11 to each estimated PSF)')
@@ -186,7 +204,7 @@ export function register(program: Command): void {
     const S = psf.size(0);
     writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
     const summary = {
-      image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches,
+      image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches, augment: p.augment,
       region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
       plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, saturation, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
@@ -216,7 +234,7 @@ export function register(program: Command): void {
     const S = grid.psfs.size(1);
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value }) : undefined;
     const sidecar = {
-      image: path, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
+      image: path, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, augment: p.augment, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
       centres: grid.centres, regions: grid.regions, plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, saturation, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', tiles: readout },
     };
