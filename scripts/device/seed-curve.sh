@@ -8,9 +8,10 @@
 # held-out folders of .devdata/val, then runs the deconv bench on CUDA. The logs are packed into $OUT/logs.tar.gz after
 # every stage (the tool brings back at most 8 files), and the key lines go to standard output.
 # CONFIG picks another config (configs/experiments/seed-gpu-devdata-bf16.json: the same in bfloat16 convolutions;
-# medium-gpu-devdata.json: the seed architecture at half the channels, 8.9 M parameters, whose weights come back as
+# medium-gpu-devdata.json / medium-gpu-crops.json: the seed architecture at half the channels, 8.9 M parameters, whose weights come back as
 # $OUT/model.part0, part1 and can start the next session's run: put them in .devresume/, carry it, and give
-# INIT=".devresume/model.part*"; carry at most 64 MiB: pack the data small, scripts/device/pack-data.sh 2 2 286 286).
+# INIT=".devresume/model.part*"; carry at most 64 MiB: pack the data small, scripts/device/pack-data.sh 2 2 286 286, or
+# many crops of every training file, node scripts/device/pack-crops.mjs).
 # SKIP_BUILD=1 DEVICE=cpu run it here as a dry run of the flow.
 set -u
 DEVICE=${DEVICE:-cuda}; RUN=/tmp/seed-run

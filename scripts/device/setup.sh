@@ -21,6 +21,8 @@ gpu_monitor_stop() { pkill -f "nvidia-smi --query-gpu" 2>/dev/null; true; }
 # of .devdata/val (scripts/device/pack-data.sh), logs in $LOGS/eval-TAG-DOMAIN.{json,out}, tables on stdout.
 eval_domains() {
   local model=$1 crop=$2 tag=$3 d
+  # scripts/device/pack-crops.mjs packs no held-out folders: the returned model is judged here instead.
+  [ -d .devdata/val ] || { echo "eval $tag: no .devdata/val (pack-crops.mjs), skipped"; return 0; }
   for d in natural-val histopathology fluorescence; do
     timeout 60 node bin/psfid.js eval --model "$model" --images ".devdata/val/$d" --n 64 --seed 1 --mode given --crop-size "$crop" \
       --baselines mean-psf --device "${DEVICE:-cuda}" --out "$LOGS/eval-$tag-$d.json" > "$LOGS/eval-$tag-$d.out" 2>&1
