@@ -28,26 +28,32 @@ export const GRID_SYMMETRIES: readonly GridSymmetry[] = Object.freeze(
   [false, true].flatMap((transpose) => [false, true].flatMap((flipY) => [false, true].map((flipX) => Object.freeze({ flipX, flipY, transpose })))),
 );
 
+type Generator = 'flipX' | 'flipY' | 'transpose';
+/** The generators in the order applySymmetry performs them; every one is its own inverse, so undoing runs them backwards. */
+const ORDER: readonly Generator[] = ['flipX', 'flipY', 'transpose'];
+
+/** One generator on the last two axes (rows, columns) of a tensor. */
+function pixelsUnder(t: Tensor, g: Generator): Tensor {
+  const d = t.ndim;
+  return g === 'transpose' ? t.transpose(d - 2, d - 1) : t.flip([g === 'flipX' ? d - 1 : d - 2]);
+}
+
+function applyGenerators<T>(value: T, s: GridSymmetry, order: readonly Generator[], step: (v: T, g: Generator) => T): T {
+  return order.reduce((v, g) => (s[g] ? step(v, g) : v), value);
+}
+
 /**
  * Applies the symmetry to the last two axes (rows, columns) of a tensor of images or PSFs. A PSF array of odd side
  * centred on its middle pixel stays centred.
  */
 export function applySymmetry(t: Tensor, s: GridSymmetry): Tensor {
-  const d = t.ndim;
-  const dims = [...(s.flipX ? [d - 1] : []), ...(s.flipY ? [d - 2] : [])];
-  const flipped = dims.length > 0 ? t.flip(dims) : t;
-  return s.transpose ? flipped.transpose(d - 2, d - 1) : flipped;
+  return applyGenerators(t, s, ORDER, pixelsUnder);
 }
 
-/** The inverse of applySymmetry: transpose first, then the flips (each step is its own inverse). */
+/** The inverse of applySymmetry. */
 export function undoSymmetry(t: Tensor, s: GridSymmetry): Tensor {
-  const d = t.ndim;
-  const back = s.transpose ? t.transpose(d - 2, d - 1) : t;
-  const dims = [...(s.flipX ? [d - 1] : []), ...(s.flipY ? [d - 2] : [])];
-  return dims.length > 0 ? back.flip(dims) : back;
+  return applyGenerators(t, s, [...ORDER].reverse(), pixelsUnder);
 }
-
-type Generator = 'flipX' | 'flipY' | 'transpose';
 
 /**
  * Z_{n,m}∘G for one generator G as Σ coefficient·Z_{n,m'} (pure trigonometry on ϑ):
@@ -87,18 +93,10 @@ function coefficientsUnder(theta: readonly number[], noll: readonly number[], g:
  */
 export function thetaUnderSymmetry(theta: readonly number[], noll: readonly number[], s: GridSymmetry): number[] {
   // φ∘(Fx∘Fy∘T) = ((φ∘Fx)∘Fy)∘T: the generators act on the coefficients in the pixel operations' order.
-  let t = [...theta];
-  if (s.flipX) t = coefficientsUnder(t, noll, 'flipX');
-  if (s.flipY) t = coefficientsUnder(t, noll, 'flipY');
-  if (s.transpose) t = coefficientsUnder(t, noll, 'transpose');
-  return t;
+  return applyGenerators([...theta], s, ORDER, (t, g) => coefficientsUnder(t, noll, g));
 }
 
 /** The inverse of thetaUnderSymmetry: θ from the coefficients of the transformed PSF. Pure. */
 export function thetaFromSymmetric(thetaR: readonly number[], noll: readonly number[], s: GridSymmetry): number[] {
-  let t = [...thetaR];
-  if (s.transpose) t = coefficientsUnder(t, noll, 'transpose');
-  if (s.flipY) t = coefficientsUnder(t, noll, 'flipY');
-  if (s.flipX) t = coefficientsUnder(t, noll, 'flipX');
-  return t;
+  return applyGenerators([...thetaR], s, [...ORDER].reverse(), (t, g) => coefficientsUnder(t, noll, g));
 }
