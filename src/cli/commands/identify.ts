@@ -97,7 +97,7 @@ type Augment = NonNullable<IdentifyImageOptions['augment']>;
 /** --augment's help, shared by identify, grid and deconvolve --blind. */
 export const AUGMENT_HELP =
   'dihedral: also show the network each patch flipped and transposed (the 8 symmetries of the pixel grid) and combine the 8 answers; ' +
-  '8× the network time for +0.2 dB PSNR(ĥ) on single 128² patches with the shipped model (scripts/analysis/augment.mjs)';
+  '8× the network time for +0.2 dB PSNR(ĥ) on single 128² patches with the shipped model (scripts/eval/augment.sh)';
 
 function parseAugment(text: string | undefined): Augment {
   const v = text ?? 'none';
