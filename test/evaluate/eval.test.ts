@@ -61,6 +61,20 @@ test('psfid eval reports per-image PSNRs and the shipped model beats the mean-PS
   const r2 = spawnSync(process.execPath, [cli, 'eval', '--images', dir, '--n', '24', '--seed', '3', '--baselines', 'mean-psf', '--out', out + '2'], { encoding: 'utf8' });
   assert.equal(r2.status, 0, r2.stderr);
   assert.deepEqual(JSON.parse(readFileSync(out + '2', 'utf8')).images, report.images);
+  // --augment dihedral: the same acquisitions (the baseline's scores are identical), the network's PSFs from the eight
+  // views (identify's combination; its equivariance is tested in test/identify/augment.test.ts)
+  const r3 = spawnSync(process.execPath, [cli, 'eval', '--images', dir, '--n', '24', '--seed', '3', '--mode', 'given', '--baselines', 'mean-psf', '--augment', 'dihedral', '--out', out + '3'], { encoding: 'utf8' });
+  assert.equal(r3.status, 0, r3.stderr);
+  assert.match(r3.stdout, /64×64 crops, dihedral augmentation/);
+  const augmented = JSON.parse(readFileSync(out + '3', 'utf8'));
+  assert.equal(augmented.augment, 'dihedral');
+  assert.equal(report.augment, 'none');
+  augmented.images.forEach((img: { scores: Record<string, number[]> }, i: number) => {
+    assert.deepEqual(img.scores['mean-psf'], report.images[i].scores['mean-psf']);
+    assert.notEqual(img.scores['network-given']![0], report.images[i].scores['network-given'][0]);
+  });
+  const netAug = augmented.summary['network-given'].psnrPsf.mean;
+  assert.ok(Math.abs(netAug - net) < 1.5, `eight views ${netAug.toFixed(2)} dB vs one ${net.toFixed(2)} dB`);
   rmSync(dir, { recursive: true, force: true });
   rmSync(outDir, { recursive: true, force: true });
 });
@@ -70,4 +84,7 @@ test('psfid eval refuses bad flags with one line and exit 2', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: --n must be a positive integer/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const bad = spawnSync(process.execPath, [cli, 'eval', '--images', tmpdir(), '--augment', 'rotate', '--out', join(tmpdir(), 'x.json')], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^error: --augment must be none or dihedral, got 'rotate'/);
 });
