@@ -86,7 +86,7 @@ function score(hHat: Tensor, b: TrainingBatch): [number, number, number][] {
 function networkPsfs(model: Identifier, y: Tensor, fc: Tensor, thetaMax: Tensor, augment: NonNullable<IdentifyOptions['augment']>, device: string): Tensor {
   if (augment === 'none') return model.identify(y, fc, thetaMax);
   const [B, , H, W] = y.shape as [number, number, number, number];
-  const pixels = y.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array;
+  const pixels = tidy(() => y.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array); // a copy: the CPU float32 tensor is released
   const [fcs, tms] = [fc.toArray(), thetaMax.toArray()];
   const region = { x: 0, y: 0, width: W, height: H };
   const psfs = Array.from({ length: B }, (_, i) =>

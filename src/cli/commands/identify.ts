@@ -97,7 +97,7 @@ type Augment = NonNullable<IdentifyImageOptions['augment']>;
 /** --augment's help, shared by identify, grid and deconvolve --blind. */
 export const AUGMENT_HELP =
   'dihedral: also show the network each patch flipped and transposed (the 8 symmetries of the pixel grid) and combine the 8 answers; ' +
-  '8× the network time for +0.2 dB PSNR(ĥ) on single 128² patches with the shipped model (scripts/eval/augment.sh)';
+  '≈ 7× the network time for +0.0 to +0.3 dB PSNR(ĥ) on held-out images with the shipped model (scripts/eval/augment.sh, README)';
 
 function parseAugment(text: string | undefined): Augment {
   const v = text ?? 'none';
