@@ -80,8 +80,6 @@ export function seedFlag(text: string, flag = '--seed'): number {
   return numberFlag(flag, text, { integer: true, min: 0, max: Number.MAX_SAFE_INTEGER });
 }
 
-export { fmt };
-
 // ---------------------------------------------------------------------------------------------------------------
 // Optics flags
 // ---------------------------------------------------------------------------------------------------------------

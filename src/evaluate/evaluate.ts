@@ -11,7 +11,7 @@ import { synthesizeBatch, type TrainingBatch } from '../train/synthesize.js';
 import type { Source } from '../data/sources.js';
 import type { Identifier } from '../model/identifier.js';
 import { fitBlind, fitOracle } from '../identify/fit.js';
-import { identifyRegion, type IdentifyOptions } from '../identify/identify.js';
+import { identifyRegion, type Augment } from '../identify/identify.js';
 import { meanStd as stats, psnrImage, psnrPsf, psfSnr } from './metrics.js';
 
 export type EvalMode = 'given' | 'mean';
@@ -30,7 +30,7 @@ export interface EvalOptions {
   /** Keep the first few samples' y, h and ĥ (first network mode) for a figure. */
   keepExamples?: number;
   /** The network's test-time augmentation, as identify's (identify/identify.ts); default 'none'. */
-  augment?: IdentifyOptions['augment'];
+  augment?: Augment;
 }
 
 export interface Example {
@@ -59,7 +59,7 @@ export interface EvalReport {
   n: number;
   seed: number;
   cropSize: number;
-  augment: NonNullable<IdentifyOptions['augment']>;
+  augment: Augment;
   prior: Prior;
   methods: MethodName[];
   /** Per method: mean ± std of each metric. */
@@ -83,7 +83,7 @@ function score(hHat: Tensor, b: TrainingBatch): [number, number, number][] {
  * The network's PSFs [B, S, S] for a batch of crops y [B, 1, H, W]. With an augmentation each crop goes through
  * identify as one patch (identifyRegion), so the figures are those of what `psfid identify` does with it.
  */
-function networkPsfs(model: Identifier, y: Tensor, fc: Tensor, thetaMax: Tensor, augment: NonNullable<IdentifyOptions['augment']>, device: string): Tensor {
+function networkPsfs(model: Identifier, y: Tensor, fc: Tensor, thetaMax: Tensor, augment: Augment, device: string): Tensor {
   if (augment === 'none') return model.identify(y, fc, thetaMax);
   const [B, , H, W] = y.shape as [number, number, number, number];
   const pixels = tidy(() => y.to({ dtype: 'float32', device: 'cpu' }).data() as Float32Array); // a copy: the CPU float32 tensor is released

@@ -28,6 +28,16 @@ import { usageError } from '../errors.js';
 import { applySymmetry, GRID_SYMMETRIES, psfFromZernike, thetaFromSymmetric, undoSymmetry } from '../optics/index.js';
 import { twinSigns, withPsfResidual, ZERNIKE_HEAD_NOLL, type Identifier } from '../model/identifier.js';
 
+/** identify's test-time augmentations (IdentifyOptions.augment). */
+export const AUGMENTATIONS = ['none', 'dihedral'] as const;
+export type Augment = (typeof AUGMENTATIONS)[number];
+
+/** The one-line refusal of an augmentation outside AUGMENTATIONS, naming the option as the caller spells it. */
+export function checkAugment(value: string, option: string): Augment {
+  if (!(AUGMENTATIONS as readonly string[]).includes(value)) throw usageError(option, `${option} must be ${AUGMENTATIONS.join(' or ')}, got '${value}'`);
+  return value as Augment;
+}
+
 export interface IdentifyOptions {
   /** Cut-off frequency in cycles/pixel. */
   fc: number;
@@ -44,7 +54,7 @@ export interface IdentifyOptions {
    * optics/symmetry.ts) and the eight answers are mapped back and combined like patches; 8× the network's cost.
    * 'none' (the default): each patch once.
    */
-  augment?: 'none' | 'dihedral';
+  augment?: Augment;
   device?: string;
 }
 
@@ -109,8 +119,7 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
   const corners = all.length <= maxPatches ? all : highestContrast(all, maxPatches);
   const device = opts.device ?? 'cpu';
   const batch = opts.batchSize ?? 16;
-  const augment = opts.augment ?? 'none';
-  if (augment !== 'none' && augment !== 'dihedral') throw usageError('augment', `augment must be none or dihedral, got '${String(augment)}'`);
+  const augment = checkAugment(String(opts.augment ?? 'none'), 'augment');
   const symmetries = augment === 'dihedral' ? GRID_SYMMETRIES : GRID_SYMMETRIES.slice(0, 1);
   const S = model.config.psfSize;
   return noGrad(() =>

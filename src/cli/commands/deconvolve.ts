@@ -7,9 +7,9 @@ import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/i
 import { readImageAsync, toFloat32Gray, writeTiff, type ImageStack } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
-import { inputError, usageError } from '../../errors.js';
+import { fmt, inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
-import { fmt, numberFlag, precisionOption } from '../options.js';
+import { numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
 import { addCutoffFlags, AUGMENT_HELP, FIELD_OF_FOCUS_HINT, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
 

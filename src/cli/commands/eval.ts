@@ -11,6 +11,7 @@ import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
 import { precisionOption } from '../options.js';
 import { AUGMENT_HELP } from './identify.js';
+import { checkAugment } from '../../identify/identify.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
 
 interface EvalFlags {
@@ -60,7 +61,7 @@ export function register(program: Command): void {
       const known = ['mean-psf', 'blind-tv', 'oracle'] as const;
       const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
-      if (f.augment !== 'none' && f.augment !== 'dihedral') throw usageError('--augment', `--augment must be none or dihedral, got '${f.augment}'`);
+      const augment = checkAugment(f.augment, '--augment');
       const device = resolveDevice(f.device);
       const modelPath = resolveModelPath(f.model ?? defaultModelPath());
       const { model, info } = loadModel(modelPath, device, f.precision);
@@ -69,7 +70,7 @@ export function register(program: Command): void {
       const bar = progressBar('eval', n, { unit: 'images' });
       let last = 0;
       const report = evaluate(model, sources, prior, {
-        n, seed, modes, cropSize, device, augment: f.augment,
+        n, seed, modes, cropSize, device, augment,
         baselines: baselines as (typeof known)[number][],
         keepExamples: f.figure ? 6 : 0,
         onProgress: (done) => {

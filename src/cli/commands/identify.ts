@@ -10,8 +10,9 @@ import {
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
 import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
-import { usageError } from '../../errors.js';
-import { cutoffFromFlags, fmt, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
+import { fmt, usageError } from '../../errors.js';
+import { checkAugment, type Augment } from '../../identify/identify.js';
+import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
 import type { OpticsFlags } from '../../identify/pipeline.js';
 
@@ -92,18 +93,11 @@ export interface IdentifyFlagValues {
   model?: string;
 }
 
-type Augment = NonNullable<IdentifyImageOptions['augment']>;
-
 /** --augment's help, shared by identify, grid and deconvolve --blind. */
 export const AUGMENT_HELP =
   'dihedral: also show the network each patch flipped and transposed (the 8 symmetries of the pixel grid) and combine the 8 answers; ' +
   '≈ 7× the network time for +0.0 to +0.3 dB PSNR(ĥ) on held-out images with the shipped model (scripts/eval/augment.sh, README)';
 
-function parseAugment(text: string | undefined): Augment {
-  const v = text ?? 'none';
-  if (v !== 'none' && v !== 'dihedral') throw usageError('--augment', `--augment must be none or dihedral, got '${v}'`);
-  return v;
-}
 
 export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'readout'>): IdentifyFlagValues {
   const optics = parseCutoffFlags(f);
@@ -112,7 +106,7 @@ export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'reado
   const thetaMax = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
   const patchSize = numberFlag('--patch-size', f.patchSize, { integer: true, min: 16 });
   const maxPatches = numberFlag('--max-patches', f.maxPatches, { integer: true, min: 1 });
-  const augment = parseAugment(f.augment);
+  const augment = checkAugment(f.augment ?? 'none', '--augment');
   return { optics, thetaMax, patchSize, maxPatches, augment, device: resolveDevice(f.device), precision: f.precision ?? 'auto', model: f.model };
 }
 

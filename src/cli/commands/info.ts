@@ -6,10 +6,9 @@ import { blasThreads, cudaDeviceCount, getNumThreads, torchVersion } from '../..
 import { convPrecisionFor } from '../../model/precision.js';
 import { readImage } from '../../io/index.js';
 import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane, type Resolved } from '../../identify/pipeline.js';
-import { fmt } from '../options.js';
 import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
 import { defaultModelPath, loadModelInfo, shippedModelPath, SHIPPED_MODELS } from '../../model/store.js';
-import { PsfidError } from '../../errors.js';
+import { fmt, PsfidError } from '../../errors.js';
 
 /** What psfid reads from an image file: its shape, calibration and optics, the fc they give, the plane identify takes. */
 interface ImageInfo {

@@ -3,14 +3,13 @@
 import type { Command } from 'commander';
 import { DEFAULT_PRIOR, sampleDegradation } from '../../acquisition/index.js';
 import { Generator, noGrad, tensor, tidy } from '../../engine/index.js';
-import { usageError } from '../../errors.js';
+import { fmt, usageError } from '../../errors.js';
 import { encodeTiff } from '../../io/index.js';
 import { coefficientsToTheta, psfFromZernike, resolveOptics, zernikeName } from '../../optics/index.js';
 import {
   activeZernike,
   addOpticsOptions,
   describeCoefficients,
-  fmt,
   numberFlag,
   opticsFromFlags,
   opticsHelp,

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { BOUNDARIES, DEFAULT_PRIOR, acquire, sampleDegradation, type Boundary, type Degradation } from '../../acquisition/index.js';
 import { Generator, noGrad, tensor, tidy } from '../../engine/index.js';
-import { inputError, usageError } from '../../errors.js';
+import { fmt, inputError, usageError } from '../../errors.js';
 import { DTYPE_MAX, LUMA_WEIGHTS, encodeTiff, planeCount, readImage, toFloat32Gray, type ImageStack } from '../../io/index.js';
 import { coefficientsToTheta, resolveOptics } from '../../optics/index.js';
 import {
@@ -15,7 +15,6 @@ import {
   addOpticsOptions,
   choiceOption,
   describeCoefficients,
-  fmt,
   numberFlag,
   opticsFromFlags,
   opticsHelp,
