@@ -42,7 +42,11 @@ for (const [domain, share] of Object.entries(SHARES)) {
     if (Math.min(w, h) < sides[sides.length - 1]) continue;
     planes.push({ path: c[at('path')], source: c[at('source')] });
   }
-  planes.sort(() => rand() - 0.5);
+  // Fisher–Yates: every order equally likely (a sort with a random comparator is biased towards the input order).
+  for (let i = planes.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [planes[i], planes[j]] = [planes[j], planes[i]];
+  }
   let used = 0;
   let count = 0;
   const images = new Set();
