@@ -152,8 +152,9 @@ export async function run(): Promise<BenchLine[]> {
 // side by side, i.e. 4 × 4 = 16 patches in one network call of 16); identify.512.top4: the same with --max-patches 4
 // (the 4 of highest contrast); identify.512.fast: 4 patches of 64² (the shipped model's training crop; see the README
 // for what this costs in accuracy). Median milliseconds per call after warm-up (process
-// start, model loading and the first call excluded). Weights: models/psfid-small.safetensors when it exists, else a
-// freshly initialised small Identifier (the time does not depend on the weights). Image: 512² dead leaves. fc and
+// start, model loading and the first call excluded). Weights: PSFID_BENCH_MODEL if set, else
+// models/psfid-small.safetensors when it exists, else a freshly initialised small Identifier (the time does not depend
+// on the weights). Image: 512² dead leaves. fc and
 // θmax: the default prior's means (0.1875, 0.085). Reference: the same patches, batches and weighting through the
 // PyTorch port of the network (bench/python/train_ref.py, identify), with the same weights (checked: the two PSFs
 // are compared, and the figure refused if they differ by more than 1e-3 of the peak). Until session 5 the port's
@@ -167,6 +168,9 @@ const IDENTIFY_TIMING: TimingOptions = { warmup: 1, repeats: 3 };
 const IDENTIFY_OPTIONS = { fc: 0.1875, thetaMax: 0.085 };
 
 async function identifyFigure(device: string, name: string, patching: Pick<IdentifyOptions, 'patchSize' | 'maxPatches'>): Promise<BenchLine | null> {
+  // PSFID_BENCH_MODEL=FILE times a candidate model file instead of the shipped one (checked before the port starts).
+  const candidate = process.env.PSFID_BENCH_MODEL;
+  if (candidate !== undefined && !existsSync(candidate)) throw new Error(`PSFID_BENCH_MODEL: ${candidate}: no such model file`);
   let server: PythonServer;
   try {
     server = PythonServer.start(pythonScript('train_ref.py'));
@@ -177,17 +181,18 @@ async function identifyFigure(device: string, name: string, patching: Pick<Ident
   }
   const dir = mkdtempSync(join(tmpdir(), 'psfid-bench-identify-'));
   // Both sides load one snapshot of the weights (the shipped file may be re-exported while the bench runs).
-  const shipped = defaultModelPath();
-  const weights = join(dir, 'small.safetensors');
-  const hasShipped = existsSync(shipped);
-  if (hasShipped) copyFileSync(shipped, weights);
-  const model = hasShipped ? loadModel(weights, device).model : new Identifier(resolvePreset('small'), 0).to(device);
+  // A candidate's architecture reaches the port through the file's metadata.
+  const source = candidate ?? defaultModelPath();
+  const weights = join(dir, 'model.safetensors');
+  const hasWeights = existsSync(source);
+  if (hasWeights) copyFileSync(source, weights);
+  const model = hasWeights ? loadModel(weights, device).model : new Identifier(resolvePreset('small'), 0).to(device);
   model.eval();
   // What `psfid identify` runs at by default ('auto'), or PSFID_PRECISION; the port runs the same.
   model.convPrecision = convPrecisionFor(device, (process.env.PSFID_PRECISION as ConvPrecisionRequest | undefined) ?? 'auto');
   try {
-    if (!hasShipped) saveSafetensors(weights, model.stateDict());
-    process.stderr.write(`bench: ${name}: ${getNumThreads()} thread(s), ${model.convPrecision} convolutions on both sides, weights ${hasShipped ? shipped : 'freshly initialised (no models/psfid-small.safetensors)'}\n`);
+    if (!hasWeights) saveSafetensors(weights, model.stateDict());
+    process.stderr.write(`bench: ${name}: ${getNumThreads()} thread(s), ${model.convPrecision} convolutions on both sides, weights ${hasWeights ? source : 'freshly initialised (no models/psfid-small.safetensors)'}\n`);
     const image = deadLeaves(new Rng(512), IDENTIFY_SIZE);
     const imagePath = join(dir, 'image.f32');
     writeFileSync(imagePath, image);
