@@ -31,6 +31,7 @@ export const GRID_SYMMETRIES: readonly GridSymmetry[] = Object.freeze(
 type Generator = 'flipX' | 'flipY' | 'transpose';
 /** The generators in the order applySymmetry performs them; every one is its own inverse, so undoing runs them backwards. */
 const ORDER: readonly Generator[] = ['flipX', 'flipY', 'transpose'];
+const UNDO_ORDER: readonly Generator[] = [...ORDER].reverse();
 
 /** One generator on the last two axes (rows, columns) of a tensor. */
 function pixelsUnder(t: Tensor, g: Generator): Tensor {
@@ -52,7 +53,7 @@ export function applySymmetry(t: Tensor, s: GridSymmetry): Tensor {
 
 /** The inverse of applySymmetry. */
 export function undoSymmetry(t: Tensor, s: GridSymmetry): Tensor {
-  return applyGenerators(t, s, [...ORDER].reverse(), pixelsUnder);
+  return applyGenerators(t, s, UNDO_ORDER, pixelsUnder);
 }
 
 /**
@@ -98,5 +99,5 @@ export function thetaUnderSymmetry(theta: readonly number[], noll: readonly numb
 
 /** The inverse of thetaUnderSymmetry: θ from the coefficients of the transformed PSF. Pure. */
 export function thetaFromSymmetric(thetaR: readonly number[], noll: readonly number[], s: GridSymmetry): number[] {
-  return applyGenerators([...thetaR], s, [...ORDER].reverse(), (t, g) => coefficientsUnder(t, noll, g));
+  return applyGenerators([...thetaR], s, UNDO_ORDER, (t, g) => coefficientsUnder(t, noll, g));
 }

@@ -98,7 +98,6 @@ export const AUGMENT_HELP =
   'dihedral: also show the network each patch flipped and transposed (the 8 symmetries of the pixel grid) and combine the 8 answers; ' +
   '≈ 7× the network time for +0.0 to +0.3 dB PSNR(ĥ) on held-out images with the shipped model (scripts/eval/augment.sh, README)';
 
-
 export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'readout'>): IdentifyFlagValues {
   const optics = parseCutoffFlags(f);
   if (optics.fc !== undefined && optics.fc >= 0.5) throw usageError('--fc', `--fc must be < 0.5 cycles/pixel, got ${optics.fc}`);
