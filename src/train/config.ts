@@ -72,6 +72,16 @@ export const trainConfigSchema = z.object({
    * `average.*` tensors and the exported model use the average; 0.999 averages over about the last 1,000 steps.
    */
   emaDecay: z.number().min(0).lt(1).default(0),
+  /**
+   * Knowledge distillation (null = off, the default): a second, trained network (the teacher, a psfid model file or
+   * shipped model name; relative paths against the working folder) identifies every training batch too, and the loss
+   * adds weight · ‖ĥ − ĥ_teacher‖₁ (summed over the PSF, averaged over the batch, like the PSF term). Meant to hand a
+   * small network what a larger one reads (session 15's 8.9 M network reads defocus, the shipped 0.95 M one hardly).
+   */
+  distill: z.object({
+    teacher: z.string().min(1),
+    weight: z.number().nonnegative(),
+  }).strict().nullable().default(null),
   /** Overrides of the preset's architecture (src/model/identifier.ts IdentifierConfig), e.g. {"conditionHead": true}. */
   architecture: z.object({
     baseChannels: z.number().int().positive(),

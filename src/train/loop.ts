@@ -9,8 +9,9 @@ import { Identifier, ZERNIKE_HEAD_NOLL, resolvePreset, twinSigns } from '../mode
 import type { TrainConfig } from './config.js';
 import { loadCheckpoint, loadInitialWeights, saveCheckpoint } from './checkpoint.js';
 import { usageError } from '../errors.js';
+import { loadModel, resolveModelPath } from '../model/store.js';
 import { makeSynthesizer, type Synthesizer, type TrainingBatch } from './synthesize.js';
-import { seedLoss, twinThetaLoss } from './loss.js';
+import { psfL1, seedLoss, twinThetaLoss } from './loss.js';
 import { validate, type ValidationResult } from './validate.js';
 import { writeCurves } from './curves.js';
 import { WeightAverage } from './weight-average.js';
@@ -100,6 +101,16 @@ function sameModes(noll: readonly number[]): boolean {
   return noll.length === ZERNIKE_HEAD_NOLL.length && noll.every((j, i) => j === ZERNIKE_HEAD_NOLL[i]);
 }
 
+/** The distillation teacher (config.distill): loaded for inference, its PSF side checked against the student's. */
+function loadTeacher(pathOrName: string, student: Identifier, device: string, precision: TrainConfig['convPrecision']): Identifier {
+  const { model: teacher } = loadModel(resolveModelPath(pathOrName), device, precision);
+  if (teacher.config.psfSize !== student.config.psfSize) {
+    teacher.dispose();
+    throw usageError('distill.teacher', `distill.teacher ${pathOrName}: its PSFs are ${teacher.config.psfSize}² pixels, the network's ${student.config.psfSize}²`);
+  }
+  return teacher;
+}
+
 export async function train(config: TrainConfig, opts: TrainOptions): Promise<TrainResult> {
   const device = resolveDevice(config.device);
   const logPath = join(opts.outDir, 'log.jsonl');
@@ -116,6 +127,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const tooSmall = config.cropSizes?.find((c) => c < model.minInputSize);
   if (tooSmall !== undefined) throw usageError('cropSizes', `cropSizes entry ${tooSmall} is below ${smallest}`);
   if (!resuming && opts.initFrom) loadInitialWeights(model, opts.initFrom);
+  const teacher = config.distill ? loadTeacher(config.distill.teacher, model, device, config.convPrecision) : null;
   const optimizer = makeOptimizer(config, model.parameters());
   const synth: Synthesizer = makeSynthesizer(config, device, opts.baseDir ?? '.');
   mkdirSync(opts.outDir, { recursive: true });
@@ -169,6 +181,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const terms = tidy(() => {
         const batch: TrainingBatch = synth.batchFromCrops(step, crops);
         dataMs = performance.now() - t0;
+        const hTeacher = teacher ? noGrad(() => teacher.identify(batch.y, batch.fc, batch.thetaMax)) : null;
         const forwardBackward = (): [number, number, number] =>
           tidy(() => {
             const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
@@ -177,6 +190,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
             let loss = terms.loss;
             const w = thetaWeight(config, step);
             if (w > 0 && thetaHat) loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, thetaSigns).mul(w));
+            if (hTeacher && config.distill!.weight > 0) loss = loss.add(psfL1(hHat, hTeacher).mul(config.distill!.weight));
             loss.backward();
             return [loss.item(), psfTerm.item(), dataTerm.item()];
           });
@@ -224,6 +238,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     }
   } finally {
     synth.dispose(); // ends the crop workers, also when a step throws
+    teacher?.dispose();
   }
   save();
   validationSet.dispose();

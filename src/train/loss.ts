@@ -18,11 +18,16 @@ export interface LossBatch {
 const LOG_MSE_FLOOR = 1e-14;
 
 export function seedLoss(hHat: Tensor, batch: LossBatch, lambda: number, psfLoss: 'l1' | 'log-mse' = 'l1'): { loss: Tensor; psfTerm: Tensor; dataTerm: Tensor } {
-  const psfTerm = psfLoss === 'l1' ? hHat.sub(batch.h).abs().sum([1, 2]).mean() : hHat.sub(batch.h).square().mean([1, 2]).add(LOG_MSE_FLOOR).log().mean();
+  const psfTerm = psfLoss === 'l1' ? psfL1(hHat, batch.h) : hHat.sub(batch.h).square().mean([1, 2]).add(LOG_MSE_FLOOR).log().mean();
   if (lambda === 0) return { loss: psfTerm, psfTerm, dataTerm: psfTerm.mul(0) };
   const reblurred = blur(batch.x, hHat, 'valid');
   const dataTerm = reblurred.sub(batch.y).abs().mean();
   return { loss: psfTerm.add(dataTerm.mul(lambda)), psfTerm, dataTerm };
+}
+
+/** The L1 distance between two batches of sum-1 PSFs [B, S, S], summed over the pixels and averaged over the batch. */
+export function psfL1(a: Tensor, b: Tensor): Tensor {
+  return a.sub(b).abs().sum([1, 2]).mean();
 }
 
 /**

@@ -15,6 +15,7 @@ import { seedLoss } from '../../src/train/loss.js';
 import { psnrPsf } from '../../src/evaluate/metrics.js';
 import { train } from '../../src/train/loop.js';
 import { exportModel } from '../../src/train/export.js';
+import { loadModel } from '../../src/model/store.js';
 import { loadCheckpoint, loadInitialWeights, saveCheckpoint } from '../../src/train/checkpoint.js';
 import { PsfidError } from '../../src/errors.js';
 
@@ -217,4 +218,44 @@ test('training writes its log, curves, checkpoint and a loadable model', async (
   assert.equal(vals.length, 2);
   assert.ok(Number.isFinite(vals[0].psnrPsf) && Number.isFinite(vals[0].psnrImage));
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('distillation: the first loss adds weight × the L1 distance to the teacher’s PSFs; a teacher of another PSF side is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-distill-'));
+  try {
+    // The teacher: a tiny network of another seed, a few steps trained, exported as a model file (float16 weights).
+    const first = await train(tiny({ steps: 2, seed: 7 }), { outDir: join(dir, 'teacher') });
+    const teacherFile = exportModel(join(dir, 'teacher'), first.model, tiny({ steps: 2, seed: 7 }), first);
+    first.model.dispose();
+    const weight = 0.7;
+    const config = tiny({ steps: 1, seed: 5, distill: { teacher: teacherFile, weight } });
+    // Independently: the same step-0 batch, the student's seeded weights, the teacher read back from its file, and the
+    // L1 distance summed in JS.
+    const batch = makeSynthesizer(config, 'cpu', '.').trainingBatch(0);
+    const student = new Identifier(PRESETS.tiny, config.seed);
+    student.train();
+    const { model: teacher } = loadModel(teacherFile, 'cpu', 'float32');
+    const want = tidy(() => {
+      const hs = student.identify(batch.y, batch.fc, batch.thetaMax);
+      const ht = noGrad(() => teacher.identify(batch.y, batch.fc, batch.thetaMax));
+      const a = hs.data() as Float32Array;
+      const b = ht.data() as Float32Array;
+      let l1 = 0;
+      for (let i = 0; i < a.length; i++) l1 += Math.abs(a[i]! - b[i]!);
+      assert.ok(l1 > 1e-3, `the two networks should disagree (L1 ${l1})`);
+      return seedLoss(hs, batch, config.lambda).loss.item() + (weight * l1) / config.batchSize;
+    });
+    teacher.dispose();
+    const losses: number[] = [];
+    const r = await train(config, { outDir: join(dir, 'student'), events: { onStep: (s) => losses.push(s.loss) } });
+    r.model.dispose();
+    assert.ok(Math.abs(losses[0]! - want) <= 1e-5 * want, `loss ${losses[0]} against ${want}`);
+    // A teacher whose PSFs have another side, and a missing teacher, are refused before the run folder exists.
+    const smallModel = exportModel(dir, new Identifier(PRESETS.small, 0), resolveTrainConfig({ preset: 'small' }), { step: 0 });
+    await assert.rejects(train(tiny({ distill: { teacher: smallModel, weight } }), { outDir: join(dir, 'refused') }), (e: Error) => e instanceof PsfidError && /distill\.teacher .*31² pixels, the network's 15²/.test(e.message));
+    await assert.rejects(train(tiny({ distill: { teacher: join(dir, 'none.safetensors'), weight } }), { outDir: join(dir, 'refused') }), /no such model file/);
+    assert.ok(!existsSync(join(dir, 'refused')));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
