@@ -1,5 +1,5 @@
 // Shared by theta-correlation.mjs, theta-saturation.mjs and fc-normalised.mjs: a training checkpoint's network (eval mode), its
-// synthesizer and its own fixed validation set (optionally resized to n samples), rebuilt from the config stored in
+// synthesizer and its own fixed validation set (the network: the weights' moving average when the run kept one) (optionally resized to n samples), rebuilt from the config stored in
 // the checkpoint; `only` keeps the config's data sources of that generator or domain (e.g. beads, natural; '' or
 // 'all' keeps them all), `priorJson` overrides parts of the prior (e.g. '{"sigma":[0,0.002],"gain":[0,0]}'),
 // `cropSize` the side of the validation crops.
@@ -21,7 +21,8 @@ export function validationRun(checkpoint, n, only, priorJson, cropSize) {
     config.data.sources = kept;
   }
   const model = new Identifier(resolvePreset(config.preset, config.architecture));
-  model.loadStateDict(ck.model);
+  // A run with emaDecay exports the moving average of its weights (the model file): analyse that network too.
+  model.loadStateDict(ck.average.size > 0 ? ck.average : ck.model);
   model.eval();
   const synth = makeSynthesizer(config, 'cpu', join(dirname(fileURLToPath(import.meta.url)), '..', '..'));
   return { step: ck.step, model, synth, set: synth.validationSet() };

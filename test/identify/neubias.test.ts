@@ -50,7 +50,7 @@ test('NEUBIAS pair: the in-focus slice of each channel lies inside the stack, th
 
 test(
   'NEUBIAS pair: the widefield PSF estimate is broader than the confocal one (same fc and θmax)',
-  { todo: 'the shipped model gives both channels nearly the same width (RMS ratio 1.0135, equivalent radius 0.3 % smaller for widefield, session 9): it hardly reads the magnitude of defocus-like broadening (mode-4 validation correlation 0.24); and the file’s own optics (fc ≈ 1.35, the next test) make both in-focus PSFs sub-pixel, so only out-of-focus light separates the channels; see MODEL_CARD' },
+  { todo: 'the shipped model gives both channels nearly the same width (RMS ratio 1.0127, equivalent radius 0.3 % smaller for widefield, session 17; session 9’s model 1.0135): it reads defocus on synthetic fields but does not take the widefield slice’s out-of-focus light for blur; and the file’s own optics (fc ≈ 1.35, the next test) make both in-focus PSFs sub-pixel, so only out-of-focus light separates the channels; see MODEL_CARD' },
   (t) => {
     if (!path) return t.skip(SKIP);
     if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
