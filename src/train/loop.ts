@@ -128,8 +128,14 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   if (tooSmall !== undefined) throw usageError('cropSizes', `cropSizes entry ${tooSmall} is below ${smallest}`);
   if (!resuming && opts.initFrom) loadInitialWeights(model, opts.initFrom);
   const teacher = config.distill ? loadTeacher(config.distill.teacher, model, device, config.convPrecision) : null;
+  let synth: Synthesizer;
+  try {
+    synth = makeSynthesizer(config, device, opts.baseDir ?? '.');
+  } catch (e) {
+    teacher?.dispose(); // a refused data source: nothing of the run is kept
+    throw e;
+  }
   const optimizer = makeOptimizer(config, model.parameters());
-  const synth: Synthesizer = makeSynthesizer(config, device, opts.baseDir ?? '.');
   mkdirSync(opts.outDir, { recursive: true });
   if (config.thetaLoss > 0 && !sameModes(synth.prior.zernikeNoll)) throw new Error(`config.thetaLoss needs the prior's zernikeNoll to be ${ZERNIKE_HEAD_NOLL.join(', ')}`);
   const thetaSigns = twinSigns(ZERNIKE_HEAD_NOLL);
