@@ -1,6 +1,6 @@
-// Shared by theta-correlation.mjs, theta-saturation.mjs and fc-normalised.mjs: a training checkpoint's network (eval mode), its
-// synthesizer and its own fixed validation set (the network: the weights' moving average when the run kept one) (optionally resized to n samples), rebuilt from the config stored in
-// the checkpoint; `only` keeps the config's data sources of that generator or domain (e.g. beads, natural; '' or
+// Shared by theta-correlation.mjs, theta-saturation.mjs and fc-normalised.mjs: a training checkpoint's network (eval
+// mode; the weights' moving average when the run kept one), its synthesizer and its own fixed validation set
+// (optionally resized to n samples), rebuilt from the config stored in the checkpoint; `only` keeps the config's data sources of that generator or domain (e.g. beads, natural; '' or
 // 'all' keeps them all), `priorJson` overrides parts of the prior (e.g. '{"sigma":[0,0.002],"gain":[0,0]}'),
 // `cropSize` the side of the validation crops.
 import { dirname, join } from 'node:path';

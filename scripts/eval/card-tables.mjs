@@ -12,9 +12,11 @@ if (!dir) {
 }
 const DOMAINS = [['natural', 'natural-val'], ['histo', 'histopathology-val'], ['fluo', 'fluorescence-val']];
 const METHODS = [['network-given', 'network, (fc, θmax) given'], ['network-mean', 'network, (fc, θmax) = prior mean'], ['mean-psf', '(a) mean PSF (θ = 0)']];
-const read = (file) => JSON.parse(readFileSync(join(dir, file), 'utf8'));
 const pm = (s) => `${s.mean.toFixed(2)} ± ${s.std.toFixed(2)}`;
-const report = (side, d) => read(side === 64 ? `net64/${d}.json` : `given-${side}-${d}.json`);
+// Each report read once: reports[side][domain].
+const reports = Object.fromEntries([64, 128, 256].map((side) => [side, Object.fromEntries(DOMAINS.map(([d]) =>
+  [d, JSON.parse(readFileSync(join(dir, side === 64 ? `net64/${d}.json` : `given-${side}-${d}.json`), 'utf8'))]))]));
+const report = (side, d) => reports[side][d];
 
 console.log('64² (n 64, seed 1), per domain and method: PSNR(ĥ) | PSNR(ĥ⋆x) | PSF SNR, dB\n');
 console.log('| domain | method | PSNR(ĥ) | PSNR(ĥ⋆x) | PSF SNR |\n|---|---|---|---|---|');

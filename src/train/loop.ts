@@ -128,6 +128,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   if (tooSmall !== undefined) throw usageError('cropSizes', `cropSizes entry ${tooSmall} is below ${smallest}`);
   if (!resuming && opts.initFrom) loadInitialWeights(model, opts.initFrom);
   const teacher = config.distill ? loadTeacher(config.distill.teacher, model, device, config.convPrecision) : null;
+  const distillWeight = config.distill?.weight ?? 0;
   let synth: Synthesizer;
   try {
     synth = makeSynthesizer(config, device, opts.baseDir ?? '.');
@@ -187,7 +188,8 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
       const terms = tidy(() => {
         const batch: TrainingBatch = synth.batchFromCrops(step, crops);
         dataMs = performance.now() - t0;
-        const hTeacher = teacher ? noGrad(() => teacher.identify(batch.y, batch.fc, batch.thetaMax)) : null;
+        // The teacher's forward only when its term counts (a weight of 0 still loads and checks the teacher).
+        const hTeacher = teacher && distillWeight > 0 ? noGrad(() => teacher.identify(batch.y, batch.fc, batch.thetaMax)) : null;
         const forwardBackward = (): [number, number, number] =>
           tidy(() => {
             const { psf: hHat, theta: thetaHat } = model.identifyDetailed(batch.y, batch.fc, batch.thetaMax);
@@ -196,7 +198,7 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
             let loss = terms.loss;
             const w = thetaWeight(config, step);
             if (w > 0 && thetaHat) loss = loss.add(twinThetaLoss(thetaHat, batch.theta, batch.thetaMax, thetaSigns).mul(w));
-            if (hTeacher && config.distill!.weight > 0) loss = loss.add(psfL1(hHat, hTeacher).mul(config.distill!.weight));
+            if (hTeacher) loss = loss.add(psfL1(hHat, hTeacher).mul(distillWeight));
             loss.backward();
             return [loss.item(), psfTerm.item(), dataTerm.item()];
           });
