@@ -2,7 +2,7 @@
 // target and flushed, and only when all of them are on disk are they renamed into place. If anything fails before
 // the renames, no target is touched and no temporary file is left; a command that computes everything first and
 // then calls writeOutputs therefore never leaves partial output behind.
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
@@ -32,20 +32,35 @@ function writeError(e: unknown, path: string): ImageIOError {
   return new ImageIOError('write-failed', `cannot write file: ${why}`, path, { cause: e });
 }
 
+/** The file a path names, links resolved (also through its folder when the file does not exist yet). */
+function canonicalPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join(realpathSync(dirname(resolve(path))), basename(path));
+    } catch {
+      return resolve(path);
+    }
+  }
+}
+
 /**
  * Checks, before any work is done, that the outputs can be created: distinct paths, none equal to an input, and
  * each in an existing folder and not a folder itself. Throws a usage error (clashing names) or an ImageIOError
  * (missing folder) naming the file.
  */
-export function checkOutputPaths(outputs: readonly { path: string; flag: string }[], inputs: readonly string[] = []): void {
+export function checkOutputPaths(outputs: readonly { path: string; flag: string }[], inputs: readonly (string | undefined)[] = []): void {
   const seen = new Map<string, string>();
-  const inputSet = new Set(inputs.map((p) => resolve(p)));
+  const inputOf = new Map<string, string>();
+  for (const p of inputs) if (p !== undefined) inputOf.set(canonicalPath(p), p);
   for (const o of outputs) {
-    const abs = resolve(o.path);
+    const abs = canonicalPath(o.path);
     const other = seen.get(abs);
     if (other !== undefined) throw usageError(o.flag, `${o.flag} ${o.path} is the same file as ${other}; give distinct output paths`);
     seen.set(abs, o.flag);
-    if (inputSet.has(abs)) throw usageError(o.flag, `${o.flag} ${o.path} would overwrite the input; give another output path`);
+    const input = inputOf.get(abs);
+    if (input !== undefined) throw usageError(o.flag, `${o.flag} ${o.path} would overwrite the input ${input}; give another output path`);
     let dir;
     try {
       dir = statSync(dirname(abs));
@@ -101,6 +116,17 @@ export function writeOutputs(files: readonly OutputFile[]): void {
       throw writeError(e, files[i]!.path);
     }
   }
+}
+
+/** Refuses a figure name that is not .png (usage error): psfid's figures are PNG, and a .tif holding one misleads. */
+export function pngPath(flag: string, path: string): void {
+  const ext = extname(path);
+  if (ext.toLowerCase() !== '.png' || basename(path) === ext) throw usageError(flag, `${flag} must name a .png file (figures are PNG), got '${path}'`);
+}
+
+/** A JSON document as an output's bytes (pretty-printed, with a final newline). */
+export function jsonBytes(value: unknown, indent = 2): Uint8Array {
+  return Buffer.from(JSON.stringify(value, null, indent) + '\n', 'utf8');
 }
 
 /** `dir/name.tif` → `{ stem: 'dir/name', ext: '.tif' }`; refuses names that are not .tif/.tiff (usage error). */

@@ -56,6 +56,8 @@ export interface IdentifyOptions {
    */
   augment?: Augment;
   device?: string;
+  /** Called after each batch of patches with the patches done and the region's total (a progress bar). */
+  onPatches?: (done: number, total: number) => void;
 }
 
 export interface Region {
@@ -109,7 +111,10 @@ export function combineTheta(thetas: readonly (readonly number[])[], weights: re
 export function identifyRegion(model: Identifier, image: Float32Array, width: number, height: number, region: Region, opts: IdentifyOptions): { psf: Tensor; patches: number } {
   const minSide = Math.max(2 ** (model.encoder.length - 1) * 4, model.config.spectralChannels > 0 ? (model.config.spectralTile ?? 64) : 0);
   const p = Math.min(opts.patchSize ?? 128, region.width, region.height);
-  if (p < minSide) throw usageError('roi', `region ${region.width}×${region.height} is too small: the network needs at least ${minSide}×${minSide} pixels`);
+  if (p < minSide) {
+    const what = region.width === width && region.height === height ? 'the image' : 'the region (--roi, or a tile of --tiles)';
+    throw usageError('roi', `${what} is ${region.width}×${region.height} pixels: the network needs at least ${minSide}×${minSide}`);
+  }
   const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0).map((s) => s + region.x);
   const ys = patchStarts(region.height, p, opts.patchOverlap ?? 0).map((s) => s + region.y);
   const maxPatches = opts.maxPatches ?? 256;
@@ -158,6 +163,7 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
           }
           wsum += weights.reduce((a, b) => a + b, 0);
         }
+        opts.onPatches?.(k + chunk.length, corners.length);
       }
       if (!(wsum > 0)) throw usageError('image', 'the image region is constant: there is nothing to identify a PSF from');
       if (thetas.length > 0) {
@@ -202,6 +208,8 @@ export interface GridOptions extends IdentifyOptions {
   tiles: [number, number];
   /** Fractional overlap of neighbouring tiles (0 ≤ overlap < 1). */
   tileOverlap?: number;
+  /** Called after each tile with the tiles done and their total (a progress bar). */
+  onTile?: (done: number, total: number) => void;
 }
 
 export interface PsfGrid {
@@ -234,6 +242,7 @@ export function identifyGrid(model: Identifier, image: Float32Array, width: numb
       psfs.push(identifyRegion(model, image, width, height, region, opts).psf);
       centres.push([cx, cy]);
       regions.push(region);
+      opts.onTile?.(psfs.length, nx * ny);
     }
   }
   const all = keep(stack(psfs));

@@ -171,7 +171,7 @@ export function zernikeReadout(psfs: Tensor, fc: number, opts: { pupilSize?: num
   }));
 }
 
-export interface IdentifyImageOptions extends Pick<IdentifyOptions, 'fc' | 'thetaMax' | 'device' | 'patchSize' | 'maxPatches' | 'patchOverlap' | 'augment'> {
+export interface IdentifyImageOptions extends Pick<IdentifyOptions, 'fc' | 'thetaMax' | 'device' | 'patchSize' | 'maxPatches' | 'patchOverlap' | 'augment' | 'onPatches'> {
   region?: Region;
 }
 
@@ -180,7 +180,7 @@ export function identifyImage(model: Identifier, gray: Float32Array, width: numb
   return identifyRegion(model, gray, width, height, region, patching);
 }
 
-export function identifyImageGrid(model: Identifier, gray: Float32Array, width: number, height: number, tiles: [number, number], opts: IdentifyImageOptions & { overlap?: number }): PsfGrid {
+export function identifyImageGrid(model: Identifier, gray: Float32Array, width: number, height: number, tiles: [number, number], opts: IdentifyImageOptions & { overlap?: number; onTile?: (done: number, total: number) => void }): PsfGrid {
   const { overlap, ...patching } = opts;
   return identifyGrid(model, gray, width, height, { ...patching, tiles, tileOverlap: overlap });
 }

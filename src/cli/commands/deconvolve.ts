@@ -4,14 +4,15 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
-import { readImageAsync, toFloat32Gray, writeTiff, type ImageStack } from '../../io/index.js';
+import { encodeTiff, readImageAsync, toFloat32Gray, type ImageStack } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { fmt, inputError, usageError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
-import { addCutoffFlags, AUGMENT_HELP, FIELD_OF_FOCUS_HINT, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
+import { addCutoffFlags, AUGMENT_HELP, FIELD_OF_FOCUS_HINT, lazyBar, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
+import { checkOutputPaths, tiffPath, writeOutputs } from '../outputs.js';
 
 interface DeconvolveFlags {
   psf?: string;
@@ -41,24 +42,91 @@ interface DeconvolveFlags {
   allowUndersampling?: boolean;
 }
 
-/** A PSF file as a [S, S] tensor divided by its sum (PSFs from other tools are not always normalised). */
-async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number }> {
+/**
+ * A PSF file as [N, S, S] planes, each divided by its sum (PSFs from other tools are not always normalised), with
+ * the pixel size its file states. Values below −10⁻⁶ of a plane's peak are refused; smaller ones (round-off) are 0.
+ */
+async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number; pixelSizeNm?: number }> {
   const img = await readImageAsync(path);
   if (img.width !== img.height || img.width % 2 === 0) throw inputError(path, `${path}: a PSF must be square with an odd side (centre at ⌊S/2⌋), got ${img.width}×${img.height}`);
   const S = img.width;
   const planes = img.planes.map((_, k) => toFloat32Gray(img, k, { scale: 'none' }));
   const data = new Float32Array(planes.length * S * S);
   planes.forEach((p, k) => {
-    let sum = 0;
+    let peak = -Infinity;
     for (const v of p) {
       if (!Number.isFinite(v)) throw inputError(path, `${path}: the PSF has NaN/Inf values`);
-      if (v < -1e-6 * Math.max(...p)) throw inputError(path, `${path}: the PSF has negative values (plane ${k})`);
+      if (v > peak) peak = v;
+    }
+    let sum = 0;
+    for (const v of p) {
+      if (v < -1e-6 * peak) throw inputError(path, `${path}: the PSF has negative values (plane ${k})`);
       sum += Math.max(0, v);
     }
     if (!(sum > 0)) throw inputError(path, `${path}: the PSF (plane ${k}) sums to zero`);
     p.forEach((v, i) => (data[k * S * S + i] = Math.max(0, v) / sum));
   });
-  return { psfs: tensor(data, [planes.length, S, S]), size: S };
+  return { psfs: tensor(data, [planes.length, S, S]), size: S, pixelSizeNm: img.metadata.pixelSizeNm };
+}
+
+interface GridSidecar {
+  centres: [number, number][];
+  tiles: [number, number];
+  /** The size of the image the grid was identified on (sidecars before session 18: from the tile regions). */
+  imageSize?: { width: number; height: number };
+}
+
+/** A grid's JSON sidecar (written by `psfid grid`), checked: one line naming the file when it is not one. */
+function readGridSidecar(side: string): GridSidecar {
+  if (!existsSync(side)) throw inputError(side, `${side}: missing; a grid needs the JSON sidecar written by \`psfid grid\``);
+  const bad = (why: string): never => {
+    throw inputError(side, `${side}: not a grid sidecar written by \`psfid grid\` (${why})`);
+  };
+  let meta: Record<string, unknown>;
+  try {
+    meta = JSON.parse(readFileSync(side, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return bad('not valid JSON');
+  }
+  const isPair = (v: unknown): v is [number, number] => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  const { tiles, centres, imageSize, regions } = meta ?? {};
+  if (!isPair(tiles) || !tiles.every((t) => Number.isInteger(t) && t >= 1)) return bad('no "tiles": [nx, ny]');
+  if (!Array.isArray(centres) || centres.length !== tiles[0] * tiles[1] || !centres.every(isPair)) return bad(`"centres" must hold ${tiles[0] * tiles[1]} [x, y] pairs`);
+  let size: GridSidecar['imageSize'];
+  const is = imageSize as { width?: unknown; height?: unknown } | undefined;
+  if (is && typeof is.width === 'number' && typeof is.height === 'number') size = { width: is.width, height: is.height };
+  else if (Array.isArray(regions) && regions.length > 0) {
+    // older sidecars: the tiles are clipped to the image and the last row and column reach its edges
+    const rs = regions as { x: number; y: number; width: number; height: number }[];
+    size = { width: Math.max(...rs.map((r) => r.x + r.width)), height: Math.max(...rs.map((r) => r.y + r.height)) };
+  }
+  return { tiles, centres, imageSize: size };
+}
+
+/**
+ * Richardson–Lucy models photon counts: negative pixels (after --offset) are taken as 0. Refuses a plane with no
+ * positive pixel, and warns when more than 1 % are negative (background-subtracted data), naming the offset that
+ * would keep them.
+ */
+function checkCounts(raw: Float32Array, path: string, offset: number): void {
+  let negative = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of raw) {
+    if (v < 0) negative++;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (!(max > 0)) {
+    if (offset !== 0) throw usageError('--offset', `--offset ${fmt(offset)} is at or above every pixel of ${path} (max ${fmt(max + offset)}): nothing is left to deconvolve`);
+    throw inputError(path, `${path}: no pixel is positive (max ${fmt(max)}); Richardson–Lucy needs counts ≥ 0: give --offset (the dark level) or use --method wiener`);
+  }
+  if (negative > 0.01 * raw.length) {
+    console.error(
+      `warning: ${negative} pixels (${fmt((100 * negative) / raw.length)} %) of ${path} are negative${offset !== 0 ? ' after --offset' : ''} (min ${fmt(min)}); ` +
+        `Richardson–Lucy takes them as 0, which changes the intensity scale; for background-subtracted data give --offset ${fmt(offset + min)} (added back after)`,
+    );
+  }
 }
 
 /**
@@ -75,6 +143,25 @@ async function readPlane(path: string, planeText: string): Promise<{ raw: Float3
   // which plane, for the closing line: only worth saying for a stack
   const planeNote = image.planes.length > 1 ? `, plane ${plane} (${chosen.source})` : '';
   return { raw, width: image.width, height: image.height, metadata: image.metadata, planeNote };
+}
+
+/** Flags that only some modes read: given on the command line to a mode that ignores them, they are refused. */
+const ONLY_WITH: readonly { key: keyof DeconvolveFlags; flag: string; applies: (f: DeconvolveFlags) => boolean; mode: string }[] = [
+  { key: 'tv', flag: '--tv', applies: (f) => f.method === 'rl-tv', mode: '--method rl-tv' },
+  { key: 'balance', flag: '--balance', applies: (f) => f.method === 'wiener', mode: '--method wiener' },
+  { key: 'iterations', flag: '--iterations', applies: (f) => f.method !== 'wiener', mode: '--method rl or rl-tv' },
+  ...(
+    [
+      ['fc', '--fc'], ['na', '--na'], ['wavelengthNm', '--wavelength-nm'], ['pixelSizeNm', '--pixel-size-nm'], ['allowUndersampling', '--allow-undersampling'],
+      ['thetaMax', '--theta-max'], ['model', '--model'], ['patchSize', '--patch-size'], ['maxPatches', '--max-patches'], ['augment', '--augment'], ['precision', '--precision'],
+    ] as const
+  ).map(([key, flag]) => ({ key, flag, applies: (f: DeconvolveFlags) => !!f.blind, mode: '--blind' })),
+];
+
+function refuseUnused(cmd: Command, f: DeconvolveFlags): void {
+  for (const o of ONLY_WITH) {
+    if (cmd.getOptionValueSource(o.key) === 'cli' && !o.applies(f)) throw usageError(o.flag, `${o.flag} is only read with ${o.mode}; leave it out`);
+  }
 }
 
 export function register(program: Command): void {
@@ -121,43 +208,61 @@ export function register(program: Command): void {
     const tileSize = numberFlag('--tile-size', f.tileSize, { integer: true, min: 16 });
     const device = resolveDevice(f.device);
 
+    if (f.method === 'wiener' && (f.grid || f.tiles)) throw usageError('--method', 'wiener needs one PSF; use rl or rl-tv with a grid');
+    refuseUnused(cmd, f);
     const blind = f.blind ? parseIdentifyFlags(f) : null;
     checkPlaneFlag(f.plane);
+    tiffPath('--out', f.out);
+    checkOutputPaths([{ path: f.out, flag: '--out' }], [path, f.psf, f.grid, f.grid && sidecarPath(f.grid)]);
 
     const { raw, width: W, height: H, metadata, planeNote } = await readPlane(path, f.plane);
     const pixelSizeNm = metadata.pixelSizeNm;
 
     let psfs: Tensor;
     let grid: { centres: [number, number][]; tiles: [number, number] } | null = null;
-    if (f.psf) {
-      psfs = (await readPsfs(f.psf)).psfs;
-      if (psfs.size(0) !== 1) throw inputError(f.psf, `${f.psf}: has ${psfs.size(0)} planes; use --grid for a PSF grid`);
-    } else if (f.grid) {
-      const side = sidecarPath(f.grid);
-      if (!existsSync(side)) throw inputError(side, `${side}: missing; a grid needs the JSON sidecar written by \`psfid grid\``);
-      const meta = JSON.parse(readFileSync(side, 'utf8')) as { centres: [number, number][]; tiles: [number, number] };
-      psfs = (await readPsfs(f.grid)).psfs;
-      if (psfs.size(0) !== meta.tiles[0] * meta.tiles[1]) throw inputError(f.grid, `${f.grid}: ${psfs.size(0)} PSFs but the sidecar says ${meta.tiles[0]}×${meta.tiles[1]} tiles`);
-      grid = { centres: meta.centres, tiles: meta.tiles };
+    if (f.psf || f.grid) {
+      const file = (f.psf ?? f.grid)!;
+      const meta = f.grid ? readGridSidecar(sidecarPath(f.grid)) : null;
+      const read = await readPsfs(file);
+      psfs = read.psfs;
+      if (f.psf && psfs.size(0) !== 1) throw inputError(file, `${file}: has ${psfs.size(0)} planes; use --grid for a PSF grid`);
+      if (meta) {
+        if (psfs.size(0) !== meta.tiles[0] * meta.tiles[1]) throw inputError(file, `${file}: ${psfs.size(0)} PSFs but the sidecar says ${meta.tiles[0]}×${meta.tiles[1]} tiles`);
+        if (meta.imageSize && (meta.imageSize.width !== W || meta.imageSize.height !== H)) {
+          throw inputError(file, `${file}: identified on a ${meta.imageSize.width}×${meta.imageSize.height} image, but ${path} is ${W}×${H}: its tile centres do not fit; run \`psfid grid\` on this image`);
+        }
+        grid = { centres: meta.centres, tiles: meta.tiles };
+      }
+      if (W < read.size || H < read.size) throw inputError(path, `${path}: the image (${W}×${H}) is smaller than the PSF (${read.size}×${read.size})`);
+      // A PSF is applied per pixel: one sampled on other pixels is the wrong width here.
+      if (read.pixelSizeNm !== undefined && pixelSizeNm !== undefined && Math.abs(read.pixelSizeNm / pixelSizeNm - 1) > 0.05) {
+        console.error(`warning: ${file} is sampled on ${fmt(read.pixelSizeNm)} nm pixels, ${path} on ${fmt(pixelSizeNm)} nm: the PSF is applied pixel for pixel, so its width is off by a factor ${fmt(pixelSizeNm / read.pixelSizeNm)}; compute or identify it for this image's pixels`);
+      }
     } else {
       // The network standardises each patch, so it reads the plane in the file's units: no second decode or copy.
       const p = prepareIdentification(path, blind!, metadata);
       reportSaturation(raw, p.warnings);
-      if (f.tiles) {
-        const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), patchingOf(p));
-        psfs = g.psfs;
-        grid = { centres: g.centres, tiles: g.tiles };
-      } else {
-        psfs = identifyImage(p.model, raw, W, H, patchingOf(p)).psf.unsqueeze(0);
+      const progress = lazyBar('identify', f.tiles ? 'tiles' : 'patches');
+      try {
+        if (f.tiles) {
+          const g = identifyImageGrid(p.model, raw, W, H, parseTiles(f.tiles), { ...patchingOf(p), onTile: progress.onProgress });
+          psfs = g.psfs;
+          grid = { centres: g.centres, tiles: g.tiles };
+        } else {
+          psfs = identifyImage(p.model, raw, W, H, { ...patchingOf(p), onPatches: progress.onProgress }).psf.unsqueeze(0);
+        }
+      } finally {
+        progress.stop();
       }
       p.model.dispose();
-      console.error(`psfid deconvolve: PSF identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${fmt(p.thetaMax.value)} from ${p.thetaMax.source})`);
+      const what = grid ? `PSF grid (${grid.tiles[0]}×${grid.tiles[1]} tiles)` : 'PSF';
+      console.error(`psfid deconvolve: ${what} identified (fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${fmt(p.thetaMax.value)} from ${p.thetaMax.source})`);
     }
-    if (grid && f.method === 'wiener') throw usageError('--method', 'wiener needs one PSF; use rl or rl-tv with a grid');
 
     // raw is this command's own copy of the plane: the offset is subtracted in place, and the result overwrites it
     // tile by tile (output: raw), so that only one full-size float image is ever held.
     if (offset !== 0) for (let i = 0; i < raw.length; i++) raw[i]! -= offset;
+    if (f.method !== 'wiener') checkCounts(raw, path, offset);
     let bar: Progress | undefined;
     const onProgress = (_done: number, total: number): void => {
       bar ??= progressBar('deconvolve', total, { unit: f.method === 'wiener' ? 'tiles' : 'tile iterations' });
@@ -181,7 +286,7 @@ export function register(program: Command): void {
     }
     const out = result.image;
     if (offset !== 0) for (let i = 0; i < out.length; i++) out[i]! += offset;
-    writeTiff(f.out, { width: W, height: H, planes: [out] }, { pixelSizeNm });
+    writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: W, height: H, planes: [out] }, { pixelSizeNm }, f.out) }]);
     const how = f.method === 'wiener' ? '' : `, ${iterations}${f.accelerate ? ' accelerated' : ''} iterations`;
     const tiling = `${result.tiles.length} tile${result.tiles.length > 1 ? 's' : ''} of ≤ ${result.tileSize}² px, margin ${result.margin} px`;
     console.log(`psfid deconvolve: ${f.out} (${f.method}${how}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''}${planeNote}, ${tiling})`);

@@ -2,9 +2,9 @@
 // simulate an acquisition with a spatially varying aberrated PSF, identify the PSF grid with the shipped model,
 // deconvolve with it, and write demo-out/ (TIFFs, summary.json, report.html with figures).
 import type { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Generator, noGrad, tensor, tidy, writeFileAtomic } from '../../engine/index.js';
+import { Generator, noGrad, tensor, tidy } from '../../engine/index.js';
 import { gaussianNoise, poissonNoise, quantize } from '../../acquisition/index.js';
 import { psfFromZernike, resolveOptics } from '../../optics/index.js';
 import { deconvolveGrid, gridBlurOperator } from '../../deconv/index.js';
@@ -14,7 +14,8 @@ import { psnrImage, psnrPsf } from '../../evaluate/metrics.js';
 import { demoAberrations, demoSpecimen } from '../../demo/scene.js';
 import { psfGridFigure, percentileRange } from '../../report/figures.js';
 import { Raster, inferno } from '../../report/raster.js';
-import { writePng, writeTiff } from '../../io/index.js';
+import { encodePng, encodeTiff, type TiffWriteImage } from '../../io/index.js';
+import { jsonBytes, writeOutputs, type OutputFile } from '../outputs.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
 import { precisionOption } from '../options.js';
@@ -31,9 +32,6 @@ interface DemoFlags {
   precision: ConvPrecisionRequest;
 }
 
-function png(path: string, r: Raster): void {
-  writePng(path, { width: r.width, height: r.height, channels: 3, data: r.data });
-}
 
 function grayFigure(img: Float32Array, w: number, h: number, lo: number, hi: number, colormap?: (t: number) => [number, number, number]): Raster {
   const r = new Raster(w, h);
@@ -61,9 +59,15 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 8) throw usageError('--tiles', `--tiles must be an integer in 1…8, got '${f.tiles}'`);
       if (!Number.isInteger(iterations) || iterations < 1) throw usageError('--iterations', `--iterations must be a positive integer, got '${f.iterations}'`);
       if (!Number.isInteger(seed) || seed < 0) throw usageError('--seed', `--seed must be a non-negative integer, got '${f.seed}'`);
+      let outStat;
+      try {
+        outStat = statSync(f.out);
+      } catch {
+        // a new folder, made when the files are ready
+      }
+      if (outStat && !outStat.isDirectory()) throw usageError('--out', `--out ${f.out} is a file; give a folder (it is created if missing)`);
       const t0 = performance.now();
       const { model, info } = loadModel(f.model ?? defaultModelPath(), 'cpu', f.precision);
-      mkdirSync(f.out, { recursive: true });
       const fc = 0.2;
       const thetaMax = 0.12;
       const S = model.config.psfSize;
@@ -122,24 +126,27 @@ export function register(program: Command): void {
 
       // 5. Files.
       const o = (name: string): string => join(f.out, name);
-      writeTiff(o('input.tif'), { width: size, height: size, planes: [yData] });
-      writeTiff(o('truth.tif'), { width: size, height: size, planes: [truthData] });
-      writeTiff(o('deconvolved.tif'), { width: size, height: size, planes: [xHat] });
+      const files: OutputFile[] = [];
+      const tif = (name: string, image: TiffWriteImage): number => files.push({ path: o(name), flag: '--out', bytes: encodeTiff(image, {}, o(name)) });
+      const png = (name: string, r: Raster): number => files.push({ path: o(name), flag: '--out', bytes: encodePng({ width: r.width, height: r.height, channels: 3, data: r.data }, o(name)) });
+      tif('input.tif', { width: size, height: size, planes: [yData] });
+      tif('truth.tif', { width: size, height: size, planes: [truthData] });
+      tif('deconvolved.tif', { width: size, height: size, planes: [xHat] });
       const truePlanes = planesOf(trueGrid);
       const estPlanes = planesOf(grid.psfs);
-      writeTiff(o('psf-grid-true.tif'), { width: S, height: S, planes: truePlanes });
-      writeTiff(o('psf-grid-estimated.tif'), { width: S, height: S, planes: estPlanes });
+      tif('psf-grid-true.tif', { width: S, height: S, planes: truePlanes });
+      tif('psf-grid-estimated.tif', { width: S, height: S, planes: estPlanes });
       const [lo, hi] = percentileRange(truthData);
-      png(o('input.png'), grayFigure(yData, size, size, lo, hi));
-      png(o('truth.png'), grayFigure(truthData, size, size, lo, hi));
-      png(o('deconvolved.png'), grayFigure(xHat, size, size, lo, hi));
+      png('input.png', grayFigure(yData, size, size, lo, hi));
+      png('truth.png', grayFigure(truthData, size, size, lo, hi));
+      png('deconvolved.png', grayFigure(xHat, size, size, lo, hi));
       const errBefore = yData.map((v, i) => Math.abs(v - truthData[i]!));
       const errAfter = xHat.map((v, i) => Math.abs(v - truthData[i]!));
       const errMax = percentileRange(errBefore, 0, 0.99)[1];
-      png(o('error-before.png'), grayFigure(errBefore, size, size, 0, errMax, inferno));
-      png(o('error-after.png'), grayFigure(errAfter, size, size, 0, errMax, inferno));
-      png(o('psf-grid-true.png'), psfGridFigure(yData, size, size, truePlanes, S, centres));
-      png(o('psf-grid-estimated.png'), psfGridFigure(yData, size, size, estPlanes, S, grid.centres));
+      png('error-before.png', grayFigure(errBefore, size, size, 0, errMax, inferno));
+      png('error-after.png', grayFigure(errAfter, size, size, 0, errMax, inferno));
+      png('psf-grid-true.png', psfGridFigure(yData, size, size, truePlanes, S, centres));
+      png('psf-grid-estimated.png', psfGridFigure(yData, size, size, estPlanes, S, grid.centres));
       const summary = {
         model: resolveModelPath(f.model ?? defaultModelPath()),
         precision: model.convPrecision,
@@ -154,8 +161,10 @@ export function register(program: Command): void {
         richardsonLucy: { iterations, boundary: est.boundary },
         seconds: (performance.now() - t0) / 1000,
       };
-      writeFileAtomic(o('summary.json'), JSON.stringify(summary, null, 2) + '\n');
-      writeFileSync(o('report.html'), reportHtml(summary));
+      files.push({ path: o('summary.json'), flag: '--out', bytes: jsonBytes(summary) });
+      files.push({ path: o('report.html'), flag: '--out', bytes: Buffer.from(reportHtml(summary), 'utf8') });
+      mkdirSync(f.out, { recursive: true });
+      writeOutputs(files); // all or none
       for (const t of [y, truth, trueGrid, grid.psfs, est.image, ref.image]) t.dispose();
       model.dispose();
       console.log(`psfid demo: PSF PSNR ${summary.psfPsnrMeanDb.toFixed(1)} dB (mean of ${n * n} tiles); image PSNR ${scores.before.toFixed(2)} dB blurred → ${scores.afterEstimated.toFixed(2)} dB deconvolved (true PSFs: ${scores.afterTrue.toFixed(2)} dB). Report: ${o('report.html')}`);

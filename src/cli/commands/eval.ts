@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../engine/index.js';
 import { resolveDevice } from '../../engine/index.js';
 import { resolvePrior, type PriorSpec } from '../../acquisition/index.js';
 import { resolveSources } from '../../data/sources.js';
 import { evaluate, markdownTable, psnrByThetaMax, thetaMaxTable, type EvalMode } from '../../evaluate/evaluate.js';
 import { loadModel, defaultModelPath, resolveModelPath, SHIPPED_MODELS } from '../../model/store.js';
 import { montage } from '../../report/figures.js';
-import { writePng } from '../../io/index.js';
+import { encodePng } from '../../io/index.js';
+import { checkOutputPaths, jsonBytes, pngPath, writeOutputs } from '../outputs.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
 import { precisionOption } from '../options.js';
@@ -62,6 +62,9 @@ export function register(program: Command): void {
       const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
       const augment = checkAugment(f.augment, '--augment');
+      if (f.figure !== undefined) pngPath('--figure', f.figure);
+      const outputs = [{ path: f.out, flag: '--out' }, ...(f.figure !== undefined ? [{ path: f.figure, flag: '--figure' }] : [])];
+      checkOutputPaths(outputs); // before the evaluation, which takes minutes
       const device = resolveDevice(f.device);
       const modelPath = resolveModelPath(f.model ?? defaultModelPath());
       const { model, info } = loadModel(modelPath, device, f.precision);
@@ -82,11 +85,12 @@ export function register(program: Command): void {
       const byThetaMax = psnrByThetaMax(report);
       const table = `${markdownTable(report, f.title ?? f.images.join(' + '))}\n\n${thetaMaxTable(byThetaMax, report.methods)}`;
       const { examples, ...rest } = report;
-      writeFileAtomic(f.out, JSON.stringify({ model: modelPath, precision: model.convPrecision, folders: f.images, table, byThetaMax, ...rest }, null, 1) + '\n');
-      if (f.figure) {
+      const bytes = [jsonBytes({ model: modelPath, precision: model.convPrecision, folders: f.images, table, byThetaMax, ...rest }, 1)];
+      if (f.figure !== undefined) {
         const r = montage(examples.map((e) => ({ ...e, label: `PSNR ${e.psnrPsf.toFixed(1)} DB` })));
-        writePng(f.figure, { width: r.width, height: r.height, channels: 3, data: r.data });
+        bytes.push(encodePng({ width: r.width, height: r.height, channels: 3, data: r.data }, f.figure));
       }
+      writeOutputs(outputs.map((o, i) => ({ ...o, bytes: bytes[i]! }))); // both or neither
       console.log(table);
     });
 }

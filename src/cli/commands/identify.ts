@@ -1,7 +1,7 @@
 // `psfid identify` and `psfid grid`: the PSF of a microscope image (or a grid of PSFs across the field).
 import type { Command } from 'commander';
-import { writeFileAtomic, resolveDevice, type Tensor } from '../../engine/index.js';
-import { readImage, writeTiff, writePng, type ImageStack } from '../../io/index.js';
+import { resolveDevice, type Tensor } from '../../engine/index.js';
+import { encodePng, encodeTiff, readImage, type ImageStack } from '../../io/index.js';
 import { loadModel, defaultModelPath, resolveModelPath, SHIPPED_MODELS, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
@@ -15,6 +15,8 @@ import { checkAugment, type Augment } from '../../identify/identify.js';
 import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
 import type { OpticsFlags } from '../../identify/pipeline.js';
+import { checkOutputPaths, jsonBytes, pngPath, tiffPath, writeOutputs } from '../outputs.js';
+import { progressBar, type Progress } from '../progress.js';
 
 /** Adds the cut-off flags (fc, or NA, wavelength and pixel size; each falls back to the file's metadata). */
 export function addCutoffFlags(cmd: Command): Command {
@@ -174,6 +176,23 @@ function commonFlags(cmd: Command): Command {
     .option('--json', 'print a JSON summary: the plane, fc and θmax used and where each came from, warnings (fc or θmax outside the model’s training range), patches, the Zernike readout (atBound marks coefficients at ±θmax: a saturated output, not a measurement)');
 }
 
+/**
+ * A progress callback (done, total) that opens its bar on the first call, when the total is known, and a stop()
+ * that closes it (also when the work threw). Silent off a terminal (progress.ts).
+ */
+export function lazyBar(label: string, unit: string): { onProgress: (done: number, total: number) => void; stop: () => void } {
+  let bar: Progress | undefined;
+  let last = 0;
+  return {
+    onProgress: (done, total) => {
+      bar ??= progressBar(label, total, { unit });
+      bar.tick(done - last);
+      last = done;
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
 /** A PSF stack [N, S, S] as N row-major planes (for TIFF stacks and figures). */
 export function planesOf(t: Tensor): Float32Array[] {
   const [n, s] = [t.size(0), t.size(1)];
@@ -189,13 +208,22 @@ export function register(program: Command): void {
       .option('--roi <x,y,w,h>', 'use only this region (pixels; x along columns)')
       .requiredOption('--out <psf.tif>', 'output PSF: float32 TIFF, S×S, sum 1, optical axis at ⌊S/2⌋'),
   ).action((path: string, f: CommonFlags & { roi?: string }) => {
+    tiffPath('--out', f.out);
+    checkOutputPaths([{ path: f.out, flag: '--out' }], [path]);
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
     const saturation = reportSaturation(p.gray, p.warnings);
-    const { psf, patches } = identifyImage(p.model, p.gray, p.image.width, p.image.height, { ...patchingOf(p), region });
+    const progress = lazyBar('identify', 'patches');
+    let found: ReturnType<typeof identifyImage>;
+    try {
+      found = identifyImage(p.model, p.gray, p.image.width, p.image.height, { ...patchingOf(p), region, onPatches: progress.onProgress });
+    } finally {
+      progress.stop();
+    }
+    const { psf, patches } = found;
     const readout = f.readout ? zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value })[0]! : undefined;
     const S = psf.size(0);
-    writeTiff(f.out, { width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm });
+    writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm }, f.out) }]);
     const summary = {
       image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches, augment: p.augment,
       region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
@@ -220,23 +248,39 @@ export function register(program: Command): void {
     const tiles = parseTiles(f.tiles);
     const overlap = Number(f.overlap);
     if (!(overlap >= 0 && overlap < 1)) throw usageError('--overlap', `--overlap must be in [0, 1), got '${f.overlap}'`);
+    tiffPath('--out', f.out);
+    if (f.figure !== undefined) pngPath('--figure', f.figure);
+    const outputs = [
+      { path: f.out, flag: '--out' },
+      { path: sidecarPath(f.out), flag: '--out (its sidecar, <grid>.json)' },
+      ...(f.figure !== undefined ? [{ path: f.figure, flag: '--figure' }] : []),
+    ];
+    checkOutputPaths(outputs, [path]);
     const p = prepare(path, f);
     const saturation = reportSaturation(p.gray, p.warnings);
-    const grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { ...patchingOf(p), overlap });
+    const progress = lazyBar('grid', 'tiles');
+    let grid: ReturnType<typeof identifyImageGrid>;
+    try {
+      grid = identifyImageGrid(p.model, p.gray, p.image.width, p.image.height, tiles, { ...patchingOf(p), overlap, onTile: progress.onProgress });
+    } finally {
+      progress.stop();
+    }
     const planes = planesOf(grid.psfs);
     const S = grid.psfs.size(1);
     const readout = f.readout ? zernikeReadout(grid.psfs, p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value }) : undefined;
     const sidecar = {
-      image: path, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, augment: p.augment, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
+      image: path, imageSize: { width: p.image.width, height: p.image.height }, grid: f.out, model: p.modelPath, precision: p.precision, psfSize: S, augment: p.augment, tiles: grid.tiles, order: 'row-major: index = ty·nx + tx',
       centres: grid.centres, regions: grid.regions, plane: p.plane, fc: p.fc, thetaMax: p.thetaMax, saturation, warnings: p.warnings,
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', tiles: readout },
     };
-    writeTiff(f.out, { width: S, height: S, planes }, { pixelSizeNm: p.pixelSizeNm });
-    writeFileAtomic(sidecarPath(f.out), JSON.stringify(sidecar, null, 2) + '\n');
-    if (f.figure) {
-      const r = psfGridFigure(p.gray, p.image.width, p.image.height, planes, S, grid.centres);
-      writePng(f.figure, { width: r.width, height: r.height, channels: 3, data: r.data });
-    }
+    const figure = f.figure !== undefined && psfGridFigure(p.gray, p.image.width, p.image.height, planes, S, grid.centres);
+    // all or nothing: the stack, its sidecar and the figure
+    const bytes = [
+      encodeTiff({ width: S, height: S, planes }, { pixelSizeNm: p.pixelSizeNm }, f.out),
+      jsonBytes(sidecar),
+      ...(figure ? [encodePng({ width: figure.width, height: figure.height, channels: 3, data: figure.data }, f.figure)] : []),
+    ];
+    writeOutputs(outputs.map((o, i) => ({ ...o, bytes: bytes[i]! })));
     if (f.json) console.log(JSON.stringify(sidecar, null, 2));
     else console.log(`psfid grid: ${f.out} (${tiles[0]}×${tiles[1]} PSFs of ${S}×${S}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}); centres in ${sidecarPath(f.out)}`);
     grid.psfs.dispose();
