@@ -1,5 +1,6 @@
 // Devices: 'cpu', 'cuda' / 'cuda:N' (when the libtorch found has CUDA), and 'auto'.
 import { native } from './native.js';
+import { usageError } from '../errors.js';
 
 export type DeviceSpec = 'cpu' | 'cuda' | 'auto' | `cuda:${number}`;
 
@@ -23,7 +24,7 @@ export function resolveDevice(spec: string = 'auto'): string {
     }
     return spec;
   }
-  throw new Error(`unknown device '${spec}' (expected cpu, cuda, cuda:N or auto)`);
+  throw usageError('--device', `--device: unknown device '${spec}' (expected cpu, cuda, cuda:N or auto)`);
 }
 
 /** Waits for queued GPU work (for timing); no-op on CPU. */

@@ -24,7 +24,7 @@
 //   r_p are averaged with the same weights and ĥ = max(h(θ̄) + r̄, 0), renormalised. A pixel-head model's PSFs, and
 //   those of a Zernike mixture (psfMixture, which has no single θ̂), are averaged and renormalised to sum 1.
 import { noGrad, stack, tensor, tidy, full, keep, type Tensor } from '../engine/index.js';
-import { usageError } from '../errors.js';
+import { inputError, usageError } from '../errors.js';
 import { applySymmetry, GRID_SYMMETRIES, psfFromZernike, thetaFromSymmetric, undoSymmetry } from '../optics/index.js';
 import { twinSigns, withPsfResidual, ZERNIKE_HEAD_NOLL, type Identifier } from '../model/identifier.js';
 
@@ -112,8 +112,10 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
   const minSide = Math.max(2 ** (model.encoder.length - 1) * 4, model.config.spectralChannels > 0 ? (model.config.spectralTile ?? 64) : 0);
   const p = Math.min(opts.patchSize ?? 128, region.width, region.height);
   if (p < minSide) {
-    const what = region.width === width && region.height === height ? 'the image' : 'the region (--roi, or a tile of --tiles)';
-    throw usageError('roi', `${what} is ${region.width}×${region.height} pixels: the network needs at least ${minSide}×${minSide}`);
+    const message = (what: string): string => `${what} is ${region.width}×${region.height} pixels: the network needs at least ${minSide}×${minSide}`;
+    // the whole image too small is bad data (exit 1); a region too small, a bad --roi or --tiles (exit 2)
+    if (region.width === width && region.height === height) throw inputError('image', message('the image'));
+    throw usageError('roi', message('the region (--roi, or a tile of --tiles)'));
   }
   const xs = patchStarts(region.width, p, opts.patchOverlap ?? 0).map((s) => s + region.x);
   const ys = patchStarts(region.height, p, opts.patchOverlap ?? 0).map((s) => s + region.y);
@@ -165,7 +167,7 @@ export function identifyRegion(model: Identifier, image: Float32Array, width: nu
         }
         opts.onPatches?.(k + chunk.length, corners.length);
       }
-      if (!(wsum > 0)) throw usageError('image', 'the image region is constant: there is nothing to identify a PSF from');
+      if (!(wsum > 0)) throw inputError('image', 'the image region is constant: there is nothing to identify a PSF from');
       if (thetas.length > 0) {
         const mean = combineTheta(thetas, patchWeights, twinSigns(ZERNIKE_HEAD_NOLL));
         const h = psfFromZernike(model.optics!, tensor(mean, [1, mean.length], { device }), { fc: [opts.fc] });

@@ -134,8 +134,10 @@ export function parseRegion(text: string, width: number, height: number): Region
   const parts = text.split(',').map((s) => Number(s.trim()));
   if (parts.length !== 4 || parts.some((v) => !Number.isInteger(v))) throw usageError('--roi', `--roi must be x,y,w,h in whole pixels, got '${text}'`);
   const [x, y, w, h] = parts as [number, number, number, number];
-  if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > width || y + h > height) {
-    throw usageError('--roi', `--roi ${text} lies outside the ${width}×${height} image`);
+  if (w <= 0 || h <= 0) throw usageError('--roi', `--roi ${text}: the width and height must be positive`);
+  if (x < 0 || y < 0 || x + w > width || y + h > height) {
+    const inside = x < width && y < height && x + w > 0 && y + h > 0;
+    throw usageError('--roi', `--roi ${text} ${inside ? 'reaches beyond' : 'lies outside'} the ${width}×${height} image (columns ${x}…${x + w - 1}, rows ${y}…${y + h - 1})`);
   }
   return { x, y, width: w, height: h };
 }

@@ -11,6 +11,7 @@ import { writeTiff } from '../../src/io/index.js';
 import { defaultModelPath } from '../../src/model/store.js';
 import { countLevels, detectSaturation, saturationThreshold } from '../../src/identify/saturation.js';
 import { observe } from './helpers.js';
+import { rng } from '../deconv/helpers.js';
 
 /** The observation clipped at its `q` quantile, as a 12-bit camera would in uint16 (offset 100, 3000 counts). */
 function clipped(q: number): { counts: Uint16Array; level: number } {
@@ -39,6 +40,24 @@ test('detectSaturation: a clipped plane gives its clip level and the pixels at i
   assert.equal(detectSaturation(plane), null);
   plane[20] = 2;
   assert.deepEqual(detectSaturation(plane), { level: 2, pixels: 16, fraction: 16 / 1000 });
+});
+
+test('detectSaturation: low-count data with many pixels at an unclipped maximum is not saturation; a clipped plane is', () => {
+  // Binomial(7, 1/2) counts: a hard maximum of 7 that 1/128 of the pixels reach, 7 times fewer than reach 6, as in a
+  // photon-counting confocal stack (the old test, ≥ 16 pixels at the maximum, called it saturated)
+  const rand = rng(11);
+  const counts = Float32Array.from({ length: 40_000 }, () => {
+    let k = 0;
+    for (let j = 0; j < 7; j++) if (rand() < 0.5) k++;
+    return k;
+  });
+  const atMax = counts.filter((v) => v === 7).length;
+  assert.ok(atMax >= saturationThreshold(counts.length) && atMax < counts.filter((v) => v === 6).length, `${atMax}`);
+  assert.equal(detectSaturation(counts), null);
+  // levels 3…13 clipped at 9: the clip holds everything from 8.5 up (45 % of the pixels), far more than 8 does
+  const hardClip = Float32Array.from({ length: 40_000 }, () => Math.min(Math.round(3 + 10 * rand()), 9));
+  const found = detectSaturation(hardClip);
+  assert.ok(found && found.level === 9 && found.pixels === hardClip.filter((v) => v === 9).length, JSON.stringify(found));
 });
 
 /** Writes `plane` (128²) as a TIFF in a fresh folder, runs `psfid identify --fc 0.2 --json` on it, checks that it exits 0
@@ -79,8 +98,9 @@ test('countLevels counts distinct values up to its limit', () => {
 
 test('identify calls a two-level image a mask, not saturated (one warning), and still writes the PSF', (t) => {
   if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
-  // discs of 255 on 0: a thresholded image, every foreground pixel at the maximum
-  const mask = Uint8Array.from({ length: 128 * 128 }, (_, k) => ((Math.floor(k / 128) % 32) - 16) ** 2 + ((k % 128) % 32 - 16) ** 2 < 80 ? 255 : 0);
+  // holes of 0 in 255: a thresholded image, most pixels at the maximum (more than at the level below, so the
+  // saturation test alone would call it clipped)
+  const mask = Uint8Array.from({ length: 128 * 128 }, (_, k) => ((Math.floor(k / 128) % 32) - 16) ** 2 + ((k % 128) % 32 - 16) ** 2 < 80 ? 0 : 255);
   assert.ok(detectSaturation(mask), 'the saturation test alone would flag it');
   identifyPlane(mask, (summary, stderr) => {
     assert.equal(summary.saturation, null);

@@ -61,6 +61,7 @@ export function register(program: Command): void {
       const known = ['mean-psf', 'blind-tv', 'oracle'] as const;
       const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
+      if (modes.length === 0 && baselines.length === 0) throw usageError('--mode', '--mode none with --baselines none leaves nothing to evaluate');
       const augment = checkAugment(f.augment, '--augment');
       if (f.figure !== undefined) pngPath('--figure', f.figure);
       const outputs = [{ path: f.out, flag: '--out' }, ...(f.figure !== undefined ? [{ path: f.figure, flag: '--figure' }] : [])];

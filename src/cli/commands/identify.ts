@@ -231,7 +231,7 @@ export function register(program: Command): void {
       zernike: readout && { signRule: 'defocus (Noll 4) ≥ 0 (twin-image ambiguity)', ...readout },
     };
     if (f.json) console.log(JSON.stringify(summary, null, 2));
-    else console.log(`psfid identify: ${f.out} (${S}×${S}${p.image.planes.length === 1 ? '' : `, plane ${p.plane.value} (${p.plane.source})`}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${fmt(p.thetaMax.value)} from ${p.thetaMax.source}, ${patches} patches)`);
+    else console.log(`psfid identify: ${f.out} (${S}×${S}${p.image.planes.length === 1 ? '' : `, plane ${p.plane.value} (${p.plane.source})`}, fc ${p.fc.value.toFixed(4)} from ${p.fc.source}, θmax ${fmt(p.thetaMax.value)} from ${p.thetaMax.source}, ${patches} patch${patches === 1 ? '' : 'es'})`);
     psf.dispose();
     p.model.dispose();
   });
