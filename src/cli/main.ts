@@ -6,15 +6,18 @@ import { commands } from './commands/index.js';
 
 const debug = process.argv.includes('--debug');
 
+/** Errors are one line, whatever a library put in the message. */
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ').trim();
+
 function fail(e: unknown): never {
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
   if (e instanceof PsfidError) {
-    console.error(`error: ${e.message}`);
+    console.error(`error: ${oneLine(e.message)}`);
     if (debug) console.error(e.stack);
     process.exit(e.kind === 'usage' ? 2 : 1);
   }
   const err = e as Error;
-  console.error(`error: ${err?.message ?? String(e)}`);
+  console.error(`error: ${oneLine(err?.message ?? String(e))}`);
   if (debug) console.error(err?.stack);
   process.exit(1);
 }
@@ -30,6 +33,12 @@ program
   .exitOverride();
 program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
 for (const register of commands) register(program);
+// --help marks the options a command cannot run without (commander checks them but does not say so in the help)
+const markRequired = (cmd: Command): void => {
+  for (const o of cmd.options) if (o.mandatory && !o.description.endsWith('(required)')) o.description += ' (required)';
+  cmd.commands.forEach(markRequired);
+};
+markRequired(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -161,3 +161,17 @@ describe('deconvolve: PSFs, grids and data it cannot use as they are', () => {
     assertOk(await psfid(['deconvolve', image, '--psf', psf, '--iterations', '2', '--out', o], dir));
   });
 });
+
+test('--help marks the options a command cannot run without', async () => {
+  for (const [command, required] of [['identify', ['--out']], ['grid', ['--tiles', '--out']], ['deconvolve', ['--out']], ['eval', ['--images', '--out']]] as const) {
+    const r = await psfid([command, '--help'], dir);
+    assertOk(r);
+    // each option's help runs from its flag to the next flag; the required ones end with "(required)"
+    const blocks = r.stdout.split(/\n(?=\s+-)/);
+    for (const b of blocks) {
+      const flag = /^\s+(?:-\w, )?(--[\w-]+)/.exec(b)?.[1];
+      if (!flag || flag === '--help') continue;
+      assert.equal(/\(required\)\s*$/.test(b.split(/\n\S/)[0]!), (required as readonly string[]).includes(flag), `${command} ${flag}: ${b}`);
+    }
+  }
+});
