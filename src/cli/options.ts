@@ -8,17 +8,21 @@
 import { Command, Option } from 'commander';
 import type { Prior, PriorSpec } from '../acquisition/prior.js';
 import { resolvePrior } from '../acquisition/prior.js';
+import { noGrad, tensor, tidy } from '../engine/index.js';
 import { CONV_PRECISION_REQUESTS } from '../model/precision.js';
+import { largestPixel } from '../identify/pipeline.js';
 import { PsfidError, fmt, usageError } from '../errors.js';
 import {
   DEFAULT_PSF_SIZE,
   DEFAULT_PUPIL_SIZE,
   DEFAULT_ZERNIKE_NOLL,
   MAX_FC,
+  MIN_PUPIL_RADIUS_SAMPLES,
   NYQUIST_FC,
   cutoffFromMicroscope,
   nollToAnsi,
   parseZernikeCoefficients,
+  psfWindowEnergies,
   resolveOptics,
   zernikeName,
   type Optics,
@@ -272,6 +276,7 @@ export function opticsFromFlags(flags: OpticsFlags, opts: { zernikeNoll?: readon
     } catch (e) {
       // The library decides the limits; the CLI words its refusal in terms of the flags the user typed.
       if (e instanceof PsfidError && (e.param === 'fc' || e.param === 'pixelSizeNm')) throw cutoffLimitError(cutoff, base.allowUndersampling) ?? e;
+      if (e instanceof PsfidError && e.param === 'pupilSize') throw smallCutoffError(cutoff, pupilSize, psfSize) ?? e;
       throw e;
     }
     if (opts.fallbackFc === undefined) {
@@ -280,11 +285,6 @@ export function opticsFromFlags(flags: OpticsFlags, opts: { zernikeNoll?: readon
     return resolveOptics({ ...base, fc: opts.fallbackFc });
   });
   return { optics, cutoff };
-}
-
-/** The largest pixel (nm) keeping NA·pixel/λ ≤ fc, rounded down to 0.01 nm. */
-function largestPixel(fc: number, na: number, wavelengthNm: number): string {
-  return String(Math.floor(cutoffPixel(fc, na, wavelengthNm) * 100) / 100);
 }
 
 /** A refusal of the cut-off in the flags' terms, with a value that would work; null when fc is within limits. */
@@ -305,6 +305,23 @@ function cutoffLimitError(cutoff: CutoffFlags, allowUndersampling: boolean): Psf
     : usageError('--pixel-size-nm', `${gives}, above the Nyquist limit ${NYQUIST_FC}: use --pixel-size-nm ≤ ${largestPixel(NYQUIST_FC, na, wavelengthNm)} or pass --allow-undersampling`);
 }
 
+/**
+ * A cut-off too small for the pupil grid (its disk must span MIN_PUPIL_RADIUS_SAMPLES samples in radius), in the
+ * flags' terms: the --pupil-size that would do, or, for an absurd fc, that the PSF would be wider than any image.
+ */
+function smallCutoffError(cutoff: CutoffFlags, pupilSize: number, psfSize: number): PsfidError | null {
+  if (cutoff.source === 'none' || cutoff.fc * pupilSize >= MIN_PUPIL_RADIUS_SAMPLES) return null;
+  const fc = cutoff.fc;
+  const what = cutoff.source === 'fc' ? `--fc ${fmt(fc)}` : `fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel (--na ${fmt(cutoff.numericalAperture)}, --wavelength-nm ${fmt(cutoff.wavelengthNm)}, --pixel-size-nm ${fmt(cutoff.pixelSizeNm)})`;
+  const ring = 0.61 / fc; // the Airy pattern's first dark ring, in pixels
+  // Microscope images, mosaics included, stay well below 10⁵ pixels a side.
+  if (ring > 1e5) {
+    return usageError(cutoff.source === 'fc' ? '--fc' : '--pixel-size-nm', `${what} is too small: the PSF's first dark ring would lie 0.61/fc = ${fmt(ring)} pixels from its centre, wider than any image (fc = NA·pixel/λ: 0.1–0.25 for a microscope sampled near Nyquist)`);
+  }
+  const beyond = ring > psfSize / 2 ? `; its first dark ring lies 0.61/fc = ${fmt(ring)} pixels from the centre, outside the --size ${psfSize} window` : '';
+  return usageError('--pupil-size', `${what} needs --pupil-size ≥ ${Math.ceil(MIN_PUPIL_RADIUS_SAMPLES / fc)}: the pupil disk must span at least ${MIN_PUPIL_RADIUS_SAMPLES} samples in radius, and fc·P = ${fmt(fc * pupilSize)} on --pupil-size ${pupilSize}${beyond}`);
+}
+
 /** One Zernike coefficient for reports: Noll and ANSI indices, the mode's name, the amplitude in waves. */
 export interface CoefficientReport {
   noll: number;
@@ -316,6 +333,49 @@ export interface CoefficientReport {
 /** θ (aligned with `noll`) as a list of named coefficients. */
 export function describeCoefficients(noll: readonly number[], theta: readonly number[]): CoefficientReport[] {
   return noll.map((j, i) => ({ noll: j, ansi: nollToAnsi(j), name: zernikeName(j), waves: theta[i]! }));
+}
+
+/**
+ * Below this share of its energy inside the S × S window, `psf` and `simulate` warn that the PSF they write is
+ * truncated (the crop is renormalised to sum 1, which hides the loss). Not 95 %: the Airy pattern at the prior's
+ * smallest fc (0.125) keeps 96 % of its energy in 31², and over a quarter of the default prior's draws keep less than
+ * 95 % (a tenth less than 92 %): the training data live with that truncation, so warning there would be noise.
+ */
+export const WINDOW_ENERGY_WARNING = 0.9;
+
+export interface WindowEnergyReport {
+  /** Share of the PSF's energy on the P × P grid that falls inside the written S × S window, before renormalising. */
+  energyInWindow: number;
+  /** Set when energyInWindow < WINDOW_ENERGY_WARNING: what is lost and the --size that would hold enough. */
+  warning?: string;
+}
+
+/**
+ * The share of a PSF's energy inside its S × S window (optics.psfSize; θ one row in waves, aligned with
+ * optics.zernikeNoll) and, when too small, a warning naming the --size that would hold enough.
+ */
+export function windowEnergyReport(optics: Optics, theta: readonly number[]): WindowEnergyReport {
+  const s = optics.psfSize;
+  const p = optics.pupilSize;
+  const shares = (o: Optics, sizes: number[]): number[] =>
+    noGrad(() => tidy(() => psfWindowEnergies(o, tensor(Float64Array.from(theta), [1, theta.length], { dtype: 'float64' }), sizes).toArray() as number[]));
+  const energyInWindow = shares(optics, [s])[0]!;
+  if (energyInWindow >= WINDOW_ENERGY_WARNING) return { energyInWindow };
+  // A larger side needs --pupil-size ≥ 4·side, and a PSF wider than the grid wraps around it (P-periodic): look
+  // for it on a grid 2× finer in frequency (2P pixels wide), where every side up to P/2 is valid.
+  const fine = resolveOptics({ fc: optics.fc, psfSize: s, pupilSize: 2 * p, zernikeNoll: optics.zernikeNoll, allowUndersampling: optics.allowUndersampling });
+  const sizes = Array.from({ length: Math.max(0, Math.floor((Math.floor(p / 2) - 1 - s) / 2)) }, (_, i) => s + 2 + 2 * i);
+  const larger = sizes.length > 0 ? shares(fine, sizes) : [];
+  const k = larger.findIndex((v) => v >= WINDOW_ENERGY_WARNING);
+  const pct = (v: number): string => `${(100 * v).toPrecision(2)} %`;
+  const fix =
+    k < 0
+      ? `no side up to ${sizes.at(-1) ?? s} pixels would hold ${pct(WINDOW_ENERGY_WARNING)}: check the coefficients (in waves)`
+      : `--size ${sizes[k]}${4 * sizes[k]! > p ? ` --pupil-size ${4 * sizes[k]!}` : ''} would hold ${pct(larger[k]!)}`;
+  return {
+    energyInWindow,
+    warning: `only ${pct(energyInWindow)} of the PSF's energy falls inside the ${s}×${s} window: the PSF written (renormalised to sum 1) is truncated; ${fix}`,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

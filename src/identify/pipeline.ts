@@ -2,9 +2,9 @@
 // else the model's prior mean), take the grey plane, identify one PSF (or a grid), and read out Zernike coefficients.
 import { noGrad, type Tensor } from '../engine/index.js';
 import { fmt, usageError, inputError } from '../errors.js';
-import { findNonFinite, planeIndex, toFloat32Gray, type ImageStack } from '../io/index.js';
+import { findNonFinite, planeAxesStated, planeIndex, toFloat32Gray, type ImageStack } from '../io/index.js';
 import { gradientEnergy } from '../evaluate/metrics.js';
-import { cutoffFromMicroscope, MAX_FC, NYQUIST_FC, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
+import { cutoffFromMicroscope, DEFAULT_PSF_SIZE, DEFAULT_PUPIL_SIZE, MAX_FC, MAX_NA, MIN_PUPIL_RADIUS_SAMPLES, NYQUIST_FC, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
 import type { Identifier } from '../model/identifier.js';
 import type { ModelInfo } from '../model/store.js';
 import { identifyGrid, identifyRegion, type IdentifyOptions, type PsfGrid, type Region } from './identify.js';
@@ -24,13 +24,46 @@ export interface Resolved<T> {
   source: string;
 }
 
-/** fc from the flags, else from the image's metadata (pixel size, NA, emission wavelength), else an error naming the flags. */
+/** The largest pixel (nm) keeping NA·pixel/λ ≤ fc, rounded down to 0.01 nm, for messages (also the CLI's). */
+export function largestPixel(fc: number, na: number, wavelengthNm: number): string {
+  return String(Math.floor(((fc * wavelengthNm) / na) * 100) / 100);
+}
+
+/** The smallest cut-off psfid models: the pupil disk must span MIN_PUPIL_RADIUS_SAMPLES of the default pupil grid. */
+export const MIN_CUTOFF = MIN_PUPIL_RADIUS_SAMPLES / DEFAULT_PUPIL_SIZE;
+
+/**
+ * Refuses a cut-off below MIN_CUTOFF, `what` naming where it came from (`--fc 1e-9`, or the terms of NA·pixel/λ).
+ * Checked here, before the model is loaded or any warning is printed, rather than deep in the optics, whose message
+ * would name the pupil grid, which identify has no flag for.
+ */
+function checkSmallCutoff(fc: number, what: string, flag: string): void {
+  if (fc >= MIN_CUTOFF) return;
+  const ring = 0.61 / fc;
+  // Microscope images, mosaics included, stay well below 10⁵ pixels a side.
+  const wide = ring > 1e5 ? 'wider than any image' : `far wider than the ${DEFAULT_PSF_SIZE}×${DEFAULT_PSF_SIZE} PSF psfid identifies`;
+  throw usageError(flag, `${what} is too small: the PSF's first dark ring would lie 0.61/fc = ${fmt(ring)} pixels from its centre, ${wide}. psfid needs fc ≥ ${MIN_CUTOFF} cycles/pixel (fc = NA·pixel/λ: 0.1–0.25 for a microscope sampled near Nyquist)`);
+}
+
+/**
+ * fc from the flags, else from the image's metadata (pixel size, NA, emission wavelength), else an error naming the
+ * flags. Every refusal names the flags the user gave (or the file, for values read from it) and is a usage error
+ * (exit 2), raised before anything else runs: NA above 1.7, fc beyond the Nyquist or the hard limit, fc too small.
+ */
 export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], path: string): Resolved<number> {
-  if (flags.fc !== undefined) return { value: flags.fc, source: 'flag --fc' };
-  const na = flags.numericalAperture ?? md.numericalAperture;
-  const wl = flags.wavelengthNm ?? md.emissionWavelengthNm;
-  const px = flags.pixelSizeNm ?? md.pixelSizeNm;
+  if (flags.fc !== undefined) {
+    checkSmallCutoff(flags.fc, `--fc ${fmt(flags.fc)}`, '--fc');
+    return { value: flags.fc, source: 'flag --fc' };
+  }
+  if (flags.numericalAperture !== undefined && flags.numericalAperture > MAX_NA) {
+    throw usageError('--na', `--na must be ≤ ${MAX_NA} (no immersion medium goes higher), got ${fmt(flags.numericalAperture)}`);
+  }
+  const stated = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) && v > 0 ? v : undefined);
+  const na = flags.numericalAperture ?? stated(md.numericalAperture);
+  const wl = flags.wavelengthNm ?? stated(md.emissionWavelengthNm);
+  const px = flags.pixelSizeNm ?? stated(md.pixelSizeNm);
   if (na !== undefined && wl !== undefined && px !== undefined) {
+    if (na > MAX_NA) throw usageError('--na', `${path}: the file's metadata states NA ${fmt(na)}, above ${MAX_NA} (no immersion medium goes higher); give --na, or --fc`);
     const from = [
       flags.numericalAperture !== undefined ? 'NA: flag' : 'NA: metadata',
       flags.wavelengthNm !== undefined ? 'wavelength: flag' : 'wavelength: metadata',
@@ -38,15 +71,25 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
     ].join(', ');
     const fromFile = flags.numericalAperture === undefined || flags.wavelengthNm === undefined || flags.pixelSizeNm === undefined;
     const fc = cutoffFromMicroscope(na, wl, px);
-    // A cut-off beyond the limits, with some of its terms read from the file: say so, and what to give instead.
-    if (fromFile && (fc >= MAX_FC || (fc > NYQUIST_FC && flags.allowUndersampling !== true))) {
-      const why = fc >= MAX_FC
-        ? `not below ${MAX_FC}: the pixels are too coarse for this PSF, even with --allow-undersampling`
-        : `above the Nyquist limit ${NYQUIST_FC}: pass --allow-undersampling to accept it`;
-      throw usageError('--fc', `${path}: fc = NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm = ${fmt(fc)} cycles/pixel (${from}), ${why}. Flags override the file: --fc, or --na, --wavelength-nm and --pixel-size-nm`);
+    const inFile = `${path}: fc = NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm = ${fmt(fc)} cycles/pixel (${from})`;
+    const hard = fc >= MAX_FC;
+    if (hard || (fc > NYQUIST_FC && flags.allowUndersampling !== true)) {
+      if (fromFile) {
+        const why = hard
+          ? `not below ${MAX_FC}: the pixels are too coarse for this PSF, even with --allow-undersampling`
+          : `above the Nyquist limit ${NYQUIST_FC}: pass --allow-undersampling to accept it`;
+        throw usageError('--fc', `${inFile}, ${why}. Flags override the file: --fc, or --na, --wavelength-nm and --pixel-size-nm`);
+      }
+      // All three from flags: the pixel that would do; far off, a wavelength in µm or a pixel on the camera is likelier.
+      const gives = `--na ${fmt(na)}, --wavelength-nm ${fmt(wl)} and --pixel-size-nm ${fmt(px)} give fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel`;
+      throw usageError(
+        '--pixel-size-nm',
+        hard
+          ? `${gives}, not below ${MAX_FC}: the pupil does not fit the sampled band, even with --allow-undersampling. At NA ${fmt(na)} and ${fmt(wl)} nm the pixel must be < ${largestPixel(MAX_FC, na, wl)} nm: check --pixel-size-nm (the pixel in the sample plane: camera pixel ÷ magnification) and --wavelength-nm (the emission wavelength, in nm)`
+          : `${gives}, above the Nyquist limit ${NYQUIST_FC}: use --pixel-size-nm ≤ ${largestPixel(NYQUIST_FC, na, wl)} or pass --allow-undersampling`,
+      );
     }
-    // validates against Nyquist with a message that names the pixel size that would work
-    resolveOptics({ numericalAperture: na, wavelengthNm: wl, pixelSizeNm: px, allowUndersampling: flags.allowUndersampling });
+    checkSmallCutoff(fc, fromFile ? inFile : `fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel (--na ${fmt(na)}, --wavelength-nm ${fmt(wl)}, --pixel-size-nm ${fmt(px)})`, fromFile ? '--fc' : '--pixel-size-nm');
     return { value: fc, source: `NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm (${from})` };
   }
   const missing = [
@@ -80,7 +123,7 @@ export function priorMeanOf(info: ModelInfo): { fc: number; thetaMax: number } {
 }
 
 /** What --plane accepts, for its help and errors. */
-export const PLANE_HELP = 'a plane index in file order (z, t or channel), sharpest[:c], the z of channel c (default 0) with the largest gradient energy (the in-focus slice of a z-stack), or auto: sharpest for a file with several z-slices, else plane 0';
+export const PLANE_HELP = 'a plane index in file order (z, t or channel), sharpest[:c], the z of channel c (default 0) with the largest gradient energy (the in-focus slice of a z-stack), or auto: sharpest for a file whose metadata states several z-slices, else plane 0 (also for a stack that does not say whether its planes are z, t or channels)';
 
 /** Refuses a --plane value that is not an index, sharpest[:c] or auto (before any file is read). */
 export function checkPlaneFlag(text: string): void {
@@ -90,13 +133,18 @@ export function checkPlaneFlag(text: string): void {
 /**
  * A --plane value: an index in file order; `sharpest[:c]`, the z (at t = 0) of channel c (default 0) whose plane
  * has the largest gradient energy (mean squared difference of neighbouring pixels, on the dtype-scaled plane), the
- * usual focus measure: the in-focus slice of a z-stack; or `auto` (the CLI's default), sharpest when the file has
- * several z-slices (its first slice is rarely in focus), else plane 0. Returns the plane's index and how it was chosen.
+ * usual focus measure: the in-focus slice of a z-stack; or `auto` (the CLI's default), sharpest when the file's
+ * metadata states several z-slices (the first slice of a z-stack is rarely in focus), else plane 0 — also when the
+ * file does not say what its planes are (a bare multi-page TIFF: the sharpest time point or channel would be an
+ * arbitrary pick). Returns the plane's index and how it was chosen.
  */
 export function resolvePlane(image: ImageStack, text: string, path: string): Resolved<number> {
   checkPlaneFlag(text);
   const planes = image.planes.length;
   if (text.trim() === 'auto') {
+    if (!planeAxesStated(image)) {
+      return { value: 0, source: `auto → the first plane: the file does not say whether its ${planes} planes are z-slices, time points or channels; --plane sharpest picks the in-focus slice if it is a z-stack` };
+    }
     if ((image.metadata.sizeZ ?? planes) > 1) {
       const sharpest = resolvePlane(image, 'sharpest', path);
       return { value: sharpest.value, source: `auto → ${sharpest.source}` };

@@ -31,6 +31,17 @@ export function getPlane(image: ImageStack, index: number): PixelArray {
 }
 
 /**
+ * Whether the file says what its planes are (`metadata.planeAxes`, set by the TIFF reader): always true for one
+ * plane; for images built in memory without `planeAxes`, true when they give sizeZ. When false, sizeZ = planes is
+ * the readers' convention, not a fact: the planes may be time points or channels.
+ */
+export function planeAxesStated(image: ImageStack): boolean {
+  const m = image.metadata;
+  if (image.planes.length <= 1) return true;
+  return m.planeAxes === undefined ? m.sizeZ !== undefined : m.planeAxes === 'stated';
+}
+
+/**
  * Index in `image.planes` of channel `c`, z-slice `z`, time point `t` (all 0-based, default 0), following
  * `metadata.dimensionOrder` and `sizeC/sizeZ/sizeT` (defaults: XYCZT, C=1, Z=planes, T=1).
  */

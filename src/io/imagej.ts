@@ -137,11 +137,17 @@ export function parseImageJInfo(data: Uint8Array, byteCounts: readonly number[])
 
 /**
  * The objective's NA and the emission wavelength (nm) stated in `key = value` lines of original metadata, as Fiji's
- * Bio-Formats importer writes a microscope file's own metadata into ImageJ's Info (Zeiss CZI: `Information|Instrument|
- * Objective|LensNA = 1.2`, `Information|Image|Channel|EmissionWavelength #1 = 454.8`). A key counts by its last
- * `|`-segment without a ` #n` suffix: `LensNA` or `NumericalAperture` (0 < NA ≤ 1.7), `EmissionWavelength`
- * (200–2000 nm). Several NA values that disagree are ignored; of several wavelengths, the first channel's (`#1`, or
- * the unnumbered one) is kept, as OME's first channel is.
+ * Bio-Formats importer writes a microscope file's own metadata into ImageJ's Info. Keys, compared without case, by
+ * their last word (after `|`, a space or a `[section]`), without a ` #n` channel suffix:
+ * - NA: `LensNA` or `NumericalAperture` (Zeiss CZI: `Information|Instrument|Objective|LensNA = 1.2`), Nikon's
+ *   `dObjectiveNA`, or `na` / `naValue` when an earlier word names the objective or lens (Olympus OIR:
+ *   `Objective Lens na = 0.4`, `objectiveLens naValue = 0.4`; FluoView OIB/OIF: `ObjectiveLens NAValue`), so that a
+ *   condenser's NA is not taken for the objective's; 0 < NA ≤ 1.7.
+ * - emission: `EmissionWavelength` (Zeiss `Information|Image|Channel|EmissionWavelength #1 = 454.8`, Olympus OIR
+ *   `dyeData emissionWavelength #1 = 510`, FluoView `[GUI Channel 1 Parameters] EmissionWavelength`) or Nikon's
+ *   `EmWavelength`, in nm, 200–2000 (a trailing `nm` is allowed).
+ * Several NA values that disagree are ignored; of several wavelengths, the first channel's (the lowest ` #n`, else
+ * `Channel n` in the key, else the first line) is kept, as OME's first channel is.
  */
 export function opticsFromOriginalMetadata(info: string): { numericalAperture?: number; emissionWavelengthNm?: number } {
   const na = new Set<number>();
@@ -149,14 +155,20 @@ export function opticsFromOriginalMetadata(info: string): { numericalAperture?: 
   for (const line of info.split(/\r?\n/)) {
     const eq = line.indexOf('=');
     if (eq <= 0) continue;
-    const key = line.slice(0, eq).trim();
-    const value = Number(line.slice(eq + 1).trim());
-    if (!Number.isFinite(value)) continue;
-    const m = /(?:^|\|)([A-Za-z]+)(?:\s*#(\d+))?$/.exec(key);
-    if (!m) continue;
-    const [, name, index] = m;
-    if ((name === 'LensNA' || name === 'NumericalAperture') && value > 0 && value <= 1.7) na.add(value);
-    if (name === 'EmissionWavelength' && value >= 200 && value <= 2000) wavelengths.push({ index: index === undefined ? 1 : Number(index), value });
+    const m = /^(.*?)(?:\s*#\s*(\d+))?$/.exec(line.slice(0, eq).trim())!;
+    const words = m[1]!.toLowerCase().split(/[\s|:[\]-]+/).filter((w) => w !== '');
+    const name = words.pop();
+    if (name === undefined) continue;
+    // The channel: ` #n`, else a numbered section (`[GUI Channel 2 Parameters]`), else the first.
+    const section = /\bchannel\s*(\d+)\b/i.exec(m[1]!);
+    const index = m[2] !== undefined ? Number(m[2]) : section ? Number(section[1]) : 1;
+    const v = /^"?([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)\s*(nm)?"?$/i.exec(line.slice(eq + 1).trim());
+    if (!v) continue;
+    const value = Number(v[1]);
+    const ofObjective = words.some((w) => w.includes('objective') || w.includes('lens'));
+    const isNa = name === 'lensna' || name === 'numericalaperture' || name === 'dobjectivena' || ((name === 'na' || name === 'navalue') && ofObjective);
+    if (isNa && v[2] === undefined && value > 0 && value <= 1.7) na.add(value);
+    if ((name === 'emissionwavelength' || name === 'emwavelength') && value >= 200 && value <= 2000) wavelengths.push({ index, value });
   }
   const out: { numericalAperture?: number; emissionWavelengthNm?: number } = {};
   if (na.size === 1) out.numericalAperture = [...na][0]!;

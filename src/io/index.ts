@@ -30,6 +30,7 @@ export {
   LUMA_WEIGHTS,
   findNonFinite,
   getPlane,
+  planeAxesStated,
   planeCount,
   planeIndex,
   toFloat32Gray,

@@ -487,11 +487,43 @@ function fixBigEndianPredictor(data: PixelArray, page: PageInfo, runWidth: numbe
 
 const RESOLUTION_UNITS = { 1: 'none', 2: 'inch', 3: 'centimeter' } as const;
 
+/**
+ * C, Z, T and the plane order from tifffile's own ("shaped") description, `{"axes": "TZCYX", "shape": [...]}`,
+ * when its axes other than Y, X and samples (S) are among C, Z and T and multiply out to the page count; undefined
+ * otherwise — including `{"shape": [...]}` without axes, which says nothing about what the planes are.
+ */
+function tifffileAxes(description: string | undefined, planeCount: number): Pick<ImageMetadata, 'sizeC' | 'sizeZ' | 'sizeT' | 'dimensionOrder'> | undefined {
+  if (description === undefined || !description.startsWith('{')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(description.replace(/\0+$/, ''));
+  } catch {
+    return undefined;
+  }
+  const { axes, shape } = (parsed ?? {}) as { axes?: unknown; shape?: unknown };
+  if (typeof axes !== 'string' || !Array.isArray(shape) || shape.length !== axes.length || !shape.every((n) => Number.isInteger(n) && n >= 1)) return undefined;
+  const sizes = { C: 1, Z: 1, T: 1 };
+  const outerToInner: ('C' | 'Z' | 'T')[] = [];
+  for (let i = 0; i < axes.length; i++) {
+    const a = axes[i]!;
+    if (a === 'Y' || a === 'X' || a === 'S') continue;
+    if ((a !== 'C' && a !== 'Z' && a !== 'T') || outerToInner.includes(a)) return undefined;
+    sizes[a] = shape[i] as number;
+    outerToInner.push(a);
+  }
+  if (sizes.C * sizes.Z * sizes.T !== planeCount) return undefined;
+  // tifffile stores pages with the last axis fastest; OME's order names the fastest first.
+  const fastest = [...outerToInner].reverse();
+  const order = `XY${[...fastest, ...(['C', 'Z', 'T'] as const).filter((k) => !fastest.includes(k))].join('')}` as DimensionOrder;
+  return { sizeC: sizes.C, sizeZ: sizes.Z, sizeT: sizes.T, dimensionOrder: order };
+}
+
 async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: number): Promise<ImageMetadata> {
   const meta: ImageMetadata = {
     sizeC: 1,
     sizeZ: planeCount,
     sizeT: 1,
+    planeAxes: 'unknown',
     dimensionOrder: 'XYCZT',
     photometric: PHOTOMETRIC_NAMES[page.photometric] ?? String(page.photometric),
     compression: COMPRESSION_NAMES[page.compression] ?? String(page.compression),
@@ -511,17 +543,22 @@ async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: num
     };
   }
 
+  const shaped = tifffileAxes(description, planeCount);
+  if (shaped) Object.assign(meta, shaped, { planeAxes: 'stated' });
+
   if (isImageJDescription(description)) {
     const ij = parseImageJDescription(description!);
     meta.imagej = ij;
     const c = ij.channels ?? 1;
     const z = ij.slices ?? 1;
     const t = ij.frames ?? 1;
-    // Planes are in ImageJ's order, channel fastest (XYCZT). Counts that do not multiply out are not trusted.
+    // Planes are in ImageJ's order, channel fastest (XYCZT). Counts that do not multiply out are not trusted, and
+    // `images=N` alone does not say what the planes are.
     if (c * z * t === planeCount) {
       meta.sizeC = c;
       meta.sizeZ = z;
       meta.sizeT = t;
+      if (planeCount === 1 || ij.channels !== undefined || ij.slices !== undefined || ij.frames !== undefined) meta.planeAxes = 'stated';
     }
     // ImageJ stores the pixel size as XResolution = pixels per `unit`.
     if (ij.unit !== undefined && meta.resolution) {
@@ -562,6 +599,7 @@ async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: num
         meta.sizeC = c;
         meta.sizeZ = z;
         meta.sizeT = t;
+        meta.planeAxes = 'stated';
         if (ome.dimensionOrder && /^XY[CZT]{3}$/.test(ome.dimensionOrder)) {
           meta.dimensionOrder = ome.dimensionOrder as DimensionOrder;
         }

@@ -85,6 +85,13 @@ export interface ImageMetadata {
   sizeZ?: number;
   sizeT?: number;
   /**
+   * Whether sizeC/sizeZ/sizeT are the file's word — 'stated': ImageJ `channels=`/`slices=`/`frames=`, OME
+   * `SizeC/SizeZ/SizeT`, tifffile's `axes` — or the readers' default for planes the file does not describe —
+   * 'unknown': Z = planes by convention only, and a bare multi-page TIFF may as well be a time-lapse or channels.
+   * TIFF readers set it; PNG and JPEG (one plane) leave it out. See `planeAxesStated`.
+   */
+  planeAxes?: 'stated' | 'unknown';
+  /**
    * Order of planes, fastest-varying first after X and Y, as OME writes it (e.g. `XYCZT`: channel varies fastest,
    * which is ImageJ's order). Plane index of (c, z, t) follows from it; see `planeIndex`. Readers always set it
    * (`XYCZT` when the file does not say).

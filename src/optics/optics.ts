@@ -48,6 +48,8 @@ export const DEFAULT_ZERNIKE_NOLL: readonly number[] = Object.freeze([4, 5, 6, 7
 export const NYQUIST_FC = 0.25;
 /** Hard limit on fc (cycles/pixel): the pupil must fit in the sampled band. */
 export const MAX_FC = 0.5;
+/** Largest numerical aperture accepted: no immersion medium goes higher. */
+export const MAX_NA = 1.7;
 /** The pupil disk must span at least this many samples in radius (fc·P), or the PSF is too coarse to be useful. */
 export const MIN_PUPIL_RADIUS_SAMPLES = 8;
 
@@ -99,7 +101,7 @@ export function resolveOptics(spec: OpticsSpec): Optics {
     if (spec.wavelengthNm === undefined) throw usageError('wavelengthNm', 'resolveOptics: wavelengthNm is needed with numericalAperture (or give fc)');
     if (spec.pixelSizeNm === undefined) throw usageError('pixelSizeNm', 'resolveOptics: pixelSizeNm is needed with numericalAperture (or give fc)');
     na = positiveFinite('numericalAperture', spec.numericalAperture);
-    if (na > 1.7) throw usageError('numericalAperture', `resolveOptics: numericalAperture must be ≤ 1.7 (no immersion medium goes higher), got ${fmt(na)}`);
+    if (na > MAX_NA) throw usageError('numericalAperture', `resolveOptics: numericalAperture must be ≤ ${MAX_NA} (no immersion medium goes higher), got ${fmt(na)}`);
     wavelengthNm = positiveFinite('wavelengthNm', spec.wavelengthNm);
     pixelSizeNm = positiveFinite('pixelSizeNm', spec.pixelSizeNm);
     fc = cutoffFromMicroscope(na, wavelengthNm, pixelSizeNm);

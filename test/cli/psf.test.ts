@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { tensor, tidy } from '../../src/engine/index.js';
 import { readImage } from '../../src/io/index.js';
 import { cutoffFromMicroscope, psfFromZernike, resolveOptics } from '../../src/optics/index.js';
+import { airyWindowShare } from '../optics/oracles.js';
 import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
 
 interface PsfReport {
@@ -23,6 +24,8 @@ interface PsfReport {
   coefficientsSource: string;
   seed?: number;
   thetaMax?: number;
+  energyInWindow: number;
+  warnings: string[];
 }
 
 let root = '';
@@ -160,6 +163,52 @@ describe('psfid psf', { concurrency: 6 }, () => {
     assertError(r, 2, ['--pixel-size-nm', '0.5', String(Math.floor(((0.5 * 520) / 1.4) * 100) / 100)]);
     assert.deepEqual(listDir(dir), []);
     // --fc 0.5 with --allow-undersampling: see options.test.ts (in-process).
+  });
+
+  test('the share of the energy inside the window: the Airy pattern at fc 0.2 keeps 97 % (no warning); strong defocus and a tilt warn, and the --size named holds 90 %', async () => {
+    const dir = folder();
+    const [airy, defocus, tilt] = await Promise.all([
+      psfid(['psf', '--fc', '0.2', '--out', 'a.tif', '--json'], dir),
+      psfid(['psf', '--fc', '0.2', '--zernike', '4:1', '--out', 'd.tif', '--json'], dir),
+      psfid(['psf', '--fc', '0.2', '--zernike', '2:3', '--out', 't.tif', '--json'], dir),
+    ]);
+    assertOk(airy);
+    assert.equal(airy.stderr, '');
+    const a = JSON.parse(airy.stdout) as PsfReport;
+    // Analytic: Σ over the 31² pixels of [2J1(v)/v]² · π·fc² = 0.970; the 256-pixel periodic grid adds < 1 %.
+    const truth = airyWindowShare(0.2, 31);
+    assert.ok(a.energyInWindow > truth && a.energyInWindow - truth < 0.01, `${a.energyInWindow} vs ${truth}`);
+    assert.deepEqual(a.warnings, []);
+
+    // Defocus 1 wave: geometric optics gives a uniform disk of radius 4√3·θ/fc = 34.6 pixels, 31²/(πR²) = 25 % inside.
+    // A tilt of 3 waves moves the Airy pattern 2θ/fc = 30 pixels: 0.4 % inside.
+    const cases = [
+      { r: defocus, file: 'd.tif', zernike: '4:1', truth: (31 * 31) / (Math.PI * ((4 * Math.sqrt(3)) / 0.2) ** 2), tol: 0.08 },
+      { r: tilt, file: 't.tif', zernike: '2:3', truth: airyWindowShare(0.2, 31, 30), tol: 0.1 },
+    ];
+    const retries: Promise<{ suggested: string[]; r: Awaited<ReturnType<typeof psfid>> }>[] = [];
+    for (const c of cases) {
+      assertOk(c.r);
+      const report = JSON.parse(c.r.stdout) as PsfReport;
+      assert.ok(Math.abs(report.energyInWindow / c.truth - 1) < c.tol, `${c.zernike}: ${report.energyInWindow} vs ${c.truth}`);
+      const lines = c.r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, c.r.stderr);
+      const m = /^warning: only (\S+) % of the PSF's energy falls inside the 31×31 window: .*truncated; (--size \d+(?: --pupil-size \d+)?) would hold/.exec(lines[0]!);
+      assert.ok(m, lines[0]);
+      assert.equal(Number(m[1]), Number((100 * report.energyInWindow).toPrecision(2)));
+      assert.deepEqual(report.warnings, [lines[0]!.slice('warning: '.length)]);
+      // The file is still written, as the convention asks (the crop, sum 1).
+      assert.ok(Math.abs(sum(readPsf(join(dir, c.file)).data) - 1) < 1e-5);
+      const suggested = m[2]!.split(' ');
+      retries.push(psfid(['psf', '--fc', '0.2', '--zernike', c.zernike, ...suggested, '--out', `again-${c.file}`, '--json'], dir).then((r) => ({ suggested, r })));
+    }
+    for (const { suggested, r } of await Promise.all(retries)) {
+      assertOk(r);
+      assert.equal(r.stderr, '', `${suggested.join(' ')}: ${r.stderr}`);
+      const report = JSON.parse(r.stdout) as PsfReport;
+      assert.ok(report.energyInWindow >= 0.9, `${suggested.join(' ')}: ${report.energyInWindow}`);
+      assert.equal(report.size, Number(suggested[1]));
+    }
   });
 
   const contradictions: [string, string[], string[]][] = [

@@ -21,7 +21,7 @@ interface Sidecar {
   input: { path: string; width: number; height: number; dtype: string; plane: number; scaling: { divisor: number; rule: string } };
   outputs: { y: string; psf: string; sidecar: string };
   output: { width: number; height: number; dtype: string; boundary: string };
-  optics: { fc: number; fcSource: string; psfSize: number; pupilSize: number };
+  optics: { fc: number; fcSource: string; psfSize: number; pupilSize: number; psfEnergyInWindow: number };
   parameters: {
     fc: number;
     thetaMax: number | null;
@@ -33,6 +33,7 @@ interface Sidecar {
   };
   drawn: string[];
   given: string[];
+  warnings: string[];
 }
 
 let root = '';
@@ -263,6 +264,30 @@ describe('psfid simulate', { concurrency: 6 }, () => {
     const sidecar = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar & { input: { planes: number } };
     assert.deepEqual([sidecar.input.plane, sidecar.input.planes], [2, 3]);
     assert.match(r.stdout, /plane 2/);
+  });
+
+  test('the share of the PSF\'s energy inside its window is in the sidecar, as `psfid psf` reports it; strong defocus warns', async () => {
+    const dir = folder();
+    const defocus = ['--fc', '0.2', '--zernike', '4:1', '--size', '21'];
+    const [ok, bad, psf] = await Promise.all([
+      psfid(['simulate', input, '--out', 'y.tif', ...OPTICS, ...NO_NOISE], dir),
+      psfid(['simulate', input, '--out', 'z.tif', ...defocus, ...NO_NOISE], dir),
+      psfid(['psf', ...defocus, '--out', 'h.tif', '--json'], dir),
+    ]);
+    for (const r of [ok, bad, psf]) assertOk(r);
+    assert.equal(ok.stderr, '');
+    const y = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar;
+    assert.ok(y.optics.psfEnergyInWindow >= 0.9 && y.optics.psfEnergyInWindow < 1, `${y.optics.psfEnergyInWindow}`);
+    assert.deepEqual(y.warnings, []);
+    // Geometric optics: a disk of radius 4√3·θ/fc = 34.6 pixels, of which 21²/(πR²) = 12 % falls in the 21² window.
+    const z = JSON.parse(readFileSync(join(dir, 'z.json'), 'utf8')) as Sidecar;
+    const truth = (21 * 21) / (Math.PI * ((4 * Math.sqrt(3)) / 0.2) ** 2);
+    assert.ok(Math.abs(z.optics.psfEnergyInWindow / truth - 1) < 0.1, `${z.optics.psfEnergyInWindow} vs ${truth}`);
+    assert.equal(z.optics.psfEnergyInWindow, (JSON.parse(psf.stdout) as { energyInWindow: number }).energyInWindow);
+    const lines = bad.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, bad.stderr);
+    assert.match(lines[0]!, /^warning: only 12 % of the PSF's energy falls inside the 21×21 window: .*truncated; --size \d+/);
+    assert.deepEqual(z.warnings, [lines[0]!.slice('warning: '.length)]);
   });
 
   /** Colour PNGs: [label, bit depth, channels]; alpha (4th channel) must be ignored. */

@@ -117,6 +117,31 @@ test('original metadata in ImageJ Info: NA and the first channel’s emission wa
   assert.deepEqual(opticsFromOriginalMetadata(''), {});
 });
 
+test('original metadata in ImageJ Info: Olympus (OIR, FluoView) and Nikon key names, any case, with #n suffixes', () => {
+  // As Bio-Formats writes an OIR file's metadata (xy_12bit__saturated_plant.tif in shared/data): both NA keys agree.
+  const oir = [
+    '- Objective Lens na = 0.4',
+    '- Objective Lens refractive index = 1.0',
+    'dyeData emissionWavelength #2 = 582',
+    'dyeData emissionWavelength #1 = 510',
+    'dyeData excitationWavelength #1 = 488',
+    'laser optionalTransmissivity #01 = 0.0',
+    'objectiveLens naValue = 0.4',
+  ].join('\n');
+  assert.deepEqual(opticsFromOriginalMetadata(oir), { numericalAperture: 0.4, emissionWavelengthNm: 510 });
+  // FluoView OIB/OIF (Bio-Formats flattens its INI tables to `[table] key`): NAValue upper-case, the channel in the
+  // section's name, a wavelength with its unit.
+  assert.deepEqual(
+    opticsFromOriginalMetadata('[Acquisition Parameters Common] ObjectiveLens NAValue = 1.35\n[GUI Channel 2 Parameters] EmissionWavelength = 600\n[GUI Channel 1 Parameters] EmissionWavelength = 525 nm'),
+    { numericalAperture: 1.35, emissionWavelengthNm: 525 },
+  );
+  assert.deepEqual(opticsFromOriginalMetadata('dObjectiveNA = 1.45\nEMISSIONWAVELENGTH #01 = 700'), { numericalAperture: 1.45, emissionWavelengthNm: 700 });
+  // Nikon ND2 (xy_8bit_radar_cherry_fixed_8min_cropped.tif): its `dWavelength` is not the emission.
+  assert.deepEqual(opticsFromOriginalMetadata('EmWavelength = 620\nExWavelength = 540.5\ndObjectiveNA = 1.4\ndWavelength = 505.0'), { numericalAperture: 1.4, emissionWavelengthNm: 620 });
+  // A bare `na`, or a condenser's, is not the objective's; `NA` with a unit is not a number.
+  assert.deepEqual(opticsFromOriginalMetadata('condenser na = 0.55\nna = 0.9\nObjective Lens na = 0.4 nm'), {});
+});
+
 test('OME-XML: defaults, units, objective, namespaces, malformed input', () => {
   const xml = `<?xml version="1.0"?><ome:OME xmlns:ome="http://www.openmicroscopy.org/Schemas/OME/2016-06">
     <ome:Instrument ID="I"><ome:Objective ID="O0" LensNA="1.2"/></ome:Instrument>

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { planeIndex, readImage, toFloat32Gray } from '../../src/io/index.js';
+import { planeAxesStated, planeIndex, readImage, toFloat32Gray } from '../../src/io/index.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const DATA = [join(repoRoot, '..', 'shared', 'data'), '/work/shared/data'].find((d) => existsSync(join(d, 'MANIFEST.tsv')));
@@ -71,4 +71,26 @@ test('NEUBIAS confocal/widefield stack: hyperstack shape and calibration', { ski
   assert.ok(Math.abs(m.zSpacingNm! - 499.4126016284111) < 1e-6, `z spacing ${m.zSpacingNm}`);
   // Channel 1 (widefield) of slice 22 is plane 45.
   assert.equal(planeIndex(img, { c: 1, z: 22 }), 45);
+});
+
+test('NEUBIAS Olympus OIR export: NA and emission wavelength from the original metadata in ImageJ Info', { skip: DATA ? false : SKIP }, (t) => {
+  const p = join(DATA!, 'fluorescence/neubias/xy_12bit__saturated_plant.tif');
+  if (!existsSync(p)) return t.skip(`${p} is not present`);
+  const m = readImage(p).metadata;
+  // Its Info holds `- Objective Lens na = 0.4`, `objectiveLens naValue = 0.4` and `dyeData emissionWavelength #1 = 510`.
+  assert.match(m.imagej?.info ?? '', /Objective Lens na = 0\.4/);
+  assert.equal(m.numericalAperture, 0.4);
+  assert.equal(m.emissionWavelengthNm, 510);
+});
+
+test('a time-lapse whose TIFF only states its shape (tifffile {"shape": [48, 130, 130]}) has plane axes not stated; ImageJ slices= has them', { skip: DATA ? false : SKIP }, (t) => {
+  const p = join(DATA!, 'fluorescence/bioimageanalysisnotebooks/cancer_cell_migration_crop.tif');
+  const z = join(DATA!, 'fluorescence/neubias/xyz_8bit__nucleus.tif');
+  if (!existsSync(p) || !existsSync(z)) return t.skip('the files are not present');
+  const lapse = readImage(p);
+  assert.equal(lapse.metadata.description, '{"shape": [48, 130, 130]}');
+  assert.deepEqual([lapse.planes.length, lapse.metadata.planeAxes, planeAxesStated(lapse)], [48, 'unknown', false]);
+  const stack = readImage(z);
+  assert.match(stack.metadata.description ?? '', /slices=7/);
+  assert.deepEqual([stack.metadata.sizeZ, stack.metadata.planeAxes, planeAxesStated(stack)], [7, 'stated', true]);
 });

@@ -138,6 +138,17 @@ for order, tag in (('<', 'le'), ('>', 'be')):
     emit(f'imagej_info_{tag}', ijc[..., None], f'ImageJ Info ({tag})', data=ijc, imagej=True, byteorder=order,
          resolution=(1 / 0.0425, 1 / 0.0425),
          metadata={'unit': 'micron', 'axes': 'CYX', 'Info': info, 'Labels': ['GFP', 'RFP'], 'Ranges': (0.0, 4095.0, 0.0, 4095.0)})
+# The same from an Olympus OIR file (FV3000), as Bio-Formats words it: keys in any case, '- ' bullets, ' #n' suffixes.
+oir = ('- Objective Lens na = 0.4\n'
+       '- Objective Lens refractive index = 1.0\n'
+       'condenser na = 0.55\n'
+       'dyeData emissionWavelength #1 = 510\n'
+       'dyeData emissionWavelength #2 = 582\n'
+       'dyeData excitationWavelength #1 = 488\n'
+       'objectiveLens naValue = 0.4\n')
+ijo = rng.integers(0, 4095, size=(16, 18), dtype='uint16')
+emit('imagej_info_olympus', ijo[None, ..., None], 'ImageJ Info (Olympus OIR)', data=ijo, imagej=True,
+     resolution=(1 / 2.486, 1 / 2.486), metadata={'unit': 'micron', 'Info': oir})
 ome = rng.integers(0, 65535, size=(2, 3, 20, 30), dtype='uint16')
 emit('ome_czyx', ome.reshape(6, 20, 30, 1), 'OME-TIFF', data=ome, ome=True, metadata={
     'axes': 'CZYX', 'PhysicalSizeX': 0.1, 'PhysicalSizeXUnit': 'µm', 'PhysicalSizeY': 0.1, 'PhysicalSizeYUnit': 'µm',
@@ -220,6 +231,14 @@ test('ImageJ Info from tifffile (both byte orders): NA and the first channel’s
     assert.ok(Math.abs(m.pixelSizeNm! - 42.5) < 1e-6, `${order}: ${m.pixelSizeNm}`);
     assert.equal(m.sizeC, 2, order);
   }
+});
+
+test('ImageJ Info from tifffile: an Olympus OIR file’s NA (`Objective Lens na`, `objectiveLens naValue`) and first dye’s emission (`dyeData emissionWavelength #1`)', { skip: HAVE_TIFFFILE ? false : SKIP }, () => {
+  const m = readImage(join(dir, 'imagej_info_olympus.tif')).metadata;
+  assert.match(m.imagej?.info ?? '', /condenser na = 0\.55/);
+  assert.equal(m.numericalAperture, 0.4, 'the objective’s NA, not the condenser’s');
+  assert.equal(m.emissionWavelengthNm, 510);
+  assert.ok(Math.abs(m.pixelSizeNm! - 2486) < 1e-6, String(m.pixelSizeNm));
 });
 
 test('OME metadata from tifffile ome=True and from hand-written OME-XML', { skip: HAVE_TIFFFILE ? false : SKIP }, () => {

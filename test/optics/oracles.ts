@@ -31,6 +31,24 @@ export function airyPattern(fc: number, size: number): Float64Array {
   return out;
 }
 
+/**
+ * The share of the Airy pattern's energy in the S × S pixel window centred `dx` pixels from the optical axis along
+ * x: Σ_window [2J1(v)/v]² · π·fc². The intensity is band-limited to 2·fc < 1 cycle/pixel, so its sum over every
+ * pixel equals its integral, ∫ [2J1(v)/v]² dA = 1/(π·fc²) (∫_0^∞ (2J1(v)/v)² v dv = 2).
+ */
+export function airyWindowShare(fc: number, size: number, dx = 0): number {
+  const c = Math.floor(size / 2);
+  let s = 0;
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      const v = 2 * Math.PI * fc * Math.hypot(i - c, j - c - dx);
+      const a = v === 0 ? 1 : (2 * besselJ1(v)) / v;
+      s += a * a;
+    }
+  }
+  return s * Math.PI * fc * fc;
+}
+
 /** ‖a − b‖₂ / ‖b‖₂. */
 export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new Error(`relL2: lengths ${a.length} and ${b.length}`);

@@ -1,12 +1,12 @@
 // PSFs from Zernike coefficients, checked against independent truths: the analytic Airy pattern, the shift
 // theorem (tilts), the twin-image symmetry, the OTF's support, the direction of coma, the full-FFT path, finite
-// differences.
+// differences; the share of the energy inside the window against the Airy pattern's and geometric optics.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fft2, Generator, liveTensors, tensor, tidy, zeros, type Tensor } from '../../src/engine/index.js';
 import { PsfidError } from '../../src/errors.js';
-import { nollToNM, psfFromZernike, psfFullGrid, randomTheta, resolveOptics, type Optics } from '../../src/optics/index.js';
-import { airyPattern, besselJ1, relL2 } from './oracles.js';
+import { nollToNM, psfFromZernike, psfFullGrid, psfWindowEnergies, psfWindowEnergy, randomTheta, resolveOptics, type Optics } from '../../src/optics/index.js';
+import { airyPattern, airyWindowShare, besselJ1, relL2 } from './oracles.js';
 
 const f64 = { dtype: 'float64' as const };
 
@@ -250,6 +250,55 @@ describe('PSF: gradients', () => {
       });
     });
   }
+});
+
+describe('PSF: the share of the energy inside the S × S window', () => {
+  const noll = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const share = (fc: number, waves: Record<number, number>, pupilSize = 256): number =>
+    tidy(() => psfWindowEnergy(resolveOptics({ fc, pupilSize, zernikeNoll: noll }), tensor(noll.map((j) => waves[j] ?? 0), [1, noll.length], f64)).item());
+
+  test('θ = 0: the Airy pattern’s share of the 31² window (0.970 at fc 0.2), approached as the P-periodic grid widens', () => {
+    const truth = airyWindowShare(0.2, 31);
+    assert.ok(Math.abs(truth - 0.9704) < 1e-4, `oracle ${truth}`);
+    // The P-pixel periodic grid holds the Airy tails only out to ~P/2 pixels: the share is a little larger, ~1/P.
+    const coarse = share(0.2, {});
+    const fine = share(0.2, {}, 1024);
+    assert.ok(coarse > truth && coarse - truth < 0.01, `P = 256: ${coarse} vs ${truth}`);
+    assert.ok(fine > truth && fine - truth < 2e-3, `P = 1024: ${fine} vs ${truth}`);
+  });
+
+  test('a tilt moves the Airy pattern 2θ/fc pixels: its share equals the analytic share of the shifted window', () => {
+    for (const [j, waves] of [[2, 1.5], [3, -1.5], [2, 3]] as const) {
+      const got = share(0.2, { [j]: waves });
+      const truth = airyWindowShare(0.2, 31, (2 * Math.abs(waves)) / 0.2);
+      assert.ok(Math.abs(got - truth) < 0.01, `Noll ${j} ${waves} waves: ${got} vs ${truth}`);
+    }
+  });
+
+  test('strong defocus: the geometric-optics disk of radius 4√3·θ/fc pixels holds S²/(πR²) in the window', () => {
+    for (const waves of [1, 2]) {
+      const r = (4 * Math.sqrt(3) * waves) / 0.2;
+      const truth = (31 * 31) / (Math.PI * r * r);
+      const got = share(0.2, { 4: waves });
+      assert.ok(Math.abs(got / truth - 1) < 0.08, `defocus ${waves} waves: ${got} vs ${truth}`);
+    }
+  });
+
+  test('several sides at once: non-decreasing with the side, equal to one side at a time; bad sides refused', () => {
+    tidy(() => {
+      const optics = resolveOptics({ fc: 0.15, psfSize: 15, pupilSize: 128 });
+      const th = tensor([0.3, 0.1, -0.1, 0.05, 0, 0, 0, 0.1, 0.2, -0.1, 0.05, 0, 0, 0.1, 0, 0], [2, 8], f64);
+      const many = psfWindowEnergies(optics, th, [15, 31, 63, 127]).toArray() as number[];
+      const one = psfWindowEnergy(optics, th).toArray() as number[];
+      for (let b = 0; b < 2; b++) {
+        assert.ok(Math.abs(many[b * 4]! - one[b]!) < 1e-12);
+        for (let k = 1; k < 4; k++) assert.ok(many[b * 4 + k]! >= many[b * 4 + k - 1]!);
+        assert.ok(many[b * 4 + 3]! > 0.99 && many[b * 4 + 3]! <= 1 + 1e-12);
+      }
+      throwsParam(() => psfWindowEnergies(optics, th, [16]), 'psfSize');
+      throwsParam(() => psfWindowEnergies(optics, th, [129]), 'psfSize');
+    });
+  });
 });
 
 describe('PSF: inputs and resources', () => {

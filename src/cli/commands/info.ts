@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { blasThreads, cudaDeviceCount, getNumThreads, torchVersion } from '../../engine/index.js';
 import { convPrecisionFor } from '../../model/precision.js';
-import { readImage } from '../../io/index.js';
+import { planeAxesStated, readImage } from '../../io/index.js';
 import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane, type Resolved } from '../../identify/pipeline.js';
 import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
 import { defaultModelPath, loadModelInfo, shippedModelPath, SHIPPED_MODELS } from '../../model/store.js';
@@ -15,7 +15,8 @@ interface ImageInfo {
   image: string;
   size: [number, number];
   dtype: string;
-  planes: { count: number; channels: number; slices: number; frames: number; order: string };
+  /** C, Z and T as the file states them; null, with `axes: 'not stated'`, for a stack that does not say what its planes are. */
+  planes: { count: number; axes: 'stated' | 'not stated'; channels: number | null; slices: number | null; frames: number | null; order: string | null };
   pixelSizeNm: number | null;
   numericalAperture: number | null;
   emissionWavelengthNm: number | null;
@@ -46,7 +47,9 @@ function imageInfo(path: string): ImageInfo {
     image: path,
     size: [image.width, image.height],
     dtype: image.dtype,
-    planes: { count: image.planes.length, channels: md.sizeC ?? 1, slices: md.sizeZ ?? image.planes.length, frames: md.sizeT ?? 1, order: md.dimensionOrder ?? 'XYCZT' },
+    planes: planeAxesStated(image)
+      ? { count: image.planes.length, axes: 'stated', channels: md.sizeC ?? 1, slices: md.sizeZ ?? image.planes.length, frames: md.sizeT ?? 1, order: md.dimensionOrder ?? 'XYCZT' }
+      : { count: image.planes.length, axes: 'not stated', channels: null, slices: null, frames: null, order: null },
     pixelSizeNm: md.pixelSizeNm ?? null,
     numericalAperture: md.numericalAperture ?? null,
     emissionWavelengthNm: md.emissionWavelengthNm ?? null,
@@ -66,7 +69,8 @@ function imageInfoText(r: ImageInfo): string {
     ? `  fc: ${r.fc.refused.replace(/^[^:]*: /, '')}`
     : `  fc ${fmt(r.fc.value)} cycles/pixel from ${r.fc.source}${range && (r.fc.value < range[0] || r.fc.value > range[1]) ? ` — outside the shipped model's range ${range[0]}–${range[1]}` : ''}`;
   return [
-    `${r.image}: ${r.size[0]}×${r.size[1]} ${r.dtype}, ${r.planes.count} plane(s) (C ${r.planes.channels}, Z ${r.planes.slices}, T ${r.planes.frames})`,
+    `${r.image}: ${r.size[0]}×${r.size[1]} ${r.dtype}, ` +
+      (r.planes.axes === 'stated' ? `${r.planes.count} plane(s) (C ${r.planes.channels}, Z ${r.planes.slices}, T ${r.planes.frames})` : `${r.planes.count} planes, axis not stated (z, t or channels)`),
     `  pixel size ${stated(r.pixelSizeNm, ' nm')}; NA ${stated(r.numericalAperture)}; emission ${stated(r.emissionWavelengthNm, ' nm')}`,
     fc,
     `  --plane auto: plane ${r.planeAuto.value} (${r.planeAuto.source})`,

@@ -16,6 +16,8 @@ import {
   pinnedPrior,
   rangeText,
   seedFlag,
+  WINDOW_ENERGY_WARNING,
+  windowEnergyReport,
   withFlagNames,
   zernikeFromFlags,
   type OpticsFlags,
@@ -41,11 +43,13 @@ export function register(program: Command): void {
     .option('--theta-max <waves>', `bound θmax of --random in waves (default: drawn from ${rangeText(DEFAULT_PRIOR.thetaMax)})`)
     .option('--seed <n>', 'seed of --random: the same seed gives the same PSF (default 0)')
     .requiredOption('--out <file.tif>', 'output: the PSF as a float32 TIFF, S × S, sum 1, optical axis at the centre pixel')
-    .option('--json', 'print fc (and where it came from), the size and every coefficient (Noll index, name, waves) as JSON')
+    .option('--json', "print fc (and where it came from), the size, the share of the PSF's energy inside the S × S window, every coefficient (Noll index, name, waves) and any warning as JSON")
     .addHelpText(
       'after',
       `${opticsHelp()}
 Without --zernike or --random the PSF is diffraction-limited (all coefficients 0: the Airy pattern).
+The S × S window is renormalised to sum 1; when it holds less than ${100 * WINDOW_ENERGY_WARNING} % of the PSF's energy (strong
+defocus, a tilt that moves the spot out), a warning says so and which --size would hold it.
 --random draws fc, θmax and θ as \`psfid simulate\` does: with the same seed and optics flags it gives the PSF
 that simulate uses.
 Examples:
@@ -101,9 +105,12 @@ function runPsf(f: PsfFlags): void {
   // 3. The PSF (float64, written as float32) and its file.
   const s = optics.psfSize;
   const h = noGrad(() => tidy(() => Float32Array.from(psfFromZernike(optics, tensor(Float64Array.from(theta), [1, noll.length], { dtype: 'float64' })).data() as Float64Array)));
+  // The crop renormalised to sum 1 hides what falls outside it: measure that (before renormalising), warn when large.
+  const energy = windowEnergyReport(optics, theta);
   const pixelSizeNm = first.cutoff.source === 'microscope' ? first.cutoff.pixelSizeNm : undefined;
   const bytes = encodeTiff({ width: s, height: s, planes: [h] }, pixelSizeNm !== undefined ? { pixelSizeNm } : {}, f.out);
   writeOutputs([{ path: f.out, flag: '--out', bytes }]);
+  if (energy.warning) console.error(`warning: ${energy.warning}`);
 
   // 4. Report.
   const report = {
@@ -115,9 +122,11 @@ function runPsf(f: PsfFlags): void {
     allowUndersampling: optics.allowUndersampling,
     size: s,
     pupilSize: optics.pupilSize,
+    energyInWindow: energy.energyInWindow,
     coefficients: describeCoefficients(noll, theta),
     coefficientsSource: f.random ? 'drawn' : coefficients === null ? 'none (diffraction-limited)' : f.zernike !== undefined ? '--zernike' : '--zernike-ansi',
     ...(f.random && { seed, thetaMax: drawnThetaMax, thetaMaxSource: thetaMax === undefined ? `drawn from the prior ${rangeText(DEFAULT_PRIOR.thetaMax)}` : '--theta-max' }),
+    warnings: energy.warning ? [energy.warning] : [],
   };
   if (f.json) {
     console.log(JSON.stringify(report, null, 1));

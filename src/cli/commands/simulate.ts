@@ -22,6 +22,8 @@ import {
   pinnedPrior,
   rangeText,
   seedFlag,
+  WINDOW_ENERGY_WARNING,
+  windowEnergyReport,
   withFlagNames,
   zernikeFromFlags,
   type OpticsFlags,
@@ -78,7 +80,9 @@ Parameters:
   Every parameter not given by a flag is drawn from the default prior with the seed, in a fixed order (fc, θmax,
   θ, γ, σ, q, s, then the noise), so pinning one parameter leaves the others' draws unchanged. Without --fc or
   --na/--wavelength-nm/--pixel-size-nm, fc is drawn from ${rangeText(P.fc, 'cycles/pixel')}. Without --zernike or
-  --zernike-ansi, θ is drawn on the modes listed below. The sidecar <y>.json records every value, given or drawn.
+  --zernike-ansi, θ is drawn on the modes listed below. The sidecar <y>.json records every value, given or drawn,
+  and the share of the PSF's energy inside its S × S window (psfEnergyInWindow): below ${100 * WINDOW_ENERGY_WARNING} % a warning says
+  the PSF (renormalised to sum 1) is truncated and which --size would hold it.
 ${opticsHelp()}
 Example:
   psfid simulate cells.tif --out y.tif --na 1.4 --wavelength-nm 520 --pixel-size-nm 65 --sigma 0.01 --seed 1
@@ -192,6 +196,7 @@ function runSimulate(input: string, f: SimulateFlags): void {
       const a = acquire(gen, xt, params, optics, { boundary });
       gen.dispose();
       return {
+        energy: windowEnergyReport(optics, params.theta.toArray()),
         fc,
         thetaMax: params.thetaMax.item(),
         theta: params.theta.toArray(),
@@ -255,6 +260,7 @@ function runSimulate(input: string, f: SimulateFlags): void {
       psfSize: s,
       pupilSize: first.optics.pupilSize,
       allowUndersampling: first.optics.allowUndersampling,
+      psfEnergyInWindow: result.energy.energyInWindow,
     },
     parameters: {
       fc: result.fc,
@@ -269,12 +275,14 @@ function runSimulate(input: string, f: SimulateFlags): void {
     drawn,
     given: ['fc', 'thetaMax', 'zernike', 'gain', 'sigma', 'bits', 'saltPepper'].filter((k) => !drawn.includes(k) && !(k === 'thetaMax' && theta !== null)),
     prior: P,
+    warnings: result.energy.warning ? [result.energy.warning] : [],
   };
   writeOutputs([
     { path: f.out, flag: '--out', bytes: encodeTiff({ width: result.width, height: result.height, planes: [result.y] }, tiffOptions, f.out) },
     { path: psfOut, flag: outputs[1]!.flag, bytes: encodeTiff({ width: s, height: s, planes: [result.h] }, tiffOptions, psfOut) },
     { path: sidecarPath, flag: outputs[2]!.flag, bytes: new TextEncoder().encode(JSON.stringify(sidecar, null, 1) + '\n') },
   ]);
+  if (result.energy.warning) console.error(`warning: ${result.energy.warning}`);
   console.log(
     `${f.out}: ${result.width}×${result.height} float32 (${boundary} blur of ${input}${planeCount(image) > 1 ? ` plane ${plane}` : ''}), ` +
       `fc ${fmt(result.fc)} cycles/pixel, γ ${fmt(result.gain)}, σ ${fmt(result.sigma)}, ${result.bits === 0 ? 'no quantization' : `${result.bits} bits`}, s ${fmt(result.saltPepper)}; ` +
