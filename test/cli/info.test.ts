@@ -137,3 +137,26 @@ test('psfid info and --plane auto on stacks: a stack that does not say its axis 
     removeDir(dir);
   }
 });
+
+test('psfid info on an RGB PNG (written by numpy through Python zlib) says it is read as luminance', { skip: pythonHas('numpy') ? false : 'no numpy in /usr/bin/python3' }, async () => {
+  const dir = makeTempDir('info-rgb');
+  try {
+    const png = join(dir, 'rgb.png');
+    // a minimal RGB PNG encoder in Python (zlib + struct), independent of psfid's
+    runPython(`
+import sys, zlib, struct, numpy as np
+h, w = 20, 30
+rgb = (np.arange(h * w * 3) % 251).astype(np.uint8).reshape(h, w, 3)
+raw = b''.join(b'\\x00' + rgb[r].tobytes() for r in range(h))
+def chunk(t, d): return struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+open(sys.argv[1], 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+`, [png]);
+    const text = await psfid(['info', png], dir);
+    assertOk(text);
+    assert.match(text.stdout, /rgb\.png: 30×20 uint8 RGB \(read as luminance 0\.299 R \+ 0\.587 G \+ 0\.114 B\)/);
+    const json = JSON.parse((await psfid(['info', png, '--json'], dir)).stdout) as { samplesPerPixel: number };
+    assert.equal(json.samplesPerPixel, 3);
+  } finally {
+    removeDir(dir);
+  }
+});

@@ -26,8 +26,10 @@ interface ImageInfo {
   shippedModelPriorMean: { fc: number; thetaMax: number } | null;
   planeAuto: Resolved<number>;
   saturation: ReturnType<typeof detectSaturation>;
-  /** Distinct values of the plane, counted up to 3 (1: constant, 2: a mask or thresholded image). */
+  /** Distinct values of the plane, counted up to 3 (1: constant, 2: a mask or thresholded image; 3 means 3 or more). */
   greyLevels: number;
+  /** Samples per pixel: 3 or 4 for RGB(A), which psfid reads as luminance. */
+  samplesPerPixel: number;
 }
 
 function imageInfo(path: string): ImageInfo {
@@ -47,6 +49,7 @@ function imageInfo(path: string): ImageInfo {
     image: path,
     size: [image.width, image.height],
     dtype: image.dtype,
+    samplesPerPixel: image.samplesPerPixel,
     planes: planeAxesStated(image)
       ? { count: image.planes.length, axes: 'stated', channels: md.sizeC ?? 1, slices: md.sizeZ ?? image.planes.length, frames: md.sizeT ?? 1, order: md.dimensionOrder ?? 'XYCZT' }
       : { count: image.planes.length, axes: 'not stated', channels: null, slices: null, frames: null, order: null },
@@ -69,7 +72,7 @@ function imageInfoText(r: ImageInfo): string {
     ? `  fc: ${r.fc.refused.replace(/^[^:]*: /, '')}`
     : `  fc ${fmt(r.fc.value)} cycles/pixel from ${r.fc.source}${range && (r.fc.value < range[0] || r.fc.value > range[1]) ? ` — outside the shipped model's range ${range[0]}–${range[1]}` : ''}`;
   return [
-    `${r.image}: ${r.size[0]}×${r.size[1]} ${r.dtype}, ` +
+    `${r.image}: ${r.size[0]}×${r.size[1]} ${r.dtype}${r.samplesPerPixel > 1 ? ` ${r.samplesPerPixel === 4 ? 'RGBA' : 'RGB'} (read as luminance 0.299 R + 0.587 G + 0.114 B)` : ''}, ` +
       (r.planes.axes === 'stated' ? `${r.planes.count} plane(s) (C ${r.planes.channels}, Z ${r.planes.slices}, T ${r.planes.frames})` : `${r.planes.count} planes, axis not stated (z, t or channels)`),
     `  pixel size ${stated(r.pixelSizeNm, ' nm')}; NA ${stated(r.numericalAperture)}; emission ${stated(r.emissionWavelengthNm, ' nm')}`,
     fc,
