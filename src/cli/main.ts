@@ -1,7 +1,7 @@
 // `psfid` command line: the only place that reads argv or prints. Each command lives in ./commands/NAME.ts and
 // exports `register(program)`. Errors: one line `error: …`, exit 2 for usage, 1 for runtime; stack with --debug.
 import { Command, CommanderError } from 'commander';
-import { PsfidError } from '../errors.js';
+import { PsfidError, usageError } from '../errors.js';
 import { commands } from './commands/index.js';
 
 const debug = process.argv.includes('--debug');
@@ -40,7 +40,23 @@ const markRequired = (cmd: Command): void => {
 };
 markRequired(program);
 
+/** Options that may be given more than once (the others would silently keep their last value). */
+const REPEATABLE = new Set(['--images']);
+
+/** Refuses an option given twice (`--fc 0.2 … --fc 0.1`): commander keeps the last value without a word. */
+function refuseRepeats(args: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const a of args) {
+    if (a === '--') break;
+    if (!a.startsWith('--')) continue;
+    const name = a.split('=')[0]!;
+    if (seen.has(name) && !REPEATABLE.has(name)) throw usageError(name, `${name} is given twice; give it once`);
+    seen.add(name);
+  }
+}
+
 try {
+  refuseRepeats(process.argv.slice(2));
   await program.parseAsync(process.argv);
 } catch (e) {
   fail(e);

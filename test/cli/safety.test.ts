@@ -175,3 +175,12 @@ test('--help marks the options a command cannot run without', async () => {
     }
   }
 });
+
+test('an option given twice is refused (commander would keep the last value silently); eval --images repeats by design', async () => {
+  assertError(await psfid(['identify', image, '--fc', '0.2', '--fc', '0.1', '--out', join(dir, 'twice.tif')], dir), 2, ['--fc', 'given twice']);
+  assertError(await psfid(['deconvolve', image, '--psf', psf, '--iterations=3', '--iterations', '5', '--out', join(dir, 'twice.tif')], dir), 2, ['--iterations', 'given twice']);
+  assert.ok(!existsSync(join(dir, 'twice.tif')));
+  // two --images folders pass this check: the run fails later, on the (missing) folder, not on the repetition
+  const r = await psfid(['eval', '--images', join(dir, 'a'), '--images', join(dir, 'b'), '--n', '1', '--out', join(dir, 'ev2.json')], dir);
+  assert.ok(!r.stderr.includes('given twice'), r.stderr);
+});
