@@ -1,6 +1,6 @@
 // Trained models on disk: model.safetensors (weights; metadata: preset architecture, prior μ, training summary)
 // with a JSON model card beside it. Nothing is ever downloaded: the shipped model lives in models/.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, packageRoot, type Tensor } from '../engine/index.js';
 import { inputError } from '../errors.js';
@@ -53,7 +53,10 @@ function readModelFile(pathOrName: string): { tensors: Map<string, Tensor>; info
   }
   const { tensors, metadata } = file;
   try {
-    if (metadata.format !== MODEL_FORMAT) throw inputError(path, `${path}: not a psfid model (no psfid-model-1 metadata)`);
+    if (metadata.format !== MODEL_FORMAT) {
+      const hint = metadata.step !== undefined || /checkpoint/i.test(path) ? '; a training checkpoint becomes a model with `psfid model export --checkpoint FILE --out model.safetensors` (or use the run folder\'s model.safetensors)' : '';
+      throw inputError(path, `${path}: not a psfid model (no psfid-model-1 metadata)${hint}`);
+    }
     const info: ModelInfo = {
       preset: metadata.preset ?? 'custom',
       architecture: JSON.parse(metadata.architecture!),
@@ -110,7 +113,13 @@ export function shippedModelPath(name: string): string {
  * anything else in one line that lists the shipped names.
  */
 export function resolveModelPath(pathOrName: string): string {
-  if (existsSync(pathOrName)) return pathOrName;
+  if (existsSync(pathOrName)) {
+    if (statSync(pathOrName).isDirectory()) {
+      const inRun = join(pathOrName, 'model.safetensors');
+      throw inputError(pathOrName, `${pathOrName}: is a folder, not a model file${existsSync(inRun) ? `; a training run's model is ${inRun}` : ''}`);
+    }
+    return pathOrName;
+  }
   if ((SHIPPED_MODELS as readonly string[]).includes(pathOrName)) {
     const shipped = shippedModelPath(pathOrName);
     if (existsSync(shipped)) return shipped;

@@ -204,6 +204,8 @@ export function readTrainConfig(path: string): TrainConfig {
   } catch (e) {
     throw inputError(path, `${path}: not valid JSON (${(e as Error).message})`);
   }
+  // JSON's null would otherwise read as "no keys": a full default run
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw usageError(path, `${path}: a training config is a JSON object ({ "key": value, … }), got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`);
   return resolveTrainConfig(raw, path);
 }
 

@@ -136,9 +136,12 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
     teacher?.dispose(); // a refused data source: nothing of the run is kept
     throw e;
   }
+  if (config.thetaLoss > 0 && !sameModes(synth.prior.zernikeNoll)) {
+    teacher?.dispose();
+    throw usageError('thetaLoss', `config.thetaLoss needs the prior's zernikeNoll to be ${ZERNIKE_HEAD_NOLL.join(', ')}, got ${synth.prior.zernikeNoll.join(', ')}`);
+  }
   const optimizer = makeOptimizer(config, model.parameters());
   mkdirSync(opts.outDir, { recursive: true });
-  if (config.thetaLoss > 0 && !sameModes(synth.prior.zernikeNoll)) throw new Error(`config.thetaLoss needs the prior's zernikeNoll to be ${ZERNIKE_HEAD_NOLL.join(', ')}`);
   const thetaSigns = twinSigns(ZERNIKE_HEAD_NOLL);
 
   let startStep = 0;

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadModel } from '../../src/model/store.js';
+import { writeTiff } from '../../src/io/index.js';
 import { assertError, assertOk, makeTempDir, psfid, removeDir, ROOT } from './helpers.js';
 
 let dir = '';
@@ -140,4 +141,32 @@ test('SIGTERM twice in a row (what `timeout` sends) still stops after the step w
   assertOk(resumed);
   assert.match(resumed.stderr, new RegExp(`steps ${stoppedAt} → ${stoppedAt + 2}`));
   assert.deepEqual(loggedSteps(run).slice(-2), [stoppedAt + 1, stoppedAt + 2]);
+});
+
+test('session-18 walkthrough: a null config, a thetaLoss without the head modes, a folder or checkpoint as --model, --resume without a checkpoint, an unwritable export', async () => {
+  const nullConfig = join(dir, 'null.json');
+  writeFileSync(nullConfig, 'null');
+  assertError(await psfid(['train', '--config', nullConfig, '--out', join(dir, 'n')], dir), 2, [nullConfig, 'JSON object', 'null']);
+  assert.ok(!existsSync(join(dir, 'n')), 'no run folder (null used to start a 20,000-step default run)');
+  const theta = join(dir, 'theta.json');
+  writeFileSync(theta, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), thetaLoss: 0.5, prior: { zernikeNoll: [4, 5] } }));
+  assertError(await psfid(['train', '--config', theta, '--out', join(dir, 't')], dir), 2, ['thetaLoss', 'zernikeNoll']);
+  assert.ok(!existsSync(join(dir, 't')), 'no run folder');
+  // --resume into a folder without a checkpoint says that it starts afresh
+  const fresh = await psfid(['train', '--config', config, '--out', join(dir, 'fresh'), '--steps', '1', '--resume'], dir);
+  assertOk(fresh);
+  assert.match(fresh.stderr, /--resume: no checkpoint in .*fresh; starting a fresh run/);
+  // the run folder and its checkpoint are not models: each says what to give instead
+  const img = join(dir, 'img.tif');
+  writeTiff(img, { width: 64, height: 64, planes: [Float32Array.from({ length: 64 * 64 }, (_, i) => (i * 7919) % 101)] });
+  assertError(await psfid(['identify', img, '--fc', '0.2', '--model', join(dir, 'fresh'), '--out', join(dir, 'p.tif')], dir), 1, ['is a folder', join(dir, 'fresh', 'model.safetensors')]);
+  assertError(await psfid(['identify', img, '--fc', '0.2', '--model', join(dir, 'fresh', 'checkpoint.safetensors'), '--out', join(dir, 'p.tif')], dir), 1, ['not a psfid model', 'psfid model export']);
+  const out = join(dir, 'missing', 'm.safetensors');
+  assertError(await psfid(['model', 'export', '--checkpoint', join(dir, 'fresh', 'checkpoint.safetensors'), '--out', out], dir), 1, [out, 'the folder does not exist']);
+});
+
+test('eval refuses a crop below the model’s smallest input, and demo tiles too small for it, naming the flag', async () => {
+  assertError(await psfid(['eval', '--images', dir, '--n', '1', '--crop-size', '16', '--baselines', 'none', '--out', join(dir, 'e.json')], dir), 2, ['--crop-size', '≥ 64']);
+  assertError(await psfid(['demo', '--out', join(dir, 'demo'), '--size', '128', '--tiles', '8'], dir), 2, ['--tiles', '--size 128', 'use --tiles ≤ 3']);
+  assert.ok(!existsSync(join(dir, 'demo')));
 });

@@ -45,8 +45,8 @@ export function register(program: Command): void {
     .description('simulate a spatially varying blur on a generated specimen, identify the PSF grid with the shipped model, deconvolve, and write a report')
     .option('--out <dir>', 'output folder', 'demo-out')
     .option('--model <file|name>', `model (.safetensors), or a shipped model's name (${SHIPPED_MODELS.join(', ')}); default: small (models/psfid-small.safetensors)`)
-    .option('--size <px>', 'side of the simulated image in pixels', '384')
-    .option('--tiles <n>', 'PSF grid is n × n tiles', '3')
+    .option('--size <px>', 'side of the simulated image in pixels, 128…4096', '384')
+    .option('--tiles <n>', 'PSF grid is n × n tiles, 1…8 (each tile, 1.5 × size/n with its overlap, must hold the network\'s smallest input: 64 px for the shipped model)', '3')
     .option('--iterations <n>', 'Richardson–Lucy iterations (few: the specimen has detail beyond the optical cut-off, which more iterations turn into noise)', '10')
     .option('--seed <n>', 'seed of the specimen and the noise', '7')
     .addOption(precisionOption())
@@ -68,6 +68,12 @@ export function register(program: Command): void {
       if (outStat && !outStat.isDirectory()) throw usageError('--out', `--out ${f.out} is a file; give a folder (it is created if missing)`);
       const t0 = performance.now();
       const { model, info } = loadModel(f.model ?? defaultModelPath(), 'cpu', f.precision);
+      // the grid's tiles (size/n, enlarged by the 0.5 overlap below) must hold the network's smallest input
+      const tileSide = Math.min(size, Math.round((size / n) * 1.5));
+      if (tileSide < model.minInputSize) {
+        model.dispose();
+        throw usageError('--tiles', `--tiles ${n} on --size ${size} gives tiles of ${tileSide} px, below the model's smallest input (${model.minInputSize} px): use --tiles ≤ ${Math.floor((size * 1.5) / model.minInputSize)} or a larger --size`);
+      }
       const fc = 0.2;
       const thetaMax = 0.12;
       const S = model.config.psfSize;
@@ -167,7 +173,7 @@ export function register(program: Command): void {
       writeOutputs(files); // all or none
       for (const t of [y, truth, trueGrid, grid.psfs, est.image, ref.image]) t.dispose();
       model.dispose();
-      console.log(`psfid demo: PSF PSNR ${summary.psfPsnrMeanDb.toFixed(1)} dB (mean of ${n * n} tiles); image PSNR ${scores.before.toFixed(2)} dB blurred → ${scores.afterEstimated.toFixed(2)} dB deconvolved (true PSFs: ${scores.afterTrue.toFixed(2)} dB). Report: ${o('report.html')}`);
+      console.log(`psfid demo: PSF PSNR ${summary.psfPsnrMeanDb.toFixed(1)} dB (mean of ${n * n} tile${n * n === 1 ? '' : 's'}); image PSNR ${scores.before.toFixed(2)} dB blurred → ${scores.afterEstimated.toFixed(2)} dB deconvolved (true PSFs: ${scores.afterTrue.toFixed(2)} dB). Report: ${o('report.html')}`);
     });
 }
 

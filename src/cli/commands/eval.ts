@@ -69,6 +69,7 @@ export function register(program: Command): void {
       const device = resolveDevice(f.device);
       const modelPath = resolveModelPath(f.model ?? defaultModelPath());
       const { model, info } = loadModel(modelPath, device, f.precision);
+      if (modes.length > 0 && cropSize < model.minInputSize) throw usageError('--crop-size', `--crop-size must be ≥ ${model.minInputSize} for ${modelPath} (its smallest input), got ${cropSize}`);
       const prior = resolvePrior((info.prior ?? {}) as PriorSpec);
       const sources = resolveSources(f.images.map((p) => ({ kind: 'folder' as const, path: p, weight: 1 })), cropSize + model.config.psfSize - 1, 5000);
       const bar = progressBar('eval', n, { unit: 'images' });

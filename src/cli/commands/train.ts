@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { readTrainConfig, resolveTrainConfig, type TrainConfig } from '../../train/config.js';
 import { train } from '../../train/loop.js';
 import { exportModel } from '../../train/export.js';
@@ -72,8 +74,7 @@ export function register(program: Command): void {
         stop = true;
         process.stderr.write('\npsfid train: stopping after this step and writing a checkpoint (Ctrl-C again to abort)…\n');
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      if (f.resume && !existsSync(join(f.out, 'checkpoint.safetensors'))) console.error(`psfid train: --resume: no checkpoint in ${f.out}; starting a fresh run`);
       let bar: ReturnType<typeof progressBar> | undefined;
       let running = NaN;
       const result = await train(config, {
@@ -83,6 +84,10 @@ export function register(program: Command): void {
         shouldStop: () => stop,
         events: {
           onStart: (s) => {
+            // Installed once the set-up is done: before, a signal keeps its default (the process ends; nothing of
+            // the run exists yet), so a set-up that hangs can still be stopped.
+            process.on('SIGINT', onSignal);
+            process.on('SIGTERM', onSignal);
             console.error(`psfid train: ${config.preset} (${s.parameters.toLocaleString('en-US')} parameters) on ${s.device}, steps ${s.startStep} → ${s.steps}, data: ${s.sources.join(', ')}${s.workers ? ` (crops drawn ahead by ${s.workers} worker thread${s.workers > 1 ? 's' : ''})` : ''}${s.noiseDraws === 'device' && s.device !== 'cpu' ? `; noise drawn on ${s.device}` : ''}${f.initFrom && s.startStep === 0 ? `; weights from ${f.initFrom}` : ''}`);
             bar = progressBar('train', s.steps, { unit: 'steps', extra: 'loss {loss} | {rate} steps/s | data {data} ms' });
             bar.tick(s.startStep, { loss: '-', rate: '-', data: '-' });
