@@ -20,6 +20,19 @@ export function inputError(param: string, message: string): PsfidError {
   return new PsfidError(message, param, 'input');
 }
 
+/**
+ * Why a file could not be written, in a user's words (the folder is missing, permission denied, …), from the
+ * errno of a failed open/write/rename; other errors give their own message. Shared by every atomic writer.
+ */
+export function writeFailureReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'the folder does not exist';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'permission denied';
+  if (code === 'ENOSPC') return 'no space left on the device';
+  if (code === 'EISDIR') return 'is a directory';
+  return e instanceof Error ? e.message || e.name : String(e);
+}
+
 /** Shortest readable form of a number for messages and help (4 significant digits, no trailing zeros). */
 export function fmt(v: number): string {
   return Number(v.toPrecision(4)).toString();

@@ -5,7 +5,7 @@
 import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { usageError } from '../errors.js';
+import { usageError, writeFailureReason } from '../errors.js';
 import { ImageIOError } from '../io/index.js';
 import { TEMP_MARK } from '../io/atomic.js';
 
@@ -18,18 +18,7 @@ export interface OutputFile {
 }
 
 function writeError(e: unknown, path: string): ImageIOError {
-  const code = (e as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT' || code === 'ENOTDIR'
-      ? 'the folder does not exist'
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-        ? 'permission denied'
-        : code === 'ENOSPC'
-          ? 'no space left on the device'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : (e as Error)?.message ?? String(e);
-  return new ImageIOError('write-failed', `cannot write file: ${why}`, path, { cause: e });
+  return new ImageIOError('write-failed', `cannot write file: ${writeFailureReason(e)}`, path, { cause: e });
 }
 
 /** The file a path names, links resolved (also through its folder when the file does not exist yet). */

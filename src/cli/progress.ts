@@ -29,3 +29,20 @@ export function progressBar(label: string, total: number, opts: { unit?: string;
     stop: () => bar.stop(),
   };
 }
+
+/**
+ * A progress callback (done, total) that opens its bar on the first call, when the total is known, and a stop()
+ * that closes it (also when the work threw). Silent off a terminal, as progressBar.
+ */
+export function lazyBar(label: string, unit: string): { onProgress: (done: number, total: number) => void; stop: () => void } {
+  let bar: Progress | undefined;
+  let last = 0;
+  return {
+    onProgress: (done, total) => {
+      bar ??= progressBar(label, total, { unit });
+      bar.tick(done - last);
+      last = done;
+    },
+    stop: () => bar?.stop(),
+  };
+}

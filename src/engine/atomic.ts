@@ -2,7 +2,7 @@
 // never sees a half-written file.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { inputError } from '../errors.js';
+import { inputError, writeFailureReason } from '../errors.js';
 
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
@@ -18,8 +18,6 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
     if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     // name the target, not the temporary file the error came from
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'the folder does not exist' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'permission denied' : code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message;
-    throw inputError(path, `${path}: cannot write file: ${why}`);
+    throw inputError(path, `${path}: cannot write file: ${writeFailureReason(e)}`);
   }
 }

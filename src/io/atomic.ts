@@ -4,7 +4,8 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { ImageIOError, describeThrown } from './errors.js';
+import { ImageIOError } from './errors.js';
+import { writeFailureReason } from '../errors.js';
 
 /** Temporary names start with this, so stray ones are easy to spot: `.<name>.psfid-tmp-<random>`. */
 export const TEMP_MARK = '.psfid-tmp-';
@@ -35,17 +36,6 @@ export function writeFileAtomic(path: string, data: Uint8Array | (() => Uint8Arr
       }
     }
     rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'the folder does not exist'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'ENOSPC'
-            ? 'no space left on the device'
-            : code === 'EISDIR'
-              ? 'is a directory'
-              : describeThrown(e);
-    throw new ImageIOError('write-failed', `cannot write file: ${why}`, path, { cause: e });
+    throw new ImageIOError('write-failed', `cannot write file: ${writeFailureReason(e)}`, path, { cause: e });
   }
 }

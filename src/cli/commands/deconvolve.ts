@@ -8,10 +8,10 @@ import { encodeTiff, readImageAsync, toFloat32Gray, type ImageStack } from '../.
 import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { fmt, inputError, usageError } from '../../errors.js';
-import { progressBar, type Progress } from '../progress.js';
+import { lazyBar } from '../progress.js';
 import { numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
-import { addCutoffFlags, AUGMENT_HELP, FIELD_OF_FOCUS_HINT, lazyBar, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
+import { addCutoffFlags, AUGMENT_HELP, FIELD_OF_FOCUS_HINT, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
 import { checkOutputPaths, tiffPath, writeOutputs } from '../outputs.js';
 
 interface DeconvolveFlags {
@@ -263,11 +263,7 @@ export function register(program: Command): void {
     // tile by tile (output: raw), so that only one full-size float image is ever held.
     if (offset !== 0) for (let i = 0; i < raw.length; i++) raw[i]! -= offset;
     if (f.method !== 'wiener') checkCounts(raw, path, offset);
-    let bar: Progress | undefined;
-    const onProgress = (_done: number, total: number): void => {
-      bar ??= progressBar('deconvolve', total, { unit: f.method === 'wiener' ? 'tiles' : 'tile iterations' });
-      bar.tick();
-    };
+    const { onProgress, stop: stopBar } = lazyBar('deconvolve', f.method === 'wiener' ? 'tiles' : 'tile iterations');
     let result: TiledResult;
     try {
       result = noGrad(() =>
@@ -282,7 +278,7 @@ export function register(program: Command): void {
         }),
       );
     } finally {
-      bar?.stop();
+      stopBar();
     }
     const out = result.image;
     if (offset !== 0) for (let i = 0; i < out.length; i++) out[i]! += offset;

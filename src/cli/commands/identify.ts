@@ -16,7 +16,7 @@ import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionO
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
 import type { OpticsFlags } from '../../identify/pipeline.js';
 import { checkOutputPaths, jsonBytes, pngPath, tiffPath, writeOutputs } from '../outputs.js';
-import { progressBar, type Progress } from '../progress.js';
+import { lazyBar } from '../progress.js';
 
 /** Adds the cut-off flags (fc, or NA, wavelength and pixel size; each falls back to the file's metadata). */
 export function addCutoffFlags(cmd: Command): Command {
@@ -174,23 +174,6 @@ function commonFlags(cmd: Command): Command {
     .addOption(precisionOption())
     .option('--no-readout', 'skip the Zernike readout (a fit of Noll 4–11 to each estimated PSF)')
     .option('--json', 'print a JSON summary: the plane, fc and θmax used and where each came from, warnings (fc or θmax outside the model’s training range), patches, the Zernike readout (atBound marks coefficients at ±θmax: a saturated output, not a measurement)');
-}
-
-/**
- * A progress callback (done, total) that opens its bar on the first call, when the total is known, and a stop()
- * that closes it (also when the work threw). Silent off a terminal (progress.ts).
- */
-export function lazyBar(label: string, unit: string): { onProgress: (done: number, total: number) => void; stop: () => void } {
-  let bar: Progress | undefined;
-  let last = 0;
-  return {
-    onProgress: (done, total) => {
-      bar ??= progressBar(label, total, { unit });
-      bar.tick(done - last);
-      last = done;
-    },
-    stop: () => bar?.stop(),
-  };
 }
 
 /** A PSF stack [N, S, S] as N row-major planes (for TIFF stacks and figures). */

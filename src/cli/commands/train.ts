@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { readTrainConfig, resolveTrainConfig, type TrainConfig } from '../../train/config.js';
-import { train } from '../../train/loop.js';
+import { checkpointPath, train } from '../../train/loop.js';
 import { exportModel } from '../../train/export.js';
 import { progressBar } from '../progress.js';
 import { usageError } from '../../errors.js';
@@ -74,7 +73,7 @@ export function register(program: Command): void {
         stop = true;
         process.stderr.write('\npsfid train: stopping after this step and writing a checkpoint (Ctrl-C again to abort)…\n');
       };
-      if (f.resume && !existsSync(join(f.out, 'checkpoint.safetensors'))) console.error(`psfid train: --resume: no checkpoint in ${f.out}; starting a fresh run`);
+      if (f.resume && !existsSync(checkpointPath(f.out))) console.error(`psfid train: --resume: no checkpoint in ${f.out}; starting a fresh run`);
       let bar: ReturnType<typeof progressBar> | undefined;
       let running = NaN;
       const result = await train(config, {
