@@ -2,11 +2,12 @@
 // metadata, the step, the config and the prior μ. Written atomically (temporary file, then rename), so an
 // interruption while writing leaves the previous checkpoint intact. Randomness needs no saved state: step k's data
 // is a pure function of (seed, k).
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadSafetensors, saveSafetensors, type Optimizer, type Tensor, nn } from '../engine/index.js';
 import { inputError } from '../errors.js';
-import { MODEL_FORMAT } from '../model/store.js';
-import type { Identifier } from '../model/identifier.js';
+import { MODEL_FORMAT, SHIPPED_MODELS, shippedModelPath } from '../model/store.js';
+import { PRESETS, type Identifier } from '../model/identifier.js';
 
 export const CHECKPOINT_FORMAT = 'psfid-checkpoint-1';
 
@@ -82,11 +83,78 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
 }
 
 /**
- * Copies the weights of a checkpoint or of a model file into `model` (psfid train --init-from); another format or
- * another architecture is an input error naming the file.
+ * The metadata of a safetensors file, read from its header alone (the tensors are not loaded: a checkpoint of the
+ * seed preset is ~700 MB). Null when the file is not there or its header is not readable.
  */
-export function loadInitialWeights(model: Identifier, path: string): void {
-  if (!existsSync(path)) throw inputError(path, `${path}: no such checkpoint or model file`);
+export function readSafetensorsMetadata(path: string): Record<string, string> | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) !== 8) return null;
+    const n = Number(head.readBigUInt64LE(0));
+    if (n > statSync(path).size - 8 || n > 100 << 20) return null;
+    const json = Buffer.alloc(n);
+    if (readSync(fd, json, 0, n, 8) !== n) return null;
+    const header = JSON.parse(json.toString('utf8')) as { __metadata__?: Record<string, string> };
+    return header.__metadata__ ?? {};
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * An --init-from argument as a file: an existing file as given, else a shipped model's name (`small` →
+ * <package>/models/psfid-small.safetensors), as `--model` takes elsewhere.
+ */
+export function resolveInitialWeightsPath(pathOrName: string): string {
+  if (existsSync(pathOrName)) {
+    if (statSync(pathOrName).isDirectory()) {
+      const ck = join(pathOrName, 'checkpoint.safetensors');
+      throw inputError(pathOrName, `${pathOrName}: is a folder, not a checkpoint or model file${existsSync(ck) ? `; a training run's checkpoint is ${ck}` : ''}`);
+    }
+    return pathOrName;
+  }
+  if ((SHIPPED_MODELS as readonly string[]).includes(pathOrName) && existsSync(shippedModelPath(pathOrName))) return shippedModelPath(pathOrName);
+  throw inputError(pathOrName, `${pathOrName}: no such checkpoint or model file (or shipped model name: ${SHIPPED_MODELS.join(', ')})`);
+}
+
+/**
+ * Which network a checkpoint's or model file's metadata describes, as the config keys that build it
+ * (`the small preset with "architecture": {…}`); undefined when the metadata does not say.
+ */
+function describeFileNetwork(metadata: Record<string, string>): string | undefined {
+  try {
+    let preset: string | undefined;
+    let overrides: Record<string, unknown> = {};
+    if (metadata.format === CHECKPOINT_FORMAT) {
+      const config = JSON.parse(metadata.config ?? '{}') as { preset?: string; architecture?: Record<string, unknown> };
+      preset = config.preset;
+      overrides = config.architecture ?? {};
+    } else {
+      // a model file stores its whole architecture: keep what differs from its preset
+      preset = metadata.preset;
+      const architecture = JSON.parse(metadata.architecture ?? '{}') as Record<string, unknown>;
+      const base = (preset !== undefined ? (PRESETS as Record<string, object>)[preset] : undefined) as Record<string, unknown> | undefined;
+      overrides = base ? Object.fromEntries(Object.entries(architecture).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(base[k]))) : architecture;
+      if (!base) preset = undefined;
+    }
+    if (preset === undefined) return Object.keys(overrides).length ? `a network with "architecture": ${JSON.stringify(overrides)}` : undefined;
+    return `the ${preset} preset${Object.keys(overrides).length ? ` with "architecture": ${JSON.stringify(overrides)}` : ''}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Copies the weights of a checkpoint or of a model file (or a shipped model's name) into `model` (psfid train
+ * --init-from); another format or another architecture is an input error naming the file, in one line: how many
+ * tensors differ, the first two, and which network the file holds.
+ */
+export function loadInitialWeights(model: Identifier, pathOrName: string): void {
+  const path = resolveInitialWeightsPath(pathOrName);
   let file;
   try {
     file = loadSafetensors(path);
@@ -101,12 +169,20 @@ export function loadInitialWeights(model: Identifier, path: string): void {
     const state = metadata.format === CHECKPOINT_FORMAT ? withPrefix(tensors, 'model.') : tensors;
     // The network's growable parameters (a pixel correction that starts at zero) may be missing from the file: the
     // next stage of a curriculum grows them from a model without them. Anything else missing or unexpected is refused.
-    const own = new Set(model.stateDict().keys());
-    const missing = [...own].filter((k) => !state.has(k));
+    const own = model.stateDict();
     const growable = new Set(model.growableParameters);
-    const grows = missing.length > 0 && missing.every((k) => growable.has(k)) && [...state.keys()].every((k) => own.has(k));
+    const shape = (t: Tensor): string => t.shape.join('×');
+    const reshaped = [...own].filter(([k, t]) => state.has(k) && shape(state.get(k)!) !== shape(t)).map(([k, t]) => `${k} is ${shape(t)} here, ${shape(state.get(k)!)} in the file`);
+    const missing = [...own.keys()].filter((k) => !state.has(k) && !growable.has(k)).map((k) => `${k} is not in the file`);
+    const unexpected = [...state.keys()].filter((k) => !own.has(k)).map((k) => `the file's ${k} is not in this network`);
+    const differ = [...reshaped, ...missing, ...unexpected];
+    if (differ.length > 0) {
+      const total = new Set([...own.keys(), ...state.keys()]).size;
+      const holds = describeFileNetwork(metadata);
+      throw inputError(path, `${path}: its network is not this configuration's: ${differ.length} of ${total} tensors differ (e.g. ${differ.slice(0, 2).join('; ')})${holds ? `; the file holds ${holds}` : ''}`);
+    }
     try {
-      model.loadStateDict(state, !grows);
+      model.loadStateDict(state, false);
     } catch (e) {
       throw inputError(path, `${path}: its network is not this configuration's (${(e as Error).message.replace(/^loadStateDict: /, '')})`);
     }

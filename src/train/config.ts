@@ -2,7 +2,7 @@
 // CLI flags. Every default is here, in one place.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { usageError, inputError } from '../errors.js';
+import { usageError } from '../errors.js';
 
 const sourceSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -175,11 +175,25 @@ export function trainingCropSizes(config: Pick<TrainConfig, 'cropSize' | 'cropSi
   return config.cropSizes ?? [config.cropSize];
 }
 
-/** Validates a parsed config; throws a usage error naming the first bad key, e.g. `config.optimizer.lr: …`. */
-export function resolveTrainConfig(raw: unknown, source = 'config'): TrainConfig {
+/** A config key set by a CLI flag: its errors name the flag and the value as typed, not the schema path. */
+export interface FlagSource {
+  flag: string;
+  given: string;
+}
+
+/**
+ * Validates a parsed config; throws a usage error naming the first bad key, e.g. `config.optimizer.lr: …`. `flags`
+ * maps the dotted keys that CLI flags set (`optimizer.lr`) to those flags, so that a bad flag value reads
+ * `--lr must be > 0, got '0'` instead of naming a key the user never typed.
+ */
+export function resolveTrainConfig(raw: unknown, source = 'config', flags: Record<string, FlagSource> = {}): TrainConfig {
   const r = trainConfigSchema.safeParse(raw ?? {});
   if (!r.success) {
     const issue = r.error.issues[0]!;
+    const fromFlag = flags[issue.path.map(String).join('.')];
+    if (fromFlag && issue.code !== 'unrecognized_keys') {
+      throw usageError(fromFlag.flag, `${fromFlag.flag} must be ${mustBe(issue)}, got '${fromFlag.given}'`);
+    }
     const path = [source, ...issue.path.map(String)];
     if (issue.code === 'unrecognized_keys') {
       const key = [...path, issue.keys[0]].join('.');
@@ -191,21 +205,142 @@ export function resolveTrainConfig(raw: unknown, source = 'config'): TrainConfig
   return r.data;
 }
 
-export function readTrainConfig(path: string): TrainConfig {
+/** What a value must be, in words, from a schema issue ("≥ 16", "an integer", "one of small, seed, tiny"). */
+function mustBe(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_small': return `${issue.inclusive ? '≥' : '>'} ${String(issue.minimum)}`;
+    case 'too_big': return `${issue.inclusive ? '≤' : '<'} ${String(issue.maximum)}`;
+    case 'invalid_value': return `one of ${issue.values.map(String).join(', ')}`;
+    case 'invalid_type': return issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+    default: return `valid (${issue.message})`;
+  }
+}
+
+/**
+ * The offset at which `text` stops being JSON (-1 when it is JSON): V8's messages give it for some mistakes ("at
+ * position 8") but not for an unexpected token, so a small recursive-descent scan of the grammar finds it.
+ */
+function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw i;
+  };
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const word = (w: string): void => {
+    for (const c of w) {
+      if (text[i] !== c) fail();
+      i++;
+    }
+  };
+  const string = (): void => {
+    i++; // the opening quote
+    for (;;) {
+      const c = text[i];
+      if (c === undefined || c < ' ') fail();
+      i++;
+      if (c === '"') return;
+      if (c !== '\\') continue;
+      if ('"\\/bfnrt'.includes(text[i] ?? 'x')) i++;
+      else if (text[i] === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) i += 5;
+      else fail();
+    }
+  };
+  const members = (close: string, member: () => void): void => {
+    i++; // the opening bracket
+    ws();
+    if (text[i] === close) {
+      i++;
+      return;
+    }
+    for (;;) {
+      member();
+      ws();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      if (text[i] !== ',') fail();
+      i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      members('}', () => {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+      });
+    } else if (c === '[') members(']', value);
+    else if (c === '"') string();
+    else if (c === 't') word('true');
+    else if (c === 'f') word('false');
+    else if (c === 'n') word('null');
+    else {
+      const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+      if (!m) fail();
+      i += m![0].length;
+    }
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+    return -1;
+  } catch (e) {
+    if (typeof e === 'number') return e;
+    throw e;
+  }
+}
+
+/** Why `text` is not JSON, in one line: the parser's reason, where (position, line, column). */
+function jsonFailure(text: string, e: unknown): string {
+  if (text.trim() === '') return 'the file is empty';
+  const message = (e as Error).message;
+  const at = jsonErrorOffset(text);
+  if (at < 0) return message;
+  // V8 quotes the text for an unexpected token ("Unexpected token '}', "{…}" is not valid JSON"): keep the token
+  const token = /^Unexpected token '(.+?)', /s.exec(message);
+  const reason = token ? `unexpected '${token[1]}'` : message.replace(/ (in JSON )?at position \d+.*$/s, '');
+  const before = text.slice(0, at).split('\n');
+  return `${reason} at position ${at}, line ${before.length} column ${before.at(-1)!.length + 1}`;
+}
+
+/** Why a file could not be read, in a user's words. */
+function readFailureReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  return code ?? (e as Error).message;
+}
+
+/**
+ * Reads and validates a config file. A file that cannot be read or is not JSON is a usage error (the user named a
+ * wrong file, as with a bad key) naming it as `label` (the CLI passes `--config FILE`).
+ */
+export function readTrainConfig(path: string, label = path): TrainConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw inputError(path, `${path}: cannot read config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw usageError(path, `${label}: cannot read (${readFailureReason(e)})`);
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw inputError(path, `${path}: not valid JSON (${(e as Error).message})`);
+    throw usageError(path, `${label}: not valid JSON (${jsonFailure(text, e)})`);
   }
   // JSON's null would otherwise read as "no keys": a full default run
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw usageError(path, `${path}: a training config is a JSON object ({ "key": value, … }), got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw usageError(path, `${label}: a training config is a JSON object ({ "key": value, … }), got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`);
   return resolveTrainConfig(raw, path);
 }
 

@@ -15,6 +15,7 @@ import { psfL1, seedLoss, twinThetaLoss } from './loss.js';
 import { validate, type ValidationResult } from './validate.js';
 import { writeCurves } from './curves.js';
 import { WeightAverage } from './weight-average.js';
+import { checkResume, existingRunFiles } from './resume.js';
 
 export interface TrainEvents {
   onStart?(info: { startStep: number; steps: number; parameters: number; device: string; sources: string[]; workers: number; noiseDraws: 'cpu' | 'device' }): void;
@@ -37,7 +38,13 @@ export interface TrainResult {
 
 export interface TrainOptions {
   outDir: string;
+  /** Continue `outDir`'s checkpoint; its config must build the same network with the same optimizer kind. */
   resume?: boolean;
+  /**
+   * Start a new run in a folder that already holds one (checkpoint.safetensors, log.jsonl or model.safetensors),
+   * replacing it. Without it (or `resume`), such a folder is refused: a new run would overwrite the old one's files.
+   */
+  overwrite?: boolean;
   /** Stop after this many steps in this call (for tests), even if `config.steps` is not reached. */
   maxStepsThisRun?: number;
   /** Folder that relative data paths are resolved against. */
@@ -116,6 +123,11 @@ export async function train(config: TrainConfig, opts: TrainOptions): Promise<Tr
   const logPath = join(opts.outDir, 'log.jsonl');
   const ckptPath = checkpointPath(opts.outDir);
   const resuming = opts.resume === true && existsSync(ckptPath);
+  const existing = existingRunFiles(opts.outDir);
+  if (!opts.resume && !opts.overwrite && existing.length > 0) {
+    throw usageError('outDir', `${opts.outDir} already holds a training run (${existing.join(', ')}); resume it, or pass overwrite to replace it`);
+  }
+  if (resuming) checkResume(ckptPath, config);
 
   // Everything that can fail on the user's input (weights to start from, data sources) runs before the run folder
   // is created, so that a refused run leaves nothing behind.

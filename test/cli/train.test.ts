@@ -4,12 +4,12 @@
 // twice as coreutils' `timeout` does, stops the run with a checkpoint that --resume continues from.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { loadModel } from '../../src/model/store.js';
 import { writeTiff } from '../../src/io/index.js';
-import { assertError, assertOk, makeTempDir, psfid, removeDir, ROOT } from './helpers.js';
+import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir, ROOT } from './helpers.js';
 
 let dir = '';
 let config = '';
@@ -169,4 +169,149 @@ test('eval refuses a crop below the model’s smallest input, and demo tiles too
   assertError(await psfid(['eval', '--images', dir, '--n', '1', '--crop-size', '16', '--baselines', 'none', '--out', join(dir, 'e.json')], dir), 2, ['--crop-size', '≥ 64']);
   assertError(await psfid(['demo', '--out', join(dir, 'demo'), '--size', '128', '--tiles', '8'], dir), 2, ['--tiles', '--size 128', 'use --tiles ≤ 3']);
   assert.ok(!existsSync(join(dir, 'demo')));
+});
+
+/** Every file of a run folder with its bytes: a refused command must leave it exactly as it was. */
+function snapshot(runDir: string): Map<string, Buffer> {
+  return new Map(listDir(runDir).map((f) => [f, readFileSync(join(runDir, f))]));
+}
+
+test('--out holding a run is refused without --resume (exit 2, nothing overwritten); an empty folder is fine', async () => {
+  const run = join(dir, 'keep');
+  assertOk(await psfid(['train', '--config', config, '--out', run], dir));
+  const before = snapshot(run);
+  for (const extra of [[], ['--steps', '2'], ['--init-from', join(run, 'model.safetensors')]]) {
+    const r = await psfid(['train', '--config', config, '--out', run, ...extra], dir);
+    assertError(r, 2, [`--out ${run}`, 'already holds a training run', 'checkpoint.safetensors', 'pass --resume to continue it', 'choose another folder']);
+    assert.deepEqual(snapshot(run), before, `nothing rewritten (${extra.join(' ')})`);
+  }
+  // any one of the run's files is enough: a log (a run killed before its first checkpoint) or a model
+  for (const file of ['log.jsonl', 'model.safetensors', 'checkpoint.safetensors']) {
+    const partial = join(dir, `partial-${file}`);
+    mkdirSync(partial);
+    writeFileSync(join(partial, file), readFileSync(join(run, file)));
+    assertError(await psfid(['train', '--config', config, '--out', partial], dir), 2, ['--out', partial, file, '--resume']);
+    assert.deepEqual(listDir(partial), [file]);
+    assert.deepEqual(readFileSync(join(partial, file)), readFileSync(join(run, file)));
+  }
+  // an --out that is a file
+  assertError(await psfid(['train', '--config', config, '--out', config], dir), 2, [`--out ${config}`, 'not a run folder']);
+  // an existing empty folder, or one holding other files, is a new run's
+  const empty = join(dir, 'empty');
+  mkdirSync(empty);
+  writeFileSync(join(empty, 'notes.txt'), 'mine');
+  assertOk(await psfid(['train', '--config', config, '--out', empty, '--steps', '1'], dir));
+  assert.equal(readFileSync(join(empty, 'notes.txt'), 'utf8'), 'mine');
+});
+
+test('--resume lists what changed from the run’s stored config in one line, and refuses a change of network or optimizer', async () => {
+  const run = join(dir, 'resume');
+  assertOk(await psfid(['train', '--config', config, '--out', run], dir));
+  const changed = await psfid(['train', '--config', config, '--out', run, '--resume', '--steps', '5', '--lr', '0.002'], dir);
+  assertOk(changed);
+  const lines = changed.stderr.split('\n').filter((l) => l.includes('config changed'));
+  assert.deepEqual(lines, ['psfid train: --resume: config changed from the run\'s: steps: 3 → 5; optimizer.lr: 0.001 → 0.002']);
+  assert.match(changed.stderr, /steps 3 → 5/);
+  // the same config again: nothing to say
+  const same = await psfid(['train', '--config', config, '--out', run, '--resume', '--steps', '5', '--lr', '0.002'], dir);
+  assertOk(same);
+  assert.doesNotMatch(same.stderr, /config changed/);
+
+  // what the checkpoint's weights or optimizer state cannot follow: refused before anything is touched
+  const before = snapshot(run);
+  const base = JSON.parse(readFileSync(config, 'utf8'));
+  const slope = join(dir, 'resume-slope.json');
+  writeFileSync(slope, JSON.stringify({ ...base, steps: 5, optimizer: { lr: 0.002 }, architecture: { slope: 0.2 } }));
+  const sgd = join(dir, 'resume-sgd.json');
+  writeFileSync(sgd, JSON.stringify({ ...base, steps: 5, optimizer: { kind: 'sgd', lr: 0.002 } }));
+  const cases: [string[], string[]][] = [
+    [['--config', config, '--steps', '6', '--preset', 'small'], ['--resume', 'preset cannot change', 'tiny → small', 'from --preset', 'checkpoint.safetensors']],
+    [['--config', slope], ['architecture.slope cannot change', '0.1 → 0.2']],
+    [['--config', sgd], ['optimizer.kind cannot change', 'adam → sgd', '--init-from']],
+  ];
+  for (const [args, mentions] of cases) {
+    assertError(await psfid(['train', ...args, '--out', run, '--resume'], dir), 2, mentions);
+    assert.deepEqual(snapshot(run), before, args.join(' '));
+  }
+  // an override equal to the preset's own value builds the same network: resumed
+  const sameNet = join(dir, 'resume-same.json');
+  writeFileSync(sameNet, JSON.stringify({ ...base, steps: 6, optimizer: { lr: 0.002 }, architecture: { baseChannels: 4 } }));
+  const ok = await psfid(['train', '--config', sameNet, '--out', run, '--resume'], dir);
+  assertOk(ok);
+  assert.match(ok.stderr, /config changed from the run's: steps: 5 → 6\n/);
+});
+
+test('a bad flag value names the flag as typed, not the schema key', async () => {
+  const cases: [string[], string][] = [
+    [['--crop-size', '8'], "--crop-size must be ≥ 16, got '8'"],
+    [['--preset', 'huge'], "--preset must be one of small, seed, tiny, got 'huge'"],
+    [['--lr', '0'], "--lr must be > 0, got '0'"],
+    [['--seed', '1.5'], "--seed must be an integer, got '1.5'"],
+    [['--steps', ''], "--steps must be a positive integer, got ''"],
+    // the loop's check of the network's smallest input, for a crop side that came from the flag
+    [['--crop-size', '32', '--preset', 'small'], '--crop-size: cropSize 32 is below'],
+  ];
+  for (const [args, message] of cases) {
+    const out = join(dir, 'flag');
+    const r = await psfid(['train', '--config', config, '--out', out, ...args], dir);
+    assertError(r, 2, [message]);
+    assert.doesNotMatch(r.stderr, /flags\./, 'no schema path');
+    assert.ok(!existsSync(out), 'no run folder');
+  }
+});
+
+test('a config file that is not JSON, or cannot be read, is a usage error naming --config and the file', async () => {
+  const bad = join(dir, 'not-json.json');
+  writeFileSync(bad, '{\n  "preset": "tiny",\n  "steps": }\n');
+  assertError(await psfid(['train', '--config', bad, '--out', join(dir, 'j1')], dir), 2, [`--config ${bad}: not valid JSON`, "unexpected '}'", 'position 33', 'line 3 column 12']);
+  const comma = join(dir, 'comma.json');
+  writeFileSync(comma, '{"preset": "tiny", "steps": 3,}');
+  assertError(await psfid(['train', '--config', comma, '--out', join(dir, 'j2')], dir), 2, [`--config ${comma}: not valid JSON`, 'position 30']);
+  const empty = join(dir, 'empty.json');
+  writeFileSync(empty, '');
+  assertError(await psfid(['train', '--config', empty, '--out', join(dir, 'j3')], dir), 2, [`--config ${empty}: not valid JSON (the file is empty)`]);
+  const missing = join(dir, 'no-such-config.json');
+  assertError(await psfid(['train', '--config', missing, '--out', join(dir, 'j4')], dir), 2, [`--config ${missing}: cannot read (no such file)`]);
+  assertError(await psfid(['train', '--config', dir, '--out', join(dir, 'j5')], dir), 2, [`--config ${dir}: cannot read`, 'folder']);
+  for (const j of ['j1', 'j2', 'j3', 'j4', 'j5']) assert.ok(!existsSync(join(dir, j)), `no run folder ${j}`);
+});
+
+test('--init-from another architecture says it in one short line (count, two examples, the file’s preset); it takes shipped model names', async () => {
+  const shipped = join(ROOT, 'models', 'psfid-small.safetensors');
+  for (const from of [shipped, 'small']) {
+    const r = await psfid(['train', '--config', config, '--out', join(dir, 'i1'), '--init-from', from], dir);
+    assertError(r, 1, [shipped, 'not this configuration', 'tensors differ', 'e.g. enc0.conv1.weight is 4×3×3×3 here, 16×3×3×3 in the file', 'the file holds the small preset with "architecture": {"baseChannels":16']);
+    assert.ok(r.stderr.length < 500, `short: ${r.stderr.length} characters`);
+    assert.ok(!existsSync(join(dir, 'i1')));
+  }
+  // a checkpoint of another preset: the same one line, the checkpoint's preset from its config
+  const other = join(dir, 'other-preset');
+  const smallCfg = join(dir, 'small-init.json');
+  writeFileSync(smallCfg, JSON.stringify({ preset: 'small', steps: 1, batchSize: 1, cropSize: 64, validation: { every: 1, size: 1, seed: 1 }, data: { sources: [{ kind: 'procedural', generator: 'spots' }] } }));
+  assertOk(await psfid(['train', '--config', smallCfg, '--out', other], dir));
+  const wrong = join(other, 'checkpoint.safetensors');
+  const r = await psfid(['train', '--config', config, '--out', join(dir, 'i2'), '--init-from', wrong], dir);
+  assertError(r, 1, [wrong, 'not this configuration', 'tensors differ', 'the file holds the small preset']);
+  assert.ok(r.stderr.length < 400, `short: ${r.stderr.length} characters`);
+
+  // the shipped model's name, with the shipped model's architecture: it starts from those weights
+  const { info } = loadModel('small');
+  const overrides = { baseChannels: 16, spectralChannels: 16, conditionHead: true, headLayers: 2, init: 'he', inputNorm: 'range', headNorm: true, psfResidual: true };
+  assert.deepEqual({ ...info.architecture, ...overrides }, info.architecture, 'the shipped model has these overrides');
+  const match = join(dir, 'shipped-arch.json');
+  writeFileSync(match, JSON.stringify({ ...JSON.parse(readFileSync(smallCfg, 'utf8')), architecture: overrides }));
+  const ok = await psfid(['train', '--config', match, '--out', join(dir, 'i3'), '--init-from', 'small'], dir);
+  assertOk(ok);
+  assert.match(ok.stderr, /steps 0 → 1.*weights from small/);
+  const weights = (f: string): Map<string, number[]> => {
+    const { model } = loadModel(f);
+    const w = new Map([...model.stateDict()].map(([k, t]) => [k, t.toArray()]));
+    model.dispose();
+    return w;
+  };
+  const [a, b] = [weights(shipped), weights(join(dir, 'i3', 'model.safetensors'))];
+  // one warm-up step at lr ≈ 5e-6 moves no weight by more than 1e-3 (another initialisation differs by ~0.1)
+  let worst = 0;
+  for (const [k, v] of a) v.forEach((x, i) => { worst = Math.max(worst, Math.abs(x - b.get(k)![i]!)); });
+  assert.ok(worst < 1e-3, `weights from the shipped model (max change ${worst})`);
 });

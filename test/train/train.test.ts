@@ -259,3 +259,22 @@ test('distillation: the first loss adds weight × the L1 distance to the teacher
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('train() refuses a folder that holds a run unless it resumes it or overwrite is set, and a resume of another network', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'psfid-overwrite-'));
+  try {
+    (await train(tiny({ steps: 2 }), { outDir: dir })).model.dispose();
+    const checkpoint = readFileSync(join(dir, 'checkpoint.safetensors'));
+    const log = readFileSync(join(dir, 'log.jsonl'), 'utf8');
+    await assert.rejects(train(tiny({ steps: 2 }), { outDir: dir }), (e: unknown) => e instanceof PsfidError && e.message.includes(dir) && /already holds a training run \(checkpoint\.safetensors, log\.jsonl\)/.test(e.message));
+    await assert.rejects(train(tiny({ steps: 3, architecture: { slope: 0.3 } }), { outDir: dir, resume: true }), (e: unknown) => e instanceof PsfidError && /architecture\.slope cannot change when resuming \(0\.1 → 0\.3\)/.test(e.message));
+    assert.deepEqual(readFileSync(join(dir, 'checkpoint.safetensors')), checkpoint, 'the refused runs left the checkpoint alone');
+    assert.equal(readFileSync(join(dir, 'log.jsonl'), 'utf8'), log);
+    const r = await train(tiny({ steps: 1 }), { outDir: dir, overwrite: true });
+    r.model.dispose();
+    assert.equal(r.step, 1);
+    assert.notDeepEqual(readFileSync(join(dir, 'checkpoint.safetensors')), checkpoint, 'overwrite: a new run');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
