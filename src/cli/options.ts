@@ -10,12 +10,14 @@ import type { Prior, PriorSpec } from '../acquisition/prior.js';
 import { resolvePrior } from '../acquisition/prior.js';
 import { noGrad, tensor, tidy } from '../engine/index.js';
 import { CONV_PRECISION_REQUESTS } from '../model/precision.js';
-import { largestPixel } from '../identify/pipeline.js';
+import { cutoffLimitError, type CutoffOrigin } from '../identify/pipeline.js';
+import { buildOpticsInfo } from '../io/index.js';
 import { PsfidError, fmt, usageError } from '../errors.js';
 import {
   DEFAULT_PSF_SIZE,
   DEFAULT_PUPIL_SIZE,
   DEFAULT_ZERNIKE_NOLL,
+  defaultPupilSize,
   MAX_FC,
   MIN_PUPIL_RADIUS_SAMPLES,
   NYQUIST_FC,
@@ -112,6 +114,16 @@ export const OPTICS_FLAG_NAMES: Readonly<Record<string, string>> = Object.freeze
   allowUndersampling: '--allow-undersampling',
 });
 
+/**
+ * The largest --size and --pupil-size accepted. Memory, not accuracy, sets them: the window-energy check (and its
+ * search for a --size that would hold the PSF, windowEnergyReport) builds the PSF on a whole pupil grid of up to
+ * MAX_PUPIL_SIZE² samples in float64 with its Zernike basis: `psfid psf` peaks at 0.65 GB of RSS there (0.35 GB on
+ * today's default 256² grid), growing as P², so P = 4096 would need gigabytes. A 255-pixel window holds a PSF
+ * defocused by 3 waves at fc 0.2 (181² holds 91 % of it), and its default grid, 4·255 = 1020, is within the limit.
+ */
+export const MAX_PSF_SIZE = 255;
+export const MAX_PUPIL_SIZE = 1024;
+
 /** An example microscope for the help text: the Nyquist pixel of NA 1.4 at 520 nm. */
 const EXAMPLE = { na: 1.4, wavelengthNm: 520 };
 
@@ -132,8 +144,8 @@ export function addOpticsOptions(cmd: Command, opts: { zernike?: boolean; pixelS
     .option('--wavelength-nm <nm>', 'emission wavelength in nanometres (with --na and --pixel-size-nm)')
     .option('--pixel-size-nm <nm>', `pixel size in the sample plane (camera pixel ÷ magnification) in nanometres (with --na and --wavelength-nm)${opts.pixelSizeNote ? `; ${opts.pixelSizeNote}` : ''}`)
     .option('--allow-undersampling', `accept ${NYQUIST_FC} < fc < ${MAX_FC}: the image is sampled below Nyquist and the PSF aliases`)
-    .option('--size <px>', 'PSF side S in pixels, odd (the optical axis sits at the centre pixel ⌊S/2⌋)', String(DEFAULT_PSF_SIZE))
-    .option('--pupil-size <samples>', 'pupil grid side P in samples, P ≥ 4·S (finer grid, more accurate PSF, slower)', String(DEFAULT_PUPIL_SIZE));
+    .option('--size <px>', `PSF side S in pixels, odd, at most ${MAX_PSF_SIZE} (the optical axis sits at the centre pixel ⌊S/2⌋)`, String(DEFAULT_PSF_SIZE))
+    .option('--pupil-size <samples>', `pupil grid side P in samples, 4·S ≤ P ≤ ${MAX_PUPIL_SIZE} (finer grid, more accurate PSF, slower) (default: ${DEFAULT_PUPIL_SIZE}, or 4·S when S > ${DEFAULT_PUPIL_SIZE / 4})`);
   if (opts.zernike !== false) {
     cmd
       .option('--zernike <list>', 'aberrations as Noll index:waves pairs, e.g. "4:0.1,7:-0.05" (defocus 0.1 waves, vertical coma −0.05 waves)')
@@ -160,6 +172,8 @@ Aberrations:
   Zernike coefficients are in waves (phase = 2π · waves · Z), Noll-normalised (RMS 1 over the pupil), indexed
   by Noll (j ≥ 1) with --zernike or by ANSI/OSA (j ≥ 0) with --zernike-ansi; other indices add to the default
   modes, Noll ${names}.
+  An empty list is refused (leave the flag out for no aberrations), and so is piston (Noll 1, ANSI 0): a
+  constant phase does not change an intensity PSF.
   Angles: ϑ = atan2(y, x) with x = columns (to the right), y = rows (downward).
 `;
 }
@@ -223,25 +237,47 @@ export function withFlagNames<T>(fn: () => T, names: Readonly<Record<string, str
   }
 }
 
-/** --size and --pupil-size as integers (their physics is checked by resolveOptics). */
+/**
+ * --size and --pupil-size as integers within MAX_PSF_SIZE and MAX_PUPIL_SIZE (their physics is checked by
+ * resolveOptics). Without --pupil-size, the grid follows the size: defaultPupilSize(S), 256 up to S = 63.
+ */
 export function gridFromFlags(flags: OpticsFlags): { psfSize: number; pupilSize: number } {
   const psfSize = numberFlag('--size', flags.size ?? String(DEFAULT_PSF_SIZE), { integer: true, min: 3, unit: 'pixels' });
+  if (psfSize > MAX_PSF_SIZE) {
+    throw usageError('--size', `--size must be ≤ ${MAX_PSF_SIZE} pixels, got ${psfSize}: its pupil grid needs at least 4·S samples a side, and one above ${MAX_PUPIL_SIZE} would not fit in memory`);
+  }
   if (psfSize % 2 === 0) throw usageError('--size', `--size must be odd (the optical axis sits at the centre pixel), got ${psfSize}; use ${psfSize + 1}`);
-  const pupilSize = numberFlag('--pupil-size', flags.pupilSize ?? String(DEFAULT_PUPIL_SIZE), { integer: true, min: 1, unit: 'samples' });
+  if (flags.pupilSize === undefined) return { psfSize, pupilSize: defaultPupilSize(psfSize) };
+  const pupilSize = numberFlag('--pupil-size', flags.pupilSize, { integer: true, min: 1, unit: 'samples' });
+  if (pupilSize > MAX_PUPIL_SIZE) {
+    throw usageError('--pupil-size', `--pupil-size must be ≤ ${MAX_PUPIL_SIZE} samples, got ${pupilSize}: the PSF's share of energy inside its window is computed on the whole P × P grid, which would not fit in memory beyond it`);
+  }
   if (pupilSize < 4 * psfSize) throw usageError('--pupil-size', `--pupil-size must be ≥ 4 × --size = ${4 * psfSize} samples, got ${pupilSize}`);
   return { psfSize, pupilSize };
 }
 
 /**
  * The Zernike coefficients of --zernike (Noll) or --zernike-ansi (ANSI/OSA, converted to Noll), or null when
- * neither is given. Both together are refused.
+ * neither is given. Both together are refused, and so are an empty list (a flag that says nothing: leave it out) and
+ * piston (Noll 1, ANSI 0): a constant phase leaves the intensity |FFT(pupil)|² unchanged, so its value would be
+ * ignored, and psfid refuses flags that would be ignored (as --theta-max without --random).
  */
 export function zernikeFromFlags(flags: OpticsFlags): ZernikeCoefficients | null {
   if (flags.zernike !== undefined && flags.zernikeAnsi !== undefined) {
     throw usageError('--zernike', '--zernike contradicts --zernike-ansi: give the coefficients with one indexing (Noll or ANSI/OSA), not both');
   }
-  if (flags.zernike !== undefined) return withFlagNames(() => parseZernikeCoefficients(flags.zernike!, 'noll'), { zernike: '--zernike' });
-  if (flags.zernikeAnsi !== undefined) return withFlagNames(() => parseZernikeCoefficients(flags.zernikeAnsi!, 'ansi'), { zernike: '--zernike-ansi' });
+  const parse = (flag: string, text: string, indexing: 'noll' | 'ansi'): ZernikeCoefficients => {
+    if (text.trim() === '') {
+      throw usageError(flag, `${flag} is empty: give index:waves pairs, e.g. "4:0.1,7:-0.05" (leave ${flag} out for a diffraction-limited PSF)`);
+    }
+    const coefficients = withFlagNames(() => parseZernikeCoefficients(text, indexing), { zernike: flag });
+    if (coefficients.noll.includes(1)) {
+      throw usageError(flag, `${flag}: ${indexing === 'noll' ? 'Noll 1' : 'ANSI 0'} (piston) is a constant phase, which does not change an intensity PSF: leave it out`);
+    }
+    return coefficients;
+  };
+  if (flags.zernike !== undefined) return parse('--zernike', flags.zernike, 'noll');
+  if (flags.zernikeAnsi !== undefined) return parse('--zernike-ansi', flags.zernikeAnsi, 'ansi');
   return null;
 }
 
@@ -275,7 +311,7 @@ export function opticsFromFlags(flags: OpticsFlags, opts: { zernikeNoll?: readon
       }
     } catch (e) {
       // The library decides the limits; the CLI words its refusal in terms of the flags the user typed.
-      if (e instanceof PsfidError && (e.param === 'fc' || e.param === 'pixelSizeNm')) throw cutoffLimitError(cutoff, base.allowUndersampling) ?? e;
+      if (e instanceof PsfidError && (e.param === 'fc' || e.param === 'pixelSizeNm')) throw (cutoff.source !== 'none' && cutoffLimitError(originOf(cutoff), base.allowUndersampling)) || e;
       if (e instanceof PsfidError && e.param === 'pupilSize') throw smallCutoffError(cutoff, pupilSize, psfSize) ?? e;
       throw e;
     }
@@ -287,22 +323,25 @@ export function opticsFromFlags(flags: OpticsFlags, opts: { zernikeNoll?: readon
   return { optics, cutoff };
 }
 
-/** A refusal of the cut-off in the flags' terms, with a value that would work; null when fc is within limits. */
-function cutoffLimitError(cutoff: CutoffFlags, allowUndersampling: boolean): PsfidError | null {
-  if (cutoff.source === 'none') return null;
-  const fc = cutoff.fc;
-  const hard = fc >= MAX_FC;
-  if (!hard && (fc <= NYQUIST_FC || allowUndersampling)) return null;
-  if (cutoff.source === 'fc') {
-    return hard
-      ? usageError('--fc', `--fc must be < ${MAX_FC} cycles/pixel, got ${fmt(fc)}: beyond it the pupil does not fit the sampled band, even with --allow-undersampling. Sample more finely (fc = NA·pixel/λ)`)
-      : usageError('--fc', `--fc ${fmt(fc)} is above the Nyquist limit ${NYQUIST_FC} cycles/pixel (the OTF reaches 2·fc = ${fmt(2 * fc)} cycles/pixel): a pixel ${fmt(NYQUIST_FC / fc)}× the current size would satisfy it. Sample more finely or pass --allow-undersampling`);
+/**
+ * What psf and simulate write into their TIFFs about the optics, so that identify (grid, deconvolve --blind) finds
+ * the cut-off again without flags: with the microscope flags, the pixel size as the calibration and NA and
+ * wavelength in ImageJ's Info, as `LensNA` and `EmissionWavelength` (keys the reader already takes from Bio-Formats'
+ * metadata); otherwise the cut-off itself (given by --fc or drawn) as `psfid.fc` in the Info (src/io/imagej.ts),
+ * with `pixelSizeNm`, a pixel size known otherwise (the input's), as the calibration.
+ */
+export function opticsTiffOptions(cutoff: CutoffFlags, fc: number, pixelSizeNm?: number): { pixelSizeNm?: number; info: string } {
+  if (cutoff.source === 'microscope') {
+    return { pixelSizeNm: cutoff.pixelSizeNm, info: buildOpticsInfo({ numericalAperture: cutoff.numericalAperture, emissionWavelengthNm: cutoff.wavelengthNm }) };
   }
-  const { numericalAperture: na, wavelengthNm, pixelSizeNm } = cutoff;
-  const gives = `--pixel-size-nm ${fmt(pixelSizeNm)} gives fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel for NA ${fmt(na)} at ${fmt(wavelengthNm)} nm`;
-  return hard
-    ? usageError('--pixel-size-nm', `${gives}, not below ${MAX_FC}: the pupil does not fit the sampled band, even with --allow-undersampling. Use --pixel-size-nm < ${largestPixel(MAX_FC, na, wavelengthNm)}`)
-    : usageError('--pixel-size-nm', `${gives}, above the Nyquist limit ${NYQUIST_FC}: use --pixel-size-nm ≤ ${largestPixel(NYQUIST_FC, na, wavelengthNm)} or pass --allow-undersampling`);
+  return { ...(pixelSizeNm !== undefined && { pixelSizeNm }), info: buildOpticsInfo({ fc }) };
+}
+
+/** The cut-off of the flags as cutoffLimitError words it (src/identify/pipeline.ts: one wording for every command). */
+function originOf(cutoff: Exclude<CutoffFlags, { source: 'none' }>): CutoffOrigin {
+  return cutoff.source === 'fc'
+    ? { kind: 'fc', fc: cutoff.fc }
+    : { kind: 'microscope', numericalAperture: cutoff.numericalAperture, wavelengthNm: cutoff.wavelengthNm, pixelSizeNm: cutoff.pixelSizeNm };
 }
 
 /**
@@ -314,12 +353,16 @@ function smallCutoffError(cutoff: CutoffFlags, pupilSize: number, psfSize: numbe
   const fc = cutoff.fc;
   const what = cutoff.source === 'fc' ? `--fc ${fmt(fc)}` : `fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel (--na ${fmt(cutoff.numericalAperture)}, --wavelength-nm ${fmt(cutoff.wavelengthNm)}, --pixel-size-nm ${fmt(cutoff.pixelSizeNm)})`;
   const ring = 0.61 / fc; // the Airy pattern's first dark ring, in pixels
+  const needed = Math.ceil(MIN_PUPIL_RADIUS_SAMPLES / fc);
   // Microscope images, mosaics included, stay well below 10⁵ pixels a side.
   if (ring > 1e5) {
     return usageError(cutoff.source === 'fc' ? '--fc' : '--pixel-size-nm', `${what} is too small: the PSF's first dark ring would lie 0.61/fc = ${fmt(ring)} pixels from its centre, wider than any image (fc = NA·pixel/λ: 0.1–0.25 for a microscope sampled near Nyquist)`);
   }
+  if (needed > MAX_PUPIL_SIZE) {
+    return usageError(cutoff.source === 'fc' ? '--fc' : '--pixel-size-nm', `${what} is too small: its pupil disk would need --pupil-size ≥ ${needed} to span ${MIN_PUPIL_RADIUS_SAMPLES} samples in radius, above the limit ${MAX_PUPIL_SIZE}; psfid models fc ≥ ${MIN_PUPIL_RADIUS_SAMPLES / MAX_PUPIL_SIZE} cycles/pixel (fc = NA·pixel/λ: 0.1–0.25 for a microscope sampled near Nyquist)`);
+  }
   const beyond = ring > psfSize / 2 ? `; its first dark ring lies 0.61/fc = ${fmt(ring)} pixels from the centre, outside the --size ${psfSize} window` : '';
-  return usageError('--pupil-size', `${what} needs --pupil-size ≥ ${Math.ceil(MIN_PUPIL_RADIUS_SAMPLES / fc)}: the pupil disk must span at least ${MIN_PUPIL_RADIUS_SAMPLES} samples in radius, and fc·P = ${fmt(fc * pupilSize)} on --pupil-size ${pupilSize}${beyond}`);
+  return usageError('--pupil-size', `${what} needs --pupil-size ≥ ${needed}: the pupil disk must span at least ${MIN_PUPIL_RADIUS_SAMPLES} samples in radius, and fc·P = ${fmt(fc * pupilSize)} on --pupil-size ${pupilSize}${beyond}`);
 }
 
 /** One Zernike coefficient for reports: Noll and ANSI indices, the mode's name, the amplitude in waves. */
@@ -351,6 +394,14 @@ export interface WindowEnergyReport {
 }
 
 /**
+ * The --pupil-size to suggest with --size `side`, where the grid is `p` for the side `s`: none when `p` is the
+ * default for `s` (the default follows --size) or already ≥ 4·side, else 4·side.
+ */
+function pupilFlagFor(side: number, s: number, p: number): string {
+  return p === defaultPupilSize(s) || 4 * side <= p ? '' : ` --pupil-size ${4 * side}`;
+}
+
+/**
  * The share of a PSF's energy inside its S × S window (optics.psfSize; θ one row in waves, aligned with
  * optics.zernikeNoll) and, when too small, a warning naming the --size that would hold enough.
  */
@@ -362,16 +413,28 @@ export function windowEnergyReport(optics: Optics, theta: readonly number[]): Wi
   const energyInWindow = shares(optics, [s])[0]!;
   if (energyInWindow >= WINDOW_ENERGY_WARNING) return { energyInWindow };
   // A larger side needs --pupil-size ≥ 4·side, and a PSF wider than the grid wraps around it (P-periodic): look
-  // for it on a grid 2× finer in frequency (2P pixels wide), where every side up to P/2 is valid.
-  const fine = resolveOptics({ fc: optics.fc, psfSize: s, pupilSize: 2 * p, zernikeNoll: optics.zernikeNoll, allowUndersampling: optics.allowUndersampling });
-  const sizes = Array.from({ length: Math.max(0, Math.floor((Math.floor(p / 2) - 1 - s) / 2)) }, (_, i) => s + 2 + 2 * i);
-  const larger = sizes.length > 0 ? shares(fine, sizes) : [];
-  const k = larger.findIndex((v) => v >= WINDOW_ENERGY_WARNING);
+  // for it on a grid G finer in frequency, where every side up to G/4 is valid: first 2P (sides up to P/2), never
+  // coarser than P; then, if none of those holds enough, MAX_PUPIL_SIZE for the sides up to MAX_PSF_SIZE (memory
+  // grows as G², so the large grid is built only when needed).
+  const sizes: number[] = [];
+  const larger: number[] = [];
+  let k = -1;
+  for (const g of [Math.max(p, Math.min(2 * p, MAX_PUPIL_SIZE)), MAX_PUPIL_SIZE]) {
+    const from = (sizes.at(-1) ?? s) + 2;
+    const to = Math.min(Math.floor(g / 4) - 1, MAX_PSF_SIZE);
+    if (from > to) continue;
+    const more = Array.from({ length: Math.floor((to - from) / 2) + 1 }, (_, i) => from + 2 * i);
+    const fine = resolveOptics({ fc: optics.fc, psfSize: s, pupilSize: g, zernikeNoll: optics.zernikeNoll, allowUndersampling: optics.allowUndersampling });
+    sizes.push(...more);
+    larger.push(...shares(fine, more));
+    k = larger.findIndex((v) => v >= WINDOW_ENERGY_WARNING);
+    if (k >= 0) break;
+  }
   const pct = (v: number): string => `${(100 * v).toPrecision(2)} %`;
   const fix =
     k < 0
       ? `no side up to ${sizes.at(-1) ?? s} pixels would hold ${pct(WINDOW_ENERGY_WARNING)}: check the coefficients (in waves)`
-      : `--size ${sizes[k]}${4 * sizes[k]! > p ? ` --pupil-size ${4 * sizes[k]!}` : ''} would hold ${pct(larger[k]!)}`;
+      : `--size ${sizes[k]}${pupilFlagFor(sizes[k]!, s, p)} would hold ${pct(larger[k]!)}`;
   return {
     energyInWindow,
     warning: `only ${pct(energyInWindow)} of the PSF's energy falls inside the ${s}×${s} window: the PSF written (renormalised to sum 1) is truncated; ${fix}`,

@@ -1,8 +1,8 @@
 // From a microscope image to PSFs: resolve fc (flags, else the file's metadata, else a clear error) and θmax (flag,
 // else the model's prior mean), take the grey plane, identify one PSF (or a grid), and read out Zernike coefficients.
 import { noGrad, type Tensor } from '../engine/index.js';
-import { fmt, usageError, inputError } from '../errors.js';
-import { findNonFinite, planeAxesStated, planeIndex, toFloat32Gray, type ImageStack } from '../io/index.js';
+import { fmt, usageError, inputError, type PsfidError } from '../errors.js';
+import { findNonFinite, planeAxesStated, planeIndex, PSFID_FC_KEY, toFloat32Gray, type ImageStack } from '../io/index.js';
 import { gradientEnergy } from '../evaluate/metrics.js';
 import { cutoffFromMicroscope, DEFAULT_PSF_SIZE, DEFAULT_PUPIL_SIZE, MAX_FC, MAX_NA, MIN_PUPIL_RADIUS_SAMPLES, NYQUIST_FC, resolveOptics, ZERNIKE_NAMES, type Optics } from '../optics/index.js';
 import type { Identifier } from '../model/identifier.js';
@@ -46,12 +46,82 @@ function checkSmallCutoff(fc: number, what: string, flag: string): void {
 }
 
 /**
- * fc from the flags, else from the image's metadata (pixel size, NA, emission wavelength), else an error naming the
- * flags. Every refusal names the flags the user gave (or the file, for values read from it) and is a usage error
- * (exit 2), raised before anything else runs: NA above 1.7, fc beyond the Nyquist or the hard limit, fc too small.
+ * Where a cut-off came from, as the refusal of one beyond the limits words it (cutoffLimitError):
+ * - `fc`: the --fc flag;
+ * - `recorded`: the `psfid.fc` a file's metadata records (io/imagej.ts), `path` naming the file;
+ * - `microscope`: NA·pixel/λ, from the flags alone, or, with `file`, partly or wholly from the file's metadata
+ *   (`from` says which term came from where, e.g. 'NA: flag, wavelength: metadata, pixel size: metadata').
+ */
+export type CutoffOrigin =
+  | { readonly kind: 'fc'; readonly fc: number }
+  | { readonly kind: 'recorded'; readonly fc: number; readonly path: string }
+  | {
+      readonly kind: 'microscope';
+      readonly numericalAperture: number;
+      readonly wavelengthNm: number;
+      readonly pixelSizeNm: number;
+      readonly file?: { readonly path: string; readonly from: string };
+    };
+
+/** The cut-off of `origin` in cycles/pixel. */
+function cutoffOf(origin: CutoffOrigin): number {
+  return origin.kind === 'microscope' ? cutoffFromMicroscope(origin.numericalAperture, origin.wavelengthNm, origin.pixelSizeNm) : origin.fc;
+}
+
+/**
+ * The one wording of the refusal of a cut-off beyond the limits (fc ≥ MAX_FC always; fc > NYQUIST_FC unless
+ * undersampling is allowed), for every command: psf and simulate (cli/options.ts) and identify, grid, deconvolve
+ * --blind and info (resolveCutoff). Says where fc came from, which limit it breaks and what would do: a pixel size
+ * (flags), --allow-undersampling, or the flags that override a file. A usage error naming the flag to change (--fc for
+ * a value read from a file: flags override it); null when fc is within the limits.
+ */
+export function cutoffLimitError(origin: CutoffOrigin, allowUndersampling: boolean): PsfidError | null {
+  const fc = cutoffOf(origin);
+  const hard = fc >= MAX_FC;
+  if (!hard && (fc <= NYQUIST_FC || allowUndersampling)) return null;
+  const limit = hard
+    ? `not below ${MAX_FC}: the pupil does not fit the sampled band (the pixels are too coarse for this PSF), even with --allow-undersampling`
+    : `above the Nyquist limit ${NYQUIST_FC}`;
+  if (origin.kind === 'fc') {
+    return usageError(
+      '--fc',
+      `--fc ${fmt(fc)} cycles/pixel is ${limit}` +
+        (hard
+          ? `. Sample more finely: a pixel under ${fmt(MAX_FC / fc)}× the current size (fc = NA·pixel/λ)`
+          : `: a pixel ${fmt(NYQUIST_FC / fc)}× the current size would satisfy it (the OTF reaches 2·fc = ${fmt(2 * fc)} cycles/pixel); sample more finely or pass --allow-undersampling`),
+    );
+  }
+  const overrides = 'Flags override the file: --fc, or --na, --wavelength-nm and --pixel-size-nm';
+  const fromFile = (what: string): PsfidError => usageError('--fc', `${what}, ${limit}${hard ? `. ${overrides}` : `: pass --allow-undersampling to accept it. ${overrides}`}`);
+  if (origin.kind === 'recorded') return fromFile(`${origin.path}: fc = ${fmt(fc)} cycles/pixel (${PSFID_FC_KEY} in the file's metadata)`);
+  const { numericalAperture: na, wavelengthNm: wl, pixelSizeNm: px } = origin;
+  if (origin.file) return fromFile(`${origin.file.path}: fc = NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm = ${fmt(fc)} cycles/pixel (${origin.file.from})`);
+  // All three from flags: the pixel that would do; far off, a wavelength in µm or a pixel on the camera is likelier.
+  const gives = `--na ${fmt(na)}, --wavelength-nm ${fmt(wl)} and --pixel-size-nm ${fmt(px)} give fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel, ${limit}`;
+  return usageError(
+    '--pixel-size-nm',
+    hard
+      ? `${gives}. At NA ${fmt(na)} and ${fmt(wl)} nm the pixel must be < ${largestPixel(MAX_FC, na, wl)} nm: check --pixel-size-nm (the pixel in the sample plane: camera pixel ÷ magnification) and --wavelength-nm (the emission wavelength, in nm)`
+      : `${gives}: use --pixel-size-nm ≤ ${largestPixel(NYQUIST_FC, na, wl)} or pass --allow-undersampling`,
+  );
+}
+
+/**
+ * fc from the flags, else from the image's metadata, else an error naming the flags. The metadata's cut-off is, in
+ * this order: the `psfid.fc` psfid recorded (a `psfid simulate` output whose fc was given or drawn: the cut-off the
+ * simulation used), used only when no cut-off flag is given; else NA·pixel/λ, each term from its flag or the file.
+ * Every refusal names the flags the user gave (or the file, for values read from it) and is a usage error (exit 2),
+ * raised before anything else runs: NA above 1.7, fc beyond the Nyquist or the hard limit (cutoffLimitError), fc too
+ * small.
  */
 export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], path: string): Resolved<number> {
+  const allow = flags.allowUndersampling === true;
+  const refuse = (origin: CutoffOrigin): void => {
+    const e = cutoffLimitError(origin, allow);
+    if (e) throw e;
+  };
   if (flags.fc !== undefined) {
+    refuse({ kind: 'fc', fc: flags.fc });
     checkSmallCutoff(flags.fc, `--fc ${fmt(flags.fc)}`, '--fc');
     return { value: flags.fc, source: 'flag --fc' };
   }
@@ -59,6 +129,13 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
     throw usageError('--na', `--na must be ≤ ${MAX_NA} (no immersion medium goes higher), got ${fmt(flags.numericalAperture)}`);
   }
   const stated = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) && v > 0 ? v : undefined);
+  const recorded = stated(md.fc);
+  // Any of --na, --wavelength-nm, --pixel-size-nm asks for NA·pixel/λ: a flag overrides what the file records.
+  if (recorded !== undefined && flags.numericalAperture === undefined && flags.wavelengthNm === undefined && flags.pixelSizeNm === undefined) {
+    refuse({ kind: 'recorded', fc: recorded, path });
+    checkSmallCutoff(recorded, `${path}: fc = ${fmt(recorded)} cycles/pixel (${PSFID_FC_KEY} in the file's metadata)`, '--fc');
+    return { value: recorded, source: `metadata: ${PSFID_FC_KEY} (the cut-off psfid simulate or psf recorded)` };
+  }
   const na = flags.numericalAperture ?? stated(md.numericalAperture);
   const wl = flags.wavelengthNm ?? stated(md.emissionWavelengthNm);
   const px = flags.pixelSizeNm ?? stated(md.pixelSizeNm);
@@ -70,25 +147,9 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
       flags.pixelSizeNm !== undefined ? 'pixel size: flag' : 'pixel size: metadata',
     ].join(', ');
     const fromFile = flags.numericalAperture === undefined || flags.wavelengthNm === undefined || flags.pixelSizeNm === undefined;
+    refuse({ kind: 'microscope', numericalAperture: na, wavelengthNm: wl, pixelSizeNm: px, ...(fromFile && { file: { path, from } }) });
     const fc = cutoffFromMicroscope(na, wl, px);
     const inFile = `${path}: fc = NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm = ${fmt(fc)} cycles/pixel (${from})`;
-    const hard = fc >= MAX_FC;
-    if (hard || (fc > NYQUIST_FC && flags.allowUndersampling !== true)) {
-      if (fromFile) {
-        const why = hard
-          ? `not below ${MAX_FC}: the pixels are too coarse for this PSF, even with --allow-undersampling`
-          : `above the Nyquist limit ${NYQUIST_FC}: pass --allow-undersampling to accept it`;
-        throw usageError('--fc', `${inFile}, ${why}. Flags override the file: --fc, or --na, --wavelength-nm and --pixel-size-nm`);
-      }
-      // All three from flags: the pixel that would do; far off, a wavelength in µm or a pixel on the camera is likelier.
-      const gives = `--na ${fmt(na)}, --wavelength-nm ${fmt(wl)} and --pixel-size-nm ${fmt(px)} give fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel`;
-      throw usageError(
-        '--pixel-size-nm',
-        hard
-          ? `${gives}, not below ${MAX_FC}: the pupil does not fit the sampled band, even with --allow-undersampling. At NA ${fmt(na)} and ${fmt(wl)} nm the pixel must be < ${largestPixel(MAX_FC, na, wl)} nm: check --pixel-size-nm (the pixel in the sample plane: camera pixel ÷ magnification) and --wavelength-nm (the emission wavelength, in nm)`
-          : `${gives}, above the Nyquist limit ${NYQUIST_FC}: use --pixel-size-nm ≤ ${largestPixel(NYQUIST_FC, na, wl)} or pass --allow-undersampling`,
-      );
-    }
     checkSmallCutoff(fc, fromFile ? inFile : `fc = NA·pixel/λ = ${fmt(fc)} cycles/pixel (--na ${fmt(na)}, --wavelength-nm ${fmt(wl)}, --pixel-size-nm ${fmt(px)})`, fromFile ? '--fc' : '--pixel-size-nm');
     return { value: fc, source: `NA·pixel/λ = ${fmt(na)}·${fmt(px)} nm/${fmt(wl)} nm (${from})` };
   }
@@ -97,7 +158,8 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
     wl === undefined && '--wavelength-nm',
     px === undefined && '--pixel-size-nm',
   ].filter(Boolean);
-  throw usageError('--fc', `${path}: cannot tell the cut-off frequency: give --fc, or ${missing.join(', ')} (not in the file's metadata)`);
+  const unused = recorded === undefined ? '' : `; the file's ${PSFID_FC_KEY} = ${fmt(recorded)} gives way to --na, --wavelength-nm and --pixel-size-nm: leave them out to use it`;
+  throw usageError('--fc', `${path}: cannot tell the cut-off frequency: give --fc, or ${missing.join(', ')} (not in the file's metadata)${unused}`);
 }
 
 /**
@@ -153,7 +215,7 @@ export function resolvePlane(image: ImageStack, text: string, path: string): Res
   }
   if (/^\d+$/.test(text.trim())) {
     const k = Number(text);
-    if (k >= planes) throw usageError('--plane', `--plane must be in 0…${planes - 1} for ${path}, got ${k}`);
+    if (k >= planes) throw usageError('--plane', `--plane must be in 0…${planes - 1} for ${path} (${planes} plane(s)), got ${k}`);
     return { value: k, source: 'flag --plane' };
   }
   const c = Number(/^sharpest(?::(\d+))?$/.exec(text.trim())![1] ?? 0);

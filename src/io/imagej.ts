@@ -136,6 +136,70 @@ export function parseImageJInfo(data: Uint8Array, byteCounts: readonly number[])
 }
 
 /**
+ * ImageJ's binary metadata block holding one `Info` text, in a little-endian TIFF's byte order (what parseImageJInfo
+ * reads, and ImageJ's TiffDecoder and tifffile too): the magic `JIJI`, one (type `info` reversed, count 1) pair, then
+ * the text in UTF-16LE. `byteCounts` go to IJMetadataByteCounts (header size, text size), `data` to IJMetadata.
+ */
+export function encodeImageJInfo(info: string): { byteCounts: number[]; data: Uint8Array } {
+  const text = Buffer.from(info, 'utf16le');
+  const header = new Uint8Array(12);
+  header.set([...'JIJI'].map((c) => c.charCodeAt(0)), 0);
+  header.set([...'ofni'].map((c) => c.charCodeAt(0)), 4);
+  new DataView(header.buffer).setUint32(8, 1, true);
+  const data = new Uint8Array(header.length + text.length);
+  data.set(header, 0);
+  data.set(text, header.length);
+  return { byteCounts: [header.length, text.length], data };
+}
+
+/**
+ * The key of the pupil cut-off psfid records in ImageJ's Info (`psfid.fc = 0.2`, in cycles/pixel) when it writes a
+ * TIFF whose optics it knows only as fc (`psfid simulate --fc`, or fc drawn from the prior): no NA, wavelength or
+ * pixel size says it then. The Info survives a round trip through Fiji (Image ▸ Show Info shows it), which the
+ * ImageDescription's keys do not: ImageJ rewrites the description when it saves.
+ */
+export const PSFID_FC_KEY = 'psfid.fc';
+
+/** What psfid states about a TIFF's optics in ImageJ's Info (`buildOpticsInfo`). */
+export interface OpticsInfoFields {
+  /** Pupil cut-off in cycles/pixel, as `psfid.fc`. */
+  fc?: number;
+  /** Objective NA, as `LensNA` (a key opticsFromOriginalMetadata reads). */
+  numericalAperture?: number;
+  /** Emission wavelength in nm, as `EmissionWavelength`. */
+  emissionWavelengthNm?: number;
+}
+
+/**
+ * The Info text stating `f`, one `key = value` line each (Bio-Formats' layout), numbers in their shortest exact
+ * form: `psfid.fc = 0.2`, `LensNA = 1.4`, `EmissionWavelength = 520`. The pixel size is not here: it belongs in the
+ * TIFF's calibration. Empty when `f` states nothing.
+ */
+export function buildOpticsInfo(f: OpticsInfoFields): string {
+  const lines: string[] = [];
+  if (f.fc !== undefined) lines.push(`${PSFID_FC_KEY} = ${formatNumber(f.fc)}`);
+  if (f.numericalAperture !== undefined) lines.push(`LensNA = ${formatNumber(f.numericalAperture)}`);
+  if (f.emissionWavelengthNm !== undefined) lines.push(`EmissionWavelength = ${formatNumber(f.emissionWavelengthNm)}`);
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/**
+ * The cut-off (cycles/pixel) of a `psfid.fc = value` line of ImageJ's Info (key compared without case), when there is
+ * exactly one value, finite and positive; its limits (Nyquist, …) are checked where it is used, naming the file.
+ */
+export function cutoffFromInfo(info: string): number | undefined {
+  const values = new Set<number>();
+  for (const line of info.split(/\r?\n/)) {
+    const eq = line.indexOf('=');
+    if (eq <= 0 || line.slice(0, eq).trim().toLowerCase() !== PSFID_FC_KEY) continue;
+    const text = line.slice(eq + 1).trim();
+    const v = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
+    if (Number.isFinite(v) && v > 0) values.add(v);
+  }
+  return values.size === 1 ? [...values][0]! : undefined;
+}
+
+/**
  * The objective's NA and the emission wavelength (nm) stated in `key = value` lines of original metadata, as Fiji's
  * Bio-Formats importer writes a microscope file's own metadata into ImageJ's Info. Keys, compared without case, by
  * their last word (after `|`, a space or a `[section]`), without a ` #n` channel suffix:

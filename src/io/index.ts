@@ -22,7 +22,18 @@ export { encodeTiff, writeTiff, toRational, type TiffWriteImage, type TiffWriteO
 export { writePng } from './png-write.js';
 export { writeFileAtomic } from './atomic.js';
 export { sniffFormat, type SniffResult } from './format.js';
-export { parseImageJDescription, buildImageJDescription, isImageJDescription, opticsFromOriginalMetadata, parseImageJInfo } from './imagej.js';
+export {
+  parseImageJDescription,
+  buildImageJDescription,
+  buildOpticsInfo,
+  cutoffFromInfo,
+  encodeImageJInfo,
+  isImageJDescription,
+  opticsFromOriginalMetadata,
+  parseImageJInfo,
+  PSFID_FC_KEY,
+  type OpticsInfoFields,
+} from './imagej.js';
 export { parseOmeXml, isOmeXml } from './ome.js';
 export { nmPerUnit, toNm } from './units.js';
 export {

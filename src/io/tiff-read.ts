@@ -7,7 +7,7 @@
 // - reads ImageJ and OME calibration.
 import { fromArrayBuffer } from 'geotiff';
 import { ImageIOError, describeThrown } from './errors.js';
-import { IJ_METADATA_BYTE_COUNTS_TAG, IJ_METADATA_TAG, isImageJDescription, opticsFromOriginalMetadata, parseImageJDescription, parseImageJInfo } from './imagej.js';
+import { IJ_METADATA_BYTE_COUNTS_TAG, IJ_METADATA_TAG, cutoffFromInfo, isImageJDescription, opticsFromOriginalMetadata, parseImageJDescription, parseImageJInfo } from './imagej.js';
 import { isOmeXml, parseOmeXml } from './ome.js';
 import { toNm } from './units.js';
 import type { ColorModel, DType, DimensionOrder, ImageMetadata, ImageStack, PixelArray } from './types.js';
@@ -582,6 +582,9 @@ async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: num
       const optics = opticsFromOriginalMetadata(info);
       if (optics.numericalAperture !== undefined) meta.numericalAperture = optics.numericalAperture;
       if (optics.emissionWavelengthNm !== undefined) meta.emissionWavelengthNm = optics.emissionWavelengthNm;
+      // The cut-off psfid recorded where it knew no microscope (`psfid.fc`, imagej.ts).
+      const fc = cutoffFromInfo(info);
+      if (fc !== undefined) meta.fc = fc;
     }
   }
 

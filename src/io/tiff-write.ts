@@ -9,7 +9,7 @@
 import { endianness } from 'node:os';
 import { writeFileAtomic } from './atomic.js';
 import { ImageIOError } from './errors.js';
-import { buildImageJDescription } from './imagej.js';
+import { IJ_METADATA_BYTE_COUNTS_TAG, IJ_METADATA_TAG, buildImageJDescription, encodeImageJInfo } from './imagej.js';
 import type { ImageMetadata, PixelArray } from './types.js';
 
 /** What `encodeTiff` writes: one or more planes of one size. An ImageStack fits this shape. */
@@ -44,6 +44,12 @@ export interface TiffWriteOptions {
   displayRange?: [number, number];
   /** Software tag. Default 'psfid'. */
   software?: string;
+  /**
+   * ImageJ's `Info` property (free text, e.g. `buildOpticsInfo`'s lines), written in ImageJ's binary metadata tags
+   * on the first page, where Fiji (Image ▸ Show Info), tifffile and psfid's reader find it. Never taken from
+   * `image.metadata`: a copied Info could state optics the new pixels no longer have. Empty or omitted: none.
+   */
+  info?: string;
 }
 
 type WritableDType = 'uint8' | 'uint16' | 'float32';
@@ -89,13 +95,13 @@ export function toRational(x: number): [number, number] {
 
 interface Entry {
   tag: number;
-  type: 2 | 3 | 4 | 5; // ASCII, SHORT, LONG, RATIONAL
+  type: 1 | 2 | 3 | 4 | 5; // BYTE, ASCII, SHORT, LONG, RATIONAL
   count: number;
   /** Inline or out-of-line value bytes (little-endian), or a number to patch in later. */
   bytes: Uint8Array;
 }
 
-const TYPE_SIZE = { 2: 1, 3: 2, 4: 4, 5: 8 } as const;
+const TYPE_SIZE = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8 } as const;
 
 function shorts(values: number[]): Uint8Array {
   const b = new Uint8Array(values.length * 2);
@@ -195,6 +201,7 @@ export function encodeTiff(image: TiffWriteImage, options: TiffWriteOptions = {}
     ...(options.displayRange ? { min: options.displayRange[0], max: options.displayRange[1] } : {}),
   });
   const software = options.software ?? 'psfid';
+  const ijInfo = options.info ? encodeImageJInfo(options.info) : undefined;
   const sampleFormat = dtype === 'float32' ? 3 : 1;
 
   // Build each page's entries; offsets to pixel data are patched once the layout is known.
@@ -229,6 +236,12 @@ export function encodeTiff(image: TiffWriteImage, options: TiffWriteOptions = {}
       e.push({ tag: 305, type: 2, count: s.length, bytes: s });
     }
     e.push({ tag: 339, type: 3, count: spp, bytes: shorts(Array(spp).fill(sampleFormat)) });
+    if (i === 0 && ijInfo) {
+      e.push(
+        { tag: IJ_METADATA_BYTE_COUNTS_TAG, type: 4, count: ijInfo.byteCounts.length, bytes: longs(ijInfo.byteCounts) },
+        { tag: IJ_METADATA_TAG, type: 1, count: ijInfo.data.length, bytes: ijInfo.data },
+      );
+    }
     return e;
   });
 

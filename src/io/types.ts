@@ -78,6 +78,12 @@ export interface ImageMetadata {
    */
   emissionWavelengthNm?: number;
   /**
+   * Pupil cut-off in cycles/pixel as psfid recorded it (`psfid.fc = …` in ImageJ's Info, imagej.ts): written by
+   * `psfid simulate` (and `psfid psf`) when the cut-off was given as --fc or drawn, so that no NA, wavelength and
+   * pixel size state it. identify uses it before NA·pixel/λ from the metadata; any cut-off flag overrides it.
+   */
+  fc?: number;
+  /**
    * Number of channels (C), z-slices (Z) and time points (T). Readers always set them: from ImageJ or OME
    * metadata when the file describes its planes consistently, else C=1, Z=planes, T=1 (RGB samples are not C).
    */

@@ -19,7 +19,7 @@ export interface OpticsSpec {
   pixelSizeNm?: number;
   /** PSF side S in pixels: odd, the optical axis at index ⌊S/2⌋. Default 31. */
   psfSize?: number;
-  /** Pupil grid side P in samples, P ≥ 4·S. Default 256. */
+  /** Pupil grid side P in samples, P ≥ 4·S. Default defaultPupilSize(S): 256, or 4·S for S > 64. */
   pupilSize?: number;
   /** Active Zernike modes, Noll indices. Default 4–11 (defocus … primary spherical). */
   zernikeNoll?: readonly number[];
@@ -44,6 +44,15 @@ export interface Optics {
 export const DEFAULT_PSF_SIZE = 31;
 export const DEFAULT_PUPIL_SIZE = 256;
 export const DEFAULT_ZERNIKE_NOLL: readonly number[] = Object.freeze([4, 5, 6, 7, 8, 9, 10, 11]);
+/**
+ * The pupil grid a PSF side S gets by default: DEFAULT_PUPIL_SIZE (256), or the smallest grid the window allows,
+ * 4·S, once S > 64. The PSF is P-periodic (the pupil is sampled every 1/P cycles/pixel), and P ≥ 4·S keeps the
+ * S × S window well inside one period; a larger P only samples the pupil more finely. So S ≤ 63 keeps exactly the
+ * 256² grid (bit-identical PSFs), and a larger S no longer needs the grid raised by hand.
+ */
+export function defaultPupilSize(psfSize: number): number {
+  return Math.max(DEFAULT_PUPIL_SIZE, 4 * psfSize);
+}
 /** Nyquist limit on fc (cycles/pixel): the OTF reaches 2·fc. */
 export const NYQUIST_FC = 0.25;
 /** Hard limit on fc (cycles/pixel): the pupil must fit in the sampled band. */
@@ -118,7 +127,7 @@ export function resolveOptics(spec: OpticsSpec): Optics {
   if (!Number.isInteger(psfSize) || psfSize < 3 || psfSize % 2 === 0) {
     throw usageError('psfSize', `resolveOptics: psfSize must be an odd integer ≥ 3 (the optical axis sits at index ⌊S/2⌋), got ${String(psfSize)}${Number.isInteger(psfSize) && psfSize >= 3 ? `; use ${psfSize + 1}` : ''}`);
   }
-  const pupilSize = spec.pupilSize ?? DEFAULT_PUPIL_SIZE;
+  const pupilSize = spec.pupilSize ?? defaultPupilSize(psfSize);
   if (!Number.isInteger(pupilSize) || pupilSize < 4 * psfSize) {
     throw usageError('pupilSize', `resolveOptics: pupilSize must be an integer ≥ 4·psfSize = ${4 * psfSize}, got ${String(pupilSize)}`);
   }

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { PsfidError } from '../../src/errors.js';
 import { writeTiff } from '../../src/io/index.js';
 import { MIN_CUTOFF, resolveCutoff } from '../../src/identify/pipeline.js';
+import { opticsFromFlags } from '../../src/cli/options.js';
 import { assertError, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
 
 let root = '';
@@ -66,6 +67,34 @@ describe('cut-off flags refused in the flags’ terms', { concurrency: 4 }, () =
     assertError(small, 2, ['--fc 0.02 needs --pupil-size ≥ 400', 'fc·P = 5.12 on --pupil-size 256']);
     for (const r of [tiny, small]) assert.doesNotMatch(r.stderr, LIB_NAMES);
     assert.ok(!existsSync(join(dir, 'a.tif')) && !existsSync(join(dir, 'b.tif')));
+  });
+
+  test('one wording: psf and simulate (opticsFromFlags) and identify (resolveCutoff, as grid and deconvolve --blind) refuse the same cut-off with the same line', async () => {
+    const dir = folder();
+    const cases = [
+      ['--na', '1.4', '--wavelength-nm', '520', '--pixel-size-nm', '100'],
+      ['--na', '1.4', '--wavelength-nm', '520', '--pixel-size-nm', '200', '--allow-undersampling'],
+    ];
+    for (const flags of cases) {
+      const [psf, simulate, identify] = await Promise.all([
+        psfid(['psf', ...flags, '--out', 'p.tif'], dir),
+        psfid(['simulate', 'img.tif', ...flags, '--out', 's.tif'], dir),
+        psfid(['identify', 'img.tif', ...flags, '--out', 'i.tif'], dir),
+      ]);
+      assertError(psf, 2, ['--na 1.4, --wavelength-nm 520 and --pixel-size-nm']);
+      assert.equal(simulate.stderr, psf.stderr, flags.join(' '));
+      assert.equal(identify.stderr, psf.stderr, flags.join(' '));
+      assert.doesNotMatch(psf.stderr, LIB_NAMES);
+    }
+    assert.deepEqual(listDir(dir), ['img.tif']);
+    // --fc: the flags' refusal and resolveCutoff's are one message too (identify refuses --fc before reading the file).
+    for (const [fc, allow] of [[0.3, false], [0.5, true]] as const) {
+      const flags = { fc: String(fc), ...(allow && { allowUndersampling: true }) };
+      let fromFlags = '';
+      assert.throws(() => opticsFromFlags(flags), (e: unknown) => e instanceof PsfidError && e.param === '--fc' && (fromFlags = e.message) !== '');
+      assert.throws(() => resolveCutoff({ fc, allowUndersampling: allow }, {}, 'x.tif'), (e: unknown) => e instanceof PsfidError && e.param === '--fc' && e.message === fromFlags);
+      assert.match(fromFlags, fc >= 0.5 ? /^--fc 0\.5 cycles\/pixel is not below 0\.5: .*even with --allow-undersampling/ : /^--fc 0\.3 cycles\/pixel is above the Nyquist limit 0\.25: .*--allow-undersampling$/);
+    }
   });
 
   test('values read from the file are refused naming the file and the flag that overrides them', () => {

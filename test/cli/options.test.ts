@@ -96,6 +96,26 @@ describe('optics flags', () => {
     usage(() => opticsFromFlags({ fc: '0.03' }), '--pupil-size', ['267']);
   });
 
+  test('the pupil grid follows --size (256 up to S = 63, then 4·S); --size ≤ 255 and --pupil-size ≤ 1024, naming the limit', () => {
+    const grid = (size: string, pupilSize?: string) => {
+      const o = opticsFromFlags({ fc: '0.2', size, ...(pupilSize !== undefined && { pupilSize }) }).optics;
+      return [o.psfSize, o.pupilSize];
+    };
+    assert.deepEqual(grid('31'), [31, 256]);
+    assert.deepEqual(grid('63'), [63, 256]);
+    assert.deepEqual(grid('65'), [65, 260]);
+    assert.deepEqual(grid('255'), [255, 1020]);
+    assert.deepEqual(grid('65', '512'), [65, 512]);
+    assert.deepEqual(grid('31', '1024'), [31, 1024]);
+    usage(() => opticsFromFlags({ fc: '0.2', size: '257' }), '--size', ['--size must be ≤ 255 pixels', 'got 257']);
+    usage(() => opticsFromFlags({ fc: '0.2', size: '100001' }), '--size', ['≤ 255']);
+    usage(() => opticsFromFlags({ fc: '0.2', pupilSize: '1025' }), '--pupil-size', ['--pupil-size must be ≤ 1024 samples', 'got 1025']);
+    usage(() => opticsFromFlags({ fc: '0.2', size: '65', pupilSize: '256' }), '--pupil-size', ['260']);
+    // A cut-off whose pupil would need a grid beyond the limit is too small, not a --pupil-size to raise.
+    usage(() => opticsFromFlags({ fc: '0.005' }), '--fc', ['--fc 0.005 is too small', '--pupil-size ≥ 1600', 'above the limit 1024']);
+    usage(() => opticsFromFlags({ fc: '0.01' }), '--pupil-size', ['--pupil-size ≥ 800']);
+  });
+
   test('Zernike flags: Noll or ANSI, not both; errors name the flag; extra modes join the default 4–11', () => {
     assert.equal(zernikeFromFlags({}), null);
     assert.deepEqual(zernikeFromFlags({ zernike: '4:0.1,7:-0.05' }), { noll: [4, 7], waves: [0.1, -0.05] });
@@ -103,6 +123,14 @@ describe('optics flags', () => {
     usage(() => zernikeFromFlags({ zernike: '4:0.1', zernikeAnsi: '4:0.1' }), '--zernike', ['--zernike-ansi']);
     usage(() => zernikeFromFlags({ zernike: '4:x' }), '--zernike', ['4:x']);
     usage(() => zernikeFromFlags({ zernikeAnsi: '4:0.1,4:0.2' }), '--zernike-ansi', ['twice']);
+    // Lists that change nothing are refused: an empty one, and piston (a constant phase: |FFT(pupil)|² is unchanged).
+    usage(() => zernikeFromFlags({ zernike: '' }), '--zernike', ['--zernike is empty']);
+    usage(() => zernikeFromFlags({ zernike: '  ' }), '--zernike', ['--zernike is empty']);
+    usage(() => zernikeFromFlags({ zernikeAnsi: '' }), '--zernike-ansi', ['--zernike-ansi is empty']);
+    usage(() => zernikeFromFlags({ zernike: '1:0.1' }), '--zernike', ['Noll 1 (piston)', 'does not change an intensity PSF']);
+    usage(() => zernikeFromFlags({ zernike: '4:0.1,1:0' }), '--zernike', ['Noll 1 (piston)']);
+    usage(() => zernikeFromFlags({ zernikeAnsi: '4:0.1,0:0.2' }), '--zernike-ansi', ['ANSI 0 (piston)', 'does not change an intensity PSF']);
+    assert.deepEqual(zernikeFromFlags({ zernike: '2:0.1' }), { noll: [2], waves: [0.1] }, 'tilt moves the PSF: accepted');
     assert.deepEqual(activeZernike(null), [4, 5, 6, 7, 8, 9, 10, 11]);
     assert.deepEqual(activeZernike({ noll: [12, 2, 4], waves: [0, 0, 0] }), [2, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });

@@ -211,11 +211,60 @@ describe('psfid psf', { concurrency: 6 }, () => {
     }
   });
 
+  test('the pupil grid follows --size: the default 31² PSF is bit-identical to the 256² grid\'s, 63² keeps 256, 65² gets 4·65 = 260 without --pupil-size; sizes beyond the limits are refused', async () => {
+    const dir = folder();
+    const zernike = ['--zernike', '4:0.1,7:-0.05,11:0.03'];
+    const [d, s63, s65, big, bigPupil] = await Promise.all([
+      psfid(['psf', '--fc', '0.2', ...zernike, '--out', 'd.tif', '--json'], dir),
+      psfid(['psf', '--fc', '0.2', ...zernike, '--size', '63', '--out', 's63.tif', '--json'], dir),
+      psfid(['psf', '--fc', '0.2', ...zernike, '--size', '65', '--out', 's65.tif', '--json'], dir),
+      psfid(['psf', '--fc', '0.2', '--size', '257', '--out', 'big.tif'], dir),
+      psfid(['psf', '--fc', '0.2', '--pupil-size', '2048', '--out', 'bigp.tif'], dir),
+    ]);
+    const noll = [4, 5, 6, 7, 8, 9, 10, 11];
+    const theta = [0.1, 0, 0, -0.05, 0, 0, 0, 0.03];
+    for (const [r, file, size, pupilSize] of [[d, 'd.tif', 31, 256], [s63, 's63.tif', 63, 256], [s65, 's65.tif', 65, 260]] as const) {
+      assertOk(r);
+      const report = JSON.parse(r.stdout) as PsfReport;
+      assert.deepEqual([report.size, report.pupilSize], [size, pupilSize]);
+      // The library on that grid, named explicitly, as float32: the same bits.
+      const expected = tidy(() => {
+        const optics = resolveOptics({ fc: 0.2, psfSize: size, pupilSize, zernikeNoll: noll });
+        return Float32Array.from(psfFromZernike(optics, tensor(theta, [1, 8], { dtype: 'float64' })).data() as Float64Array);
+      });
+      const h = readPsf(join(dir, file));
+      assert.equal(h.width, size);
+      assert.ok(h.data.every((v, i) => Object.is(v, expected[i])), `${file}: not bit-identical to the ${pupilSize}² grid's PSF`);
+    }
+    assertError(big, 2, ['--size must be ≤ 255 pixels', 'got 257']);
+    assertError(bigPupil, 2, ['--pupil-size must be ≤ 1024 samples', 'got 2048']);
+    assert.deepEqual(listDir(dir), ['d.tif', 's63.tif', 's65.tif']);
+  });
+
+  test('the TIFF records its optics for identify: psfid.fc from --fc, NA and wavelength (and the pixel size) from the microscope', async () => {
+    const dir = folder();
+    const [f, m] = await Promise.all([
+      psfid(['psf', '--fc', '0.2', '--out', 'f.tif'], dir),
+      psfid(['psf', '--na', '1.4', '--wavelength-nm', '520', '--pixel-size-nm', '65', '--out', 'm.tif'], dir),
+    ]);
+    assertOk(f);
+    assertOk(m);
+    const fmd = readImage(join(dir, 'f.tif')).metadata;
+    assert.deepEqual([fmd.fc, fmd.imagej?.info, fmd.numericalAperture, fmd.pixelSizeNm], [0.2, 'psfid.fc = 0.2\n', undefined, undefined]);
+    const mmd = readImage(join(dir, 'm.tif')).metadata;
+    assert.deepEqual([mmd.fc, mmd.imagej?.info, mmd.numericalAperture, mmd.emissionWavelengthNm], [undefined, 'LensNA = 1.4\nEmissionWavelength = 520\n', 1.4, 520]);
+  });
+
   const contradictions: [string, string[], string[]][] = [
     ['--fc with --na', ['--fc', '0.2', '--na', '1.4'], ['--fc', '--na']],
     ['--random with --zernike', ['--fc', '0.2', '--random', '--zernike', '4:0.1'], ['--random', '--zernike']],
     ['--zernike with --zernike-ansi', ['--fc', '0.2', '--zernike', '4:0.1', '--zernike-ansi', '4:0.1'], ['--zernike', '--zernike-ansi']],
     ['a partial NA/λ/pixel triple', ['--na', '1.4', '--wavelength-nm', '520'], ['--na', '--wavelength-nm', '--pixel-size-nm']],
+    // Not contradictions but flags that say nothing: an empty list, and piston, which cannot change |FFT(pupil)|².
+    ['an empty --zernike', ['--fc', '0.2', '--zernike', ''], ['--zernike is empty', 'leave --zernike out']],
+    ['a blank --zernike-ansi', ['--fc', '0.2', '--zernike-ansi', ' '], ['--zernike-ansi is empty']],
+    ['piston (Noll 1)', ['--fc', '0.2', '--zernike', '4:0.1,1:0.3'], ['--zernike: Noll 1 (piston) is a constant phase, which does not change an intensity PSF']],
+    ['piston (ANSI 0)', ['--fc', '0.2', '--zernike-ansi', '0:0.3'], ['--zernike-ansi: ANSI 0 (piston)', 'does not change an intensity PSF']],
   ];
   for (const [what, flags, mentions] of contradictions) {
     test(`${what}: usage error naming the flags (exit 2), no output`, async () => {
@@ -224,6 +273,15 @@ describe('psfid psf', { concurrency: 6 }, () => {
       assert.deepEqual(listDir(dir), []);
     });
   }
+
+  test('--help documents the refusal of an empty --zernike and of piston, and the pupil grid\'s default and limits', async () => {
+    const r = await psfid(['psf', '--help'], folder());
+    assertOk(r);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    assert.match(help, /An empty list is refused .* and so is piston \(Noll 1, ANSI 0\): a constant phase does not change an intensity PSF/);
+    assert.match(help, /--pupil-size <samples> .*4·S ≤ P ≤ 1024 .*default: 256, or 4·S when S > 64/);
+    assert.match(help, /--size <px> .*at most 255/);
+  });
 
   test('--random: the same --seed gives identical files, different seeds differ; fc and θmax are drawn when not given', async () => {
     const dir = folder();

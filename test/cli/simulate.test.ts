@@ -290,6 +290,115 @@ describe('psfid simulate', { concurrency: 6 }, () => {
     assert.deepEqual(z.warnings, [lines[0]!.slice('warning: '.length)]);
   });
 
+  test('--plane takes identify\'s specs (resolvePlane): sharpest and auto pick the in-focus z of a z-stack, the sidecar says how; a bad spec is a usage error', async () => {
+    const dir = folder();
+    // A z-stack (ImageJ slices=3) in focus at z 1: the other slices are the specimen box-blurred (less gradient energy).
+    const sharp = specimen();
+    const boxed = (r: number): Uint16Array =>
+      Uint16Array.from(sharp, (_, i) => {
+        const [x0, y0] = [i % W, Math.floor(i / W)];
+        let acc = 0;
+        let k = 0;
+        for (let dy = -r; dy <= r; dy++) {
+          for (let dx = -r; dx <= r; dx++) {
+            acc += sharp[Math.min(H - 1, Math.max(0, y0 + dy)) * W + Math.min(W - 1, Math.max(0, x0 + dx))]!;
+            k++;
+          }
+        }
+        return Math.round(acc / k);
+      });
+    const planes = [boxed(3), sharp, boxed(2)];
+    writeTiff(join(dir, 'z.tif'), { width: W, height: H, planes }, { slices: 3 });
+    const [sharpest, auto, bad] = await Promise.all([
+      psfid(['simulate', 'z.tif', '--out', 's.tif', '--plane', 'sharpest', ...OPTICS, ...NO_NOISE], dir),
+      psfid(['simulate', 'z.tif', '--out', 'a.tif', '--plane', 'auto', ...OPTICS, ...NO_NOISE], dir),
+      psfid(['simulate', 'z.tif', '--out', 'b.tif', '--plane', 'sharp', ...OPTICS, ...NO_NOISE], dir),
+    ]);
+    assertOk(sharpest);
+    assertOk(auto);
+    assertError(bad, 2, ['--plane must be', 'sharpest[:c]', "got 'sharp'"]);
+    assert.deepEqual(listDir(dir), ['a-psf.tif', 'a.json', 'a.tif', 's-psf.tif', 's.json', 's.tif', 'z.tif']);
+    const reference = naiveBlur(Float64Array.from(sharp, (v) => v / 65535), W, H, cliPsf, S, 'valid');
+    for (const [name, r] of [['s', sharpest], ['a', auto]] as const) {
+      const err = maxAbsDiff(readFloat(join(dir, `${name}.tif`)).data, reference);
+      assert.ok(err < 2e-6, `${name}: max |y − naive blur of plane 1| = ${err}`);
+      const sidecar = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Sidecar & { input: { planeChoice: string } };
+      assert.equal(sidecar.input.plane, 1);
+      assert.match(sidecar.input.planeChoice, /sharpest: z 1 of 3 in channel 0/);
+      assert.match(r.stdout, /plane 1 \((auto → )?sharpest: z 1 of 3/);
+    }
+  });
+
+  test('the TIFFs record the cut-off: `identify y.tif` without flags uses the simulation\'s fc (psfid.fc, or NA/λ/pixel size), reported as from the metadata; flags override it', async () => {
+    const dir = folder();
+    const microscope = ['--na', '1.4', '--wavelength-nm', '520', '--pixel-size-nm', '65'];
+    const sim = (out: string, optics: string[]) => psfid(['simulate', input, '--out', out, ...optics, '--zernike', '4:0.1', '--size', '15', '--boundary', 'circular', '--seed', '2'], dir);
+    const drawn = (out: string) => psfid(['simulate', input, '--out', out, '--size', '15', '--boundary', 'circular', '--seed', '2'], dir);
+    const runs = await Promise.all([sim('f.tif', ['--fc', '0.2']), sim('m.tif', microscope), drawn('d.tif'), sim('u.tif', ['--fc', '0.3', '--allow-undersampling'])]);
+    for (const r of runs) assertOk(r);
+    const sidecarFc = (name: string) => (JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Sidecar).parameters.fc;
+
+    // What the files state (y and its PSF alike).
+    for (const file of ['f.tif', 'f-psf.tif']) {
+      const md = readImage(join(dir, file)).metadata;
+      assert.equal(md.fc, 0.2, file);
+      assert.match(md.imagej?.info ?? '', /^psfid\.fc = 0\.2$/m);
+      assert.equal(md.numericalAperture, undefined);
+    }
+    assert.equal(readImage(join(dir, 'd.tif')).metadata.fc, sidecarFc('d'));
+    for (const file of ['m.tif', 'm-psf.tif']) {
+      const md = readImage(join(dir, file)).metadata;
+      assert.equal(md.fc, undefined, `${file}: the microscope, not psfid.fc`);
+      assert.deepEqual([md.numericalAperture, md.emissionWavelengthNm], [1.4, 520], file);
+      assert.ok(Math.abs(md.pixelSizeNm! - 65) < 1e-9, `${file}: ${md.pixelSizeNm}`);
+    }
+
+    const identify = (file: string, flags: string[] = []) => psfid(['identify', file, '--out', `psf-${file.replace('.tif', '')}-${flags.length}.tif`, '--patch-size', '64', '--max-patches', '1', '--no-readout', '--json', ...flags], dir);
+    const [f, m, d, fOver, mOver, partial, under] = await Promise.all([
+      identify('f.tif'),
+      identify('m.tif'),
+      identify('d.tif'),
+      identify('f.tif', ['--fc', '0.15']),
+      identify('m.tif', ['--na', '1.2']),
+      identify('f.tif', ['--na', '1.4', '--wavelength-nm', '520']),
+      identify('u.tif'),
+    ]);
+    const fcOf = (r: Awaited<ReturnType<typeof psfid>>) => (JSON.parse(r.stdout) as { fc: { value: number; source: string } }).fc;
+    for (const r of [f, m, d, fOver, mOver]) assertOk(r);
+    assert.deepEqual(fcOf(f), { value: 0.2, source: 'metadata: psfid.fc (the cut-off psfid simulate or psf recorded)' });
+    assert.deepEqual(fcOf(d), { value: sidecarFc('d'), source: 'metadata: psfid.fc (the cut-off psfid simulate or psf recorded)' });
+    assert.ok(Math.abs(fcOf(m).value - sidecarFc('m')) < 1e-12, `${fcOf(m).value} vs ${sidecarFc('m')}`);
+    assert.equal(fcOf(m).source, 'NA·pixel/λ = 1.4·65 nm/520 nm (NA: metadata, wavelength: metadata, pixel size: metadata)');
+    // Flags override the file: --fc, and any of the microscope's terms (the others still come from the file).
+    assert.deepEqual(fcOf(fOver), { value: 0.15, source: 'flag --fc' });
+    assert.ok(Math.abs(fcOf(mOver).value - (1.2 * 65) / 520) < 1e-12);
+    assert.match(fcOf(mOver).source, /\(NA: flag, wavelength: metadata, pixel size: metadata\)$/);
+    // The input states no pixel size: --na and --wavelength-nm ask for NA·pixel/λ, which the file cannot complete.
+    assertError(partial, 2, ['f.tif: cannot tell the cut-off frequency', '--pixel-size-nm', "psfid.fc = 0.2 gives way to --na, --wavelength-nm and --pixel-size-nm"]);
+    // A recorded fc beyond Nyquist is refused as one read from the file is, naming it.
+    assertError(under, 2, ["u.tif: fc = 0.3 cycles/pixel (psfid.fc in the file's metadata), above the Nyquist limit 0.25: pass --allow-undersampling", 'Flags override the file']);
+    assert.deepEqual(
+      listDir(dir).filter((n) => n.startsWith('psf-')),
+      ['psf-d-0.tif', 'psf-f-0.tif', 'psf-f-2.tif', 'psf-m-0.tif', 'psf-m-2.tif'],
+    );
+  });
+
+  test('--size above 63 needs no --pupil-size (the grid follows, 4·S); --zernike "" and piston are usage errors naming the flag, with no output', async () => {
+    const dir = folder();
+    const [large, empty, piston] = await Promise.all([
+      psfid(['simulate', input, '--out', 'y.tif', '--fc', '0.2', '--size', '65', '--boundary', 'circular', ...NO_NOISE], dir),
+      psfid(['simulate', input, '--out', 'e.tif', '--fc', '0.2', '--zernike', '', ...NO_NOISE], dir),
+      psfid(['simulate', input, '--out', 'p.tif', '--fc', '0.2', '--zernike-ansi', '0:0.2', ...NO_NOISE], dir),
+    ]);
+    assertOk(large);
+    const s = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar;
+    assert.deepEqual([s.optics.psfSize, s.optics.pupilSize], [65, 260]);
+    assert.equal(readFloat(join(dir, 'y-psf.tif')).width, 65);
+    assertError(empty, 2, ['--zernike is empty']);
+    assertError(piston, 2, ['--zernike-ansi', 'ANSI 0 (piston)', 'does not change an intensity PSF']);
+    assert.deepEqual(listDir(dir), ['y-psf.tif', 'y.json', 'y.tif']);
+  });
+
   /** Colour PNGs: [label, bit depth, channels]; alpha (4th channel) must be ignored. */
   const colour: [string, 8 | 16, 3 | 4][] = [
     ['an 8-bit RGB PNG', 8, 3],

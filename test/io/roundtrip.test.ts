@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import {
   ImageIOError,
   buildImageJDescription,
+  buildOpticsInfo,
+  cutoffFromInfo,
   decodeImage,
   encodeTiff,
   findNonFinite,
@@ -162,6 +164,31 @@ test('encodeTiff writes the ImageJ description tifffile and Fiji expect', () => 
   assert.deepEqual(img.metadata.resolution, { x: 10, y: 10, unit: 'none' });
   const parsed = parseImageJDescription(buildImageJDescription({ images: 6, channels: 2, slices: 3, unit: 'micron', spacing: 1e-7 }));
   assert.deepEqual([parsed.images, parsed.channels, parsed.slices, parsed.hyperstack, parsed.spacing], [6, 2, 3, true, 1e-7]);
+});
+
+test('ImageJ Info (IJMetadata tags): written on the first page, read back verbatim; psfid.fc, LensNA and EmissionWavelength give fc, NA and wavelength', () => {
+  const info = buildOpticsInfo({ fc: 0.1875, numericalAperture: 1.4, emissionWavelengthNm: 520 });
+  assert.equal(info, 'psfid.fc = 0.1875\nLensNA = 1.4\nEmissionWavelength = 520\n');
+  assert.equal(buildOpticsInfo({}), '');
+  const planes = [new Float32Array(12).fill(1), new Float32Array(12).fill(2)];
+  const img = decodeImage(encodeTiff({ width: 4, height: 3, planes }, { pixelSizeNm: 65, info: `${info}Note = µm, ü\n` }));
+  assert.equal(img.metadata.imagej?.info, `${info}Note = µm, ü\n`, 'UTF-16 text, verbatim');
+  assert.deepEqual([img.metadata.fc, img.metadata.numericalAperture, img.metadata.emissionWavelengthNm], [0.1875, 1.4, 520]);
+  assert.equal(img.planes.length, 2);
+  assert.deepEqual([...img.planes[1]!], [...planes[1]!]);
+  // No option, no Info (and no fc): never copied from the image's own metadata.
+  const plain = decodeImage(encodeTiff({ width: 4, height: 3, planes, metadata: img.metadata }, {}));
+  assert.equal(plain.metadata.imagej?.info, undefined);
+  assert.equal(plain.metadata.fc, undefined);
+  // The shortest exact decimal: a drawn fc comes back as the same double.
+  const drawn = 0.1 + 0.2 / 3;
+  assert.equal(decodeImage(encodeTiff({ width: 4, height: 3, planes }, { info: buildOpticsInfo({ fc: drawn }) })).metadata.fc, drawn);
+  // One value, finite and positive; the key without case; other text ignored.
+  assert.equal(cutoffFromInfo('PSFID.FC=0.2'), 0.2);
+  assert.equal(cutoffFromInfo('psfid.fc = 0.2\npsfid.fc = 0.2'), 0.2);
+  for (const bad of ['psfid.fc = 0.2\npsfid.fc = 0.25', 'psfid.fc = abc', 'psfid.fc = -0.2', 'psfid.fc = 0', 'psfid.fc =', 'my psfid.fc = 0.2', 'fc = 0.2']) {
+    assert.equal(cutoffFromInfo(bad), undefined, bad);
+  }
 });
 
 test('NaN and ±Inf survive a round trip and are counted, not rejected', () => {

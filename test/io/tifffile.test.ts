@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  buildOpticsInfo,
   findNonFinite,
   readImage,
   readImageAsync,
@@ -301,6 +302,8 @@ test('tifffile reads the TIFFs we write, with the ImageJ pixel size', { skip: HA
       u8: { image: { width: 31, height: 24, planes: u8 }, opts: {} },
       rgb: { image: { width: 31, height: 24, planes: rgb, samplesPerPixel: 3 }, opts: { pixelSizeNm: 1000 / 3 } },
       hyper: { image: { width: 31, height: 24, planes: hyper }, opts: { pixelSizeNm: 40, channels: 2, slices: 3, frames: 2 } },
+      // ImageJ's Info property, as psfid simulate writes it (IJMetadata tags).
+      info: { image: { width: 31, height: 24, planes: u16 }, opts: { pixelSizeNm: 65, info: buildOpticsInfo({ fc: 0.2, numericalAperture: 1.4, emissionWavelengthNm: 520 }) } },
     };
     const paths: Record<string, string> = {};
     for (const [k, v] of Object.entries(files)) {
@@ -341,6 +344,7 @@ test('tifffile reads the TIFFs we write, with the ImageJ pixel size', { skip: HA
     assert.deepEqual(seen[paths.rgb!]!.shape, [1, 24, 31, 3]);
     assert.deepEqual(seen[paths.hyper!]!.series_shape, [2, 3, 2, 24, 31]);
     assert.equal(seen[paths.hyper!]!.series_axes, 'TZCYX');
+    assert.equal(seen[paths.info!]!.imagej?.['Info'], 'psfid.fc = 0.2\nLensNA = 1.4\nEmissionWavelength = 520\n', 'tifffile reads our Info');
     // And we read our own files back with the same values and calibration.
     const back = readImage(paths.hyper!);
     assert.deepEqual([back.metadata.sizeC, back.metadata.sizeZ, back.metadata.sizeT], [2, 3, 2]);

@@ -14,7 +14,7 @@ import { fmt, usageError } from '../../errors.js';
 import { checkAugment, type Augment } from '../../identify/identify.js';
 import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
-import type { OpticsFlags } from '../../identify/pipeline.js';
+import { cutoffLimitError, type OpticsFlags } from '../../identify/pipeline.js';
 import { checkOutputPaths, jsonBytes, pngPath, tiffPath, writeOutputs } from '../outputs.js';
 import { lazyBar } from '../progress.js';
 
@@ -102,8 +102,9 @@ export const AUGMENT_HELP =
 
 export function parseIdentifyFlags(f: Omit<CommonFlags, 'plane' | 'out' | 'readout'>): IdentifyFlagValues {
   const optics = parseCutoffFlags(f);
-  if (optics.fc !== undefined && optics.fc >= 0.5) throw usageError('--fc', `--fc must be < 0.5 cycles/pixel, got ${optics.fc}`);
-  if (optics.fc !== undefined && optics.fc > 0.25 && !optics.allowUndersampling) throw usageError('--fc', `--fc must be ≤ 0.25 cycles/pixel (Nyquist), got ${optics.fc}; pass --allow-undersampling to accept aliasing`);
+  // checked before the file is read, in the words psf, simulate and resolveCutoff use
+  const limit = optics.fc === undefined ? null : cutoffLimitError({ kind: 'fc', fc: optics.fc }, !!optics.allowUndersampling);
+  if (limit) throw limit;
   const thetaMax = optionalNumberFlag('--theta-max', f.thetaMax, { min: 0, minExclusive: true, max: 1 });
   const patchSize = numberFlag('--patch-size', f.patchSize, { integer: true, min: 16 });
   const maxPatches = numberFlag('--max-patches', f.maxPatches, { integer: true, min: 1 });

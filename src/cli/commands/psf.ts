@@ -1,5 +1,6 @@
 // `psfid psf`: one PSF from a cut-off and Zernike coefficients (given, or drawn with a seed), written as a float32
-// TIFF that sums to 1, with the pixel size in its ImageJ metadata when --pixel-size-nm gives it.
+// TIFF that sums to 1, with its optics in its ImageJ metadata (opticsTiffOptions): the pixel size, NA and wavelength
+// when the flags give them, else the cut-off as `psfid.fc`.
 import type { Command } from 'commander';
 import { DEFAULT_PRIOR, sampleDegradation } from '../../acquisition/index.js';
 import { Generator, noGrad, tensor, tidy } from '../../engine/index.js';
@@ -13,6 +14,7 @@ import {
   numberFlag,
   opticsFromFlags,
   opticsHelp,
+  opticsTiffOptions,
   pinnedPrior,
   rangeText,
   seedFlag,
@@ -52,6 +54,7 @@ The S × S window is renormalised to sum 1; when it holds less than ${100 * WIND
 defocus, a tilt that moves the spot out), a warning says so and which --size would hold it.
 --random draws fc, θmax and θ as \`psfid simulate\` does: with the same seed and optics flags it gives the PSF
 that simulate uses.
+The TIFF records its optics as \`psfid simulate\`'s outputs do (see its --help, "Metadata").
 Examples:
   psfid psf --na 1.4 --wavelength-nm 520 --pixel-size-nm 65 --zernike "4:0.1,11:0.05" --out psf.tif
   psfid psf --fc 0.2 --random --theta-max 0.1 --seed 3 --out psf.tif --json
@@ -107,8 +110,7 @@ function runPsf(f: PsfFlags): void {
   const h = noGrad(() => tidy(() => Float32Array.from(psfFromZernike(optics, tensor(Float64Array.from(theta), [1, noll.length], { dtype: 'float64' })).data() as Float64Array)));
   // The crop renormalised to sum 1 hides what falls outside it: measure that (before renormalising), warn when large.
   const energy = windowEnergyReport(optics, theta);
-  const pixelSizeNm = first.cutoff.source === 'microscope' ? first.cutoff.pixelSizeNm : undefined;
-  const bytes = encodeTiff({ width: s, height: s, planes: [h] }, pixelSizeNm !== undefined ? { pixelSizeNm } : {}, f.out);
+  const bytes = encodeTiff({ width: s, height: s, planes: [h] }, opticsTiffOptions(first.cutoff, optics.fc), f.out);
   writeOutputs([{ path: f.out, flag: '--out', bytes }]);
   if (energy.warning) console.error(`warning: ${energy.warning}`);
 

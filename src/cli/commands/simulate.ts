@@ -2,12 +2,15 @@
 //   y = S_s(Q_q(P_γ(h ⋆ x) + ε_σ)),  x the input scaled to [0, 1],  h = h(θ, fc),
 // with every parameter given by a flag or drawn from the default prior μ with the seed. Writes y (float32 TIFF),
 // the true PSF (float32 TIFF) and a JSON sidecar recording every parameter, which were drawn, the seed, the input's
-// scaling and the output size. Everything is computed before anything is written, and the three files are written
-// together (cli/outputs.ts): a failure leaves none of them.
+// scaling and the output size. Both TIFFs record the optics where identify reads them (opticsTiffOptions: the pixel
+// size, NA and wavelength, or the cut-off as `psfid.fc`), so `psfid identify y.tif` needs no flags. Everything is
+// computed before anything is written, and the three files are written together (cli/outputs.ts): a failure leaves
+// none of them.
 import type { Command } from 'commander';
 import { BOUNDARIES, DEFAULT_PRIOR, acquire, sampleDegradation, type Boundary, type Degradation } from '../../acquisition/index.js';
 import { Generator, noGrad, tensor, tidy } from '../../engine/index.js';
 import { fmt, inputError, usageError } from '../../errors.js';
+import { checkPlaneFlag, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { DTYPE_MAX, LUMA_WEIGHTS, encodeTiff, planeCount, readImage, toFloat32Gray, type ImageStack } from '../../io/index.js';
 import { coefficientsToTheta, resolveOptics } from '../../optics/index.js';
 import {
@@ -15,9 +18,9 @@ import {
   addOpticsOptions,
   choiceOption,
   describeCoefficients,
-  numberFlag,
   opticsFromFlags,
   opticsHelp,
+  opticsTiffOptions,
   optionalNumberFlag,
   pinnedPrior,
   rangeText,
@@ -54,7 +57,7 @@ export function register(program: Command): void {
     .usage('INPUT --out y.tif [--psf-out h.tif] [optics flags] [noise flags] [--seed N] [options]')
     .requiredOption('--out <y.tif>', 'output: the observation y as a float32 TIFF; the parameters go to <y>.json beside it')
     .option('--psf-out <h.tif>', 'output: the true PSF as a float32 TIFF (default: <y>-psf.tif beside y)');
-  addOpticsOptions(cmd, { pixelSizeNote: 'also written into the output TIFFs' });
+  addOpticsOptions(cmd, { pixelSizeNote: 'also written into the output TIFFs, with NA and wavelength (see "Metadata")' });
   cmd
     .option('--theta-max <waves>', `bound θmax of the drawn Zernike coefficients, θ_k ~ U[−θmax, θmax], in waves (default: drawn from ${rangeText(P.thetaMax)}; not with --zernike)`)
     .option('--gain <γ>', `Poisson gain γ: intensity units per photon on the [0, 1] scale (Var = γ·intensity), 0 = no photon noise (default: drawn from ${rangeText(P.gain)})`)
@@ -63,7 +66,7 @@ export function register(program: Command): void {
     .option('--salt-pepper <s>', `probability that a pixel is replaced by 0 or 1 (hot/dead pixels) (default: drawn from ${rangeText(P.saltPepper)})`)
     .addOption(choiceOption('--boundary <mode>', 'blur boundary: valid (y is (H−S+1)×(W−S+1): only pixels whose blur lies inside the image, no assumption beyond it), circular (periodic, H×W), reflect (mirrored edges, H×W)', BOUNDARIES, 'valid'))
     .option('--seed <n>', 'seed of every draw (parameters, then noise): the same seed and flags give the same y (default 0)')
-    .option('--plane <k>', 'plane (TIFF page: z-slice, channel or time point) of a stack to use, 0-based', '0')
+    .option('--plane <k|sharpest[:c]|auto>', `plane of a stack to use (as identify's --plane): ${PLANE_HELP}`, '0')
     .addHelpText(
       'after',
       `
@@ -83,6 +86,14 @@ Parameters:
   --zernike-ansi, θ is drawn on the modes listed below. The sidecar <y>.json records every value, given or drawn,
   and the share of the PSF's energy inside its S × S window (psfEnergyInWindow): below ${100 * WINDOW_ENERGY_WARNING} % a warning says
   the PSF (renormalised to sum 1) is truncated and which --size would hold it.
+
+Metadata:
+  y and the PSF record the optics where \`psfid identify\` (grid, deconvolve --blind, info) reads them, so that
+  \`psfid identify y.tif\` uses the cut-off the simulation used. With --na/--wavelength-nm/--pixel-size-nm: the
+  pixel size as the TIFF's ImageJ calibration, NA and wavelength as \`LensNA = …\` and \`EmissionWavelength = …\`
+  lines of ImageJ's Info property (Fiji: Image ▸ Show Info). With --fc, or fc drawn: the cut-off itself as a
+  \`psfid.fc = …\` Info line (cycles/pixel), and the input's pixel size, if it states one, as the calibration.
+  Flags given to identify override all of it.
 ${opticsHelp()}
 Example:
   psfid simulate cells.tif --out y.tif --na 1.4 --wavelength-nm 520 --pixel-size-nm 65 --sigma 0.01 --seed 1
@@ -98,16 +109,18 @@ function scalingOf(image: ImageStack): { divisor: number; rule: string } {
   return { divisor: DTYPE_MAX[image.dtype], rule: `${image.dtype} values ÷ ${DTYPE_MAX[image.dtype]} (the dtype's maximum, not the data's)` };
 }
 
-/** The plane as float32 grey on [0, 1], refusing what cannot be simulated faithfully. */
-function loadPlane(input: string, image: ImageStack, plane: number): Float32Array {
+/** Refuses samples that are not intensities (a palette, several samples with no colour meaning). */
+function checkSamples(input: string, image: ImageStack): void {
   if (image.metadata.photometric === 'palette') {
     throw inputError(input, `${input}: palette (indexed-colour) image: its values are colour-table indices, not intensities; convert it to grey first`);
   }
   if (image.colorModel === 'multi' && image.samplesPerPixel > 1) {
     throw inputError(input, `${input}: ${image.samplesPerPixel} samples per pixel with no colour meaning (${image.metadata.photometric ?? 'multi-sample'}); save one channel as a grey image first`);
   }
-  const planes = planeCount(image);
-  if (plane >= planes) throw usageError('--plane', `--plane ${plane} is out of range: ${input} has ${planes} plane(s) (0…${planes - 1})`);
+}
+
+/** The plane (an index resolvePlane checked) as float32 grey on [0, 1], refusing non-finite pixels. */
+function loadPlane(input: string, image: ImageStack, plane: number): Float32Array {
   const x = toFloat32Gray(image, plane);
   let bad = 0;
   let first = -1;
@@ -149,7 +162,7 @@ function runSimulate(input: string, f: SimulateFlags): void {
     saltPepper: optionalNumberFlag('--salt-pepper', f.saltPepper, { min: 0, max: 1 }),
   };
   const seed = seedFlag(f.seed ?? '0');
-  const plane = numberFlag('--plane', f.plane, { integer: true, min: 0 });
+  checkPlaneFlag(f.plane);
   const boundary = f.boundary;
   const { stem, ext } = tiffPath('--out', f.out);
   const psfOut = f.psfOut ?? `${stem}-psf${ext}`;
@@ -167,6 +180,9 @@ function runSimulate(input: string, f: SimulateFlags): void {
 
   // 2. The input (exit 1 on bad data).
   const image = readImage(input);
+  checkSamples(input, image);
+  const chosen = resolvePlane(image, f.plane, input);
+  const plane = chosen.value;
   const x = loadPlane(input, image, plane);
   const s = first.optics.psfSize;
   checkSize(input, image, s, boundary);
@@ -213,8 +229,8 @@ function runSimulate(input: string, f: SimulateFlags): void {
   );
 
   // 4. The three outputs, encoded in memory, then written together.
-  const pixelSizeNm = cutoff.source === 'microscope' ? cutoff.pixelSizeNm : image.metadata.pixelSizeNm;
-  const tiffOptions = pixelSizeNm !== undefined ? { pixelSizeNm } : {};
+  const tiffOptions = opticsTiffOptions(cutoff, result.fc, image.metadata.pixelSizeNm);
+  const pixelSizeNm = tiffOptions.pixelSizeNm;
   const given = (name: keyof PinnedParameters): boolean => pinned[name] !== undefined;
   const drawn = [
     ...(cutoff.source === 'none' ? ['fc'] : []),
@@ -235,6 +251,7 @@ function runSimulate(input: string, f: SimulateFlags): void {
       colorModel: image.colorModel,
       planes: planeCount(image),
       plane,
+      planeChoice: chosen.source,
       scaling: {
         divisor: scaling.divisor,
         rule: scaling.rule,
@@ -251,6 +268,8 @@ function runSimulate(input: string, f: SimulateFlags): void {
       boundary,
       scale: 'the scaled input\'s: [0, 1] intensity',
       ...(pixelSizeNm !== undefined && { pixelSizeNm }),
+      // What the TIFFs state about the optics, in ImageJ's Info property (see --help, "Metadata").
+      imagejInfo: tiffOptions.info,
     },
     optics: {
       fc: result.fc,
@@ -284,7 +303,7 @@ function runSimulate(input: string, f: SimulateFlags): void {
   ]);
   if (result.energy.warning) console.error(`warning: ${result.energy.warning}`);
   console.log(
-    `${f.out}: ${result.width}×${result.height} float32 (${boundary} blur of ${input}${planeCount(image) > 1 ? ` plane ${plane}` : ''}), ` +
+    `${f.out}: ${result.width}×${result.height} float32 (${boundary} blur of ${input}${planeCount(image) > 1 ? ` plane ${plane}${chosen.source === 'flag --plane' ? '' : ` (${chosen.source})`}` : ''}), ` +
       `fc ${fmt(result.fc)} cycles/pixel, γ ${fmt(result.gain)}, σ ${fmt(result.sigma)}, ${result.bits === 0 ? 'no quantization' : `${result.bits} bits`}, s ${fmt(result.saltPepper)}; ` +
       `PSF ${psfOut}, parameters ${sidecarPath} (seed ${seed}${drawn.length ? `; drawn: ${drawn.join(', ')}` : ''})`,
   );
