@@ -15,7 +15,7 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-deprecated-declarations", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-deprecated-declarations", "-Wno-unused-parameter", "<!@(node scripts/libtorch.mjs --gyp ompcflags)"],
       "ldflags": [
         "-L<!(node scripts/libtorch.mjs --gyp libdir)",
         "-Wl,-rpath,<!(node scripts/libtorch.mjs --gyp libdir)",
@@ -25,6 +25,7 @@
         "-L<!(node scripts/libtorch.mjs --gyp libdir)",
         "-Wl,--no-as-needed",
         "<!@(node scripts/libtorch.mjs --gyp libs)",
+        "<!@(node scripts/libtorch.mjs --gyp omplibs)",
         "-Wl,--as-needed"
       ]
     }

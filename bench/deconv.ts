@@ -8,7 +8,8 @@
 //                   three FFTs per convolution (the PSF's spectrum again each time), six per iteration.
 // Threads: psfid uses all cores unless PSFID_THREADS says, and the reference gets the same count (scipy.fft workers),
 // so PSFID_THREADS=1 gives a one-thread figure on both sides. libtorch's CPU FFT (pocketfft) runs on one thread
-// whatever the count; only psfid's elementwise work is spread. Device from PSFID_BENCH_DEVICE (default cpu).
+// whatever the count, so psfid splits the 1-D passes of its 2-D real FFTs across its threads itself (native addon,
+// "Threaded 2-D real FFTs"), as scipy.fft does with workers. Device from PSFID_BENCH_DEVICE (default cpu).
 // Target: ratio ≤ 0.2.
 //   deconv.rl_1024.fit30  time to plain RL's 30-iteration fit: psfid's Biggs–Andrews RL (acceleration
 //                   'biggs-andrews', boundary 'zero', skimage's model) for the fewest iterations k whose Poisson misfit

@@ -24,6 +24,7 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -886,6 +887,98 @@ Napi::Value PoissonExact(const Napi::CallbackInfo& info) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Threaded 2-D real FFTs (CPU)
+// ---------------------------------------------------------------------------------------------------------------
+
+// libtorch's CPU FFT without MKL (pocketfft: Debian's libtorch, most source builds) runs every transform on one
+// thread whatever at::get_num_threads() says, while scipy.fft and FFTW split a 2-D transform's 1-D passes across
+// threads. Deconvolution is FFT-bound (four 2-D transforms per Richardson–Lucy iteration), so on a multi-core CPU it
+// did not scale at all. These run the same 1-D transforms as torch.fft.rfft2/irfft2 (pocketfft, same norm), the
+// rows and then the columns (or the reverse) split into one block per thread. libtorch builds with MKL thread their
+// FFT already: there, and for small grids, on other devices, one thread, or tensors that record gradients (worker
+// threads would not carry autograd's thread-local state), they call the plain operator.
+bool threadedFftApplies(const at::Tensor& x, int64_t rows, int64_t cols) {
+  return !at::hasMKL() && x.device().is_cpu() && at::get_num_threads() > 1 && !at::in_parallel_region() &&
+         !(at::GradMode::is_enabled() && x.requires_grad()) && rows * cols >= (1 << 16) && x.dim() >= 2;
+}
+
+// Runs body(begin, end) over [0, n) in one block per thread, with gradients off in the workers.
+template <typename F>
+void perThreadBlocks(int64_t n, F body) {
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), n));
+  at::parallel_for(0, n, (n + threads - 1) / threads, [&](int64_t b, int64_t e) {
+    at::NoGradGuard noGrad;
+    body(b, e);
+  });
+}
+
+// rfft2 over the last two dims of a real tensor [..., H, W] → complex [..., H, W/2 + 1].
+at::Tensor threadedRfft2(const at::Tensor& x, c10::string_view norm) {
+  const int64_t H = x.size(-2), W = x.size(-1), Wc = W / 2 + 1;
+  const at::Tensor rows = x.contiguous().view({-1, W});
+  at::Tensor half = at::empty({rows.size(0), Wc}, x.options().dtype(c10::toComplexType(x.scalar_type())));
+  perThreadBlocks(rows.size(0), [&](int64_t b, int64_t e) {
+    at::Tensor o = half.narrow(0, b, e - b);
+    at::fft_rfft_out(o, rows.narrow(0, b, e - b), W, -1, norm);
+  });
+  const at::Tensor cube = half.view({-1, H, Wc});
+  at::Tensor out = at::empty_like(cube);
+  perThreadBlocks(Wc, [&](int64_t b, int64_t e) {
+    at::Tensor o = out.narrow(2, b, e - b);
+    at::fft_fft_out(o, cube.narrow(2, b, e - b), H, 1, norm);
+  });
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape.back() = Wc;
+  return out.view(shape);
+}
+
+// irfft2 over the last two dims: complex [..., H, Wc] → real [..., H, W] (W = 2(Wc − 1) unless given).
+at::Tensor threadedIrfft2(const at::Tensor& x, int64_t H, int64_t W, c10::string_view norm) {
+  const int64_t Wc = x.size(-1);
+  // an H other than the input's rows crops or zero-pads the column spectra, as irfft2's `s` does
+  const at::Tensor cube = x.contiguous().view({-1, x.size(-2), Wc});
+  at::Tensor half = at::empty({cube.size(0), H, Wc}, x.options());
+  perThreadBlocks(Wc, [&](int64_t b, int64_t e) {
+    at::Tensor o = half.narrow(2, b, e - b);
+    at::fft_ifft_out(o, cube.narrow(2, b, e - b), H, 1, norm);
+  });
+  const at::Tensor rows = half.view({-1, Wc});
+  at::Tensor out = at::empty({rows.size(0), W}, x.options().dtype(c10::toRealValueType(x.scalar_type())));
+  perThreadBlocks(rows.size(0), [&](int64_t b, int64_t e) {
+    at::Tensor o = out.narrow(0, b, e - b);
+    at::fft_irfft_out(o, rows.narrow(0, b, e - b), W, -1, norm);
+  });
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  shape[shape.size() - 2] = H;
+  shape.back() = W;
+  return out.view(shape);
+}
+
+// rfft2(handle, norm) / irfft2(handle, rows, cols, norm) -> handle: torch.fft.rfft2/irfft2 over the last two dims
+// (no `s` for rfft2: callers pad), threaded where threadedFftApplies.
+Napi::Value Rfft2(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const at::Tensor& x = toTensor(info[0], "rfft2 input");
+    const std::string norm = info[1].As<Napi::String>().Utf8Value();
+    if (x.dim() < 2) throw UserError("rfft2: needs at least 2 dimensions, got " + std::to_string(x.dim()));
+    const bool threaded = !x.is_complex() && threadedFftApplies(x, x.size(-2), x.size(-1));
+    return Napi::Number::New(env, storeTensor(threaded ? threadedRfft2(x, norm) : at::fft_rfft2(x, c10::nullopt, {-2, -1}, norm)));
+  });
+}
+
+Napi::Value Irfft2(const Napi::CallbackInfo& info) {
+  return guarded(info, [&](Napi::Env env) -> Napi::Value {
+    const at::Tensor& x = toTensor(info[0], "irfft2 input");
+    const int64_t H = toInt(info[1], "irfft2 rows"), W = toInt(info[2], "irfft2 cols");
+    const std::string norm = info[3].As<Napi::String>().Utf8Value();
+    if (x.dim() < 2) throw UserError("irfft2: needs at least 2 dimensions, got " + std::to_string(x.dim()));
+    if (H < 1 || W < 2) throw UserError("irfft2: output size must be at least 1 × 2, got " + std::to_string(H) + " × " + std::to_string(W));
+    const bool threaded = x.is_complex() && threadedFftApplies(x, H, W);
+    return Napi::Number::New(env, storeTensor(threaded ? threadedIrfft2(x, H, W, norm) : at::fft_irfft2(x, at::IntArrayRef({H, W}), {-2, -1}, norm)));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Runtime
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -985,6 +1078,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   def("setGeneratorState", SetGeneratorState);
   def("manualSeed", ManualSeed);
   def("poissonExact", PoissonExact);
+  def("rfft2", Rfft2);
+  def("irfft2", Irfft2);
   def("setNumThreads", SetNumThreads);
   def("getNumThreads", GetNumThreads);
   def("blasNumThreads", BlasNumThreads);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deviceDefine, findLibtorch, HOW_TO_GET_LIBTORCH, linkLibs } from './libtorch.mjs';
+import { deviceDefine, findLibtorch, HOW_TO_GET_LIBTORCH, linkLibs, openmpFlags } from './libtorch.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -35,11 +35,12 @@ const out = join(root, 'build', 'Release', 'psfid_torch.node');
 mkdirSync(dirname(out), { recursive: true });
 const args = [
   '-shared', '-fPIC', `-std=${process.env.PSFID_CXX_STD ?? 'c++17'}`, '-O2', '-fexceptions', '-frtti', '-Wno-deprecated-declarations', '-Wno-unused-parameter',
+  ...openmpFlags(torch).cflags,
   '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS', `-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11Abi}`,
   `-D${deviceDefine(torch)}`,
   `-I${nodeApiInclude}`, `-I${addonApiInclude}`, ...torch.includeDirs.map((d) => `-I${d}`),
   join(root, 'native', 'psfid_torch.cc'), '-o', out,
-  `-L${torch.libDir}`, `-Wl,-rpath,${torch.libDir}`, '-Wl,-z,now', '-Wl,--no-as-needed', ...linkLibs(torch), '-Wl,--as-needed',
+  `-L${torch.libDir}`, `-Wl,-rpath,${torch.libDir}`, '-Wl,-z,now', '-Wl,--no-as-needed', ...linkLibs(torch), ...openmpFlags(torch).libs, '-Wl,--as-needed',
 ];
 console.error(`build-native: libtorch from ${torch.source}${torch.cuda ? ' (CUDA)' : ''}; compiling (about a minute)…`);
 const r = spawnSync(process.env.CXX ?? 'c++', args, { stdio: 'inherit' });

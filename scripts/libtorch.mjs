@@ -77,6 +77,29 @@ export function linkLibs(t) {
   return ['-ltorch', '-ltorch_cpu', ...(t.cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []), '-lc10'];
 }
 
+/**
+ * The OpenMP runtime that libtorch_cpu links (its DT_NEEDED entry: Debian's libgomp.so.1, the pip wheels' renamed
+ * libgomp-<hash>.so.1, or Intel's libiomp5.so), or null when it links none (or readelf is missing). The addon calls
+ * at::parallel_for, a header template that runs in parallel only where the including file is compiled with
+ * OpenMP; without -fopenmp it ran every block on the calling thread. Linking the very runtime libtorch uses keeps
+ * one OpenMP thread pool in the process, so nested regions stay serial as inside libtorch.
+ */
+export function openmpRuntime(t) {
+  try {
+    const out = execFileSync('readelf', ['-d', join(t.libDir, 'libtorch_cpu.so')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 24 });
+    for (const m of out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)) if (/^lib(g|i)?omp[^/]*\.so/.test(m[1])) return m[1];
+  } catch {
+    /* no readelf: build without OpenMP */
+  }
+  return null;
+}
+
+/** Compiler and linker flags for OpenMP (see openmpRuntime): [] when libtorch links no OpenMP runtime. */
+export function openmpFlags(t) {
+  const lib = openmpRuntime(t);
+  return lib ? { cflags: ['-fopenmp'], libs: [`-l:${lib}`] } : { cflags: [], libs: [] };
+}
+
 /** The addon's device macro for `t`. */
 export function deviceDefine(t) {
   return t.cuda ? 'PSFID_CUDA' : 'PSFID_CPU_ONLY';
@@ -97,6 +120,8 @@ if (process.argv[2] === '--gyp') {
     cuda: t.cuda ? '1' : '0',
     libs: linkLibs(t).join(' '),
     defines: deviceDefine(t),
+    ompcflags: openmpFlags(t).cflags.join(' '),
+    omplibs: openmpFlags(t).libs.join(' '),
   };
   if (!(key in values)) {
     console.error(`unknown key ${key}`);

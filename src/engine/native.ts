@@ -36,6 +36,10 @@ export interface NativeTorch {
   manualSeed(seed: number | bigint): void;
   /** Exact Poisson samples of a CPU float32/float64 tensor of rates (psfid's own sampler); a new tensor handle. */
   poissonExact(gen: number, rates: number): number;
+  /** torch.fft.rfft2 over the last two dims, its 1-D passes split across the engine's threads on the CPU; a handle. */
+  rfft2(x: number, norm: string): number;
+  /** torch.fft.irfft2 over the last two dims to rows × cols, threaded likewise; a handle. */
+  irfft2(x: number, rows: number, cols: number, norm: string): number;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   blasNumThreads(): number;
@@ -78,7 +82,7 @@ const METHOD_SET: Record<Exclude<keyof NativeTorch, 'cudaBuild'>, true> = {
   dtype: true, device: true, item: true, backward: true, grad: true, setGrad: true, setRequiresGrad: true,
   requiresGrad: true, setGradEnabled: true, isGradEnabled: true, newGenerator: true, releaseGenerator: true,
   forkGenerator: true, generatorDevice: true,
-  generatorState: true, setGeneratorState: true, manualSeed: true, poissonExact: true, setNumThreads: true,
+  generatorState: true, setGeneratorState: true, manualSeed: true, poissonExact: true, rfft2: true, irfft2: true, setNumThreads: true,
   getNumThreads: true, blasNumThreads: true, cudaDeviceCount: true, cudaSynchronize: true, version: true,
 };
 const METHODS = Object.keys(METHOD_SET) as Exclude<keyof NativeTorch, 'cudaBuild'>[];

@@ -1,4 +1,5 @@
 // Functional operators over several tensors (the Tensor class holds the unary/binary methods).
+import { native } from './native.js';
 import { call, callMany, Tensor, type TensorLike } from './tensor.js';
 
 type Pair = number | [number, number];
@@ -89,9 +90,20 @@ type FftNorm = 'backward' | 'forward' | 'ortho';
 const DIMS2: [number, number] = [-2, -1];
 export function fft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_fft2', x, s, DIMS2, norm); }
 export function ifft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_ifft2', x, s, DIMS2, norm); }
-export function rfft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_rfft2', x, s, DIMS2, norm); }
+// rfft2/irfft2 go through the addon's own entries, which split the 1-D passes across the engine's threads on the
+// CPU (libtorch's pocketfft FFT runs on one thread; native/psfid_torch.cc, "Threaded 2-D real FFTs") and call the
+// plain operators elsewhere. Same transforms, same norms.
+export function rfft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor {
+  if (s !== null || !(x instanceof Tensor)) return call('fft_rfft2', x, s, DIMS2, norm);
+  return new Tensor(native.rfft2(x.handle, norm));
+}
 /** Inverse of rfft2; pass `s` (the real output size) to recover odd sizes exactly. */
-export function irfft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor { return call('fft_irfft2', x, s, DIMS2, norm); }
+export function irfft2(x: Tensor, s: [number, number] | null = null, norm: FftNorm = 'backward'): Tensor {
+  if (!(x instanceof Tensor) || x.ndim < 2) return call('fft_irfft2', x, s, DIMS2, norm);
+  const [rows, cols] = s ?? [x.size(-2), 2 * (x.size(-1) - 1)];
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 2) return call('fft_irfft2', x, s, DIMS2, norm);
+  return new Tensor(native.irfft2(x.handle, rows, cols, norm));
+}
 export function fftshift(x: Tensor, dims: number[] = DIMS2): Tensor { return call('fft_fftshift', x, dims); }
 export function ifftshift(x: Tensor, dims: number[] = DIMS2): Tensor { return call('fft_ifftshift', x, dims); }
 
