@@ -35,6 +35,8 @@ const out = join(root, 'build', 'Release', 'psfid_torch.node');
 mkdirSync(dirname(out), { recursive: true });
 const args = [
   '-shared', '-fPIC', `-std=${process.env.PSFID_CXX_STD ?? 'c++17'}`, '-O2', '-fexceptions', '-frtti', '-Wno-deprecated-declarations', '-Wno-unused-parameter',
+  // -fopenmp also makes the driver append -lgomp (the system's) at the end of the link; the runtime libtorch links is
+  // named before it (openmpFlags' libs) and the trailing --as-needed drops a second one that resolves nothing
   ...openmpFlags(torch).cflags,
   '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS', `-D_GLIBCXX_USE_CXX11_ABI=${torch.cxx11Abi}`,
   `-D${deviceDefine(torch)}`,
