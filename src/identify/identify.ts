@@ -110,7 +110,10 @@ export function combineTheta(thetas: readonly (readonly number[])[], weights: re
  */
 export function identifyRegion(model: Identifier, image: Float32Array, width: number, height: number, region: Region, opts: IdentifyOptions): { psf: Tensor; patches: number } {
   const minSide = Math.max(2 ** (model.encoder.length - 1) * 4, model.config.spectralChannels > 0 ? (model.config.spectralTile ?? 64) : 0);
-  const p = Math.min(opts.patchSize ?? 128, region.width, region.height);
+  const patchSize = opts.patchSize ?? 128;
+  // A patch size below the network's input is the flag's fault, whatever the region (not "the image is too small").
+  if (patchSize < minSide) throw usageError('patch-size', `the patch size (--patch-size) is ${patchSize} pixels: the network needs patches of at least ${minSide}×${minSide}`);
+  const p = Math.min(patchSize, region.width, region.height);
   if (p < minSide) {
     const message = (what: string): string => `${what} is ${region.width}×${region.height} pixels: the network needs at least ${minSide}×${minSide}`;
     // the whole image too small is bad data (exit 1); a region too small, a bad --roi or --tiles (exit 2)

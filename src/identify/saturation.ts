@@ -14,8 +14,13 @@ export function saturationThreshold(pixels: number): number {
  * next level down; else null. The second condition tells clipping (everything above the clip piles up at it) from
  * low-count data, whose few grey levels put many pixels at an unclipped maximum but fewer there than just below it
  * (a confocal stack with 8 levels: 51 pixels at 7, 907 at 6). NaN-free input assumed (the tools refuse NaN first).
+ *
+ * With `width` (the plane is row-major, `width` pixels a row), only pixels at the maximum with a 4-neighbour also at
+ * it count: clipping flattens the top of a blurred object into a plateau (the PSF's core spans pixels at fc ≤ 0.25),
+ * while isolated pixels at the maximum are impulse noise (salt-and-pepper, which psfid simulate's prior draws) or hot
+ * pixels, which are not clipped blur. Without it every pixel at the maximum counts.
  */
-export function detectSaturation(plane: ArrayLike<number>): { level: number; pixels: number; fraction: number } | null {
+export function detectSaturation(plane: ArrayLike<number>, width?: number): { level: number; pixels: number; fraction: number } | null {
   let max = -Infinity;
   let count = 0;
   let next = -Infinity;
@@ -32,7 +37,20 @@ export function detectSaturation(plane: ArrayLike<number>): { level: number; pix
       nextCount = 1;
     } else if (v === next) nextCount++;
   }
+  if (width !== undefined && count > 0) count = plateauPixels(plane, width, max);
   return count >= saturationThreshold(plane.length) && count > nextCount ? { level: max, pixels: count, fraction: count / plane.length } : null;
+}
+
+/** Pixels equal to `level` with a 4-neighbour equal to it too, in a row-major plane `width` pixels wide. */
+function plateauPixels(plane: ArrayLike<number>, width: number, level: number): number {
+  const height = Math.floor(plane.length / width);
+  let n = 0;
+  for (let i = 0; i < width * height; i++) {
+    if (plane[i] !== level) continue;
+    const x = i % width;
+    if ((x > 0 && plane[i - 1] === level) || (x < width - 1 && plane[i + 1] === level) || (i >= width && plane[i - width] === level) || (i + width < width * height && plane[i + width] === level)) n++;
+  }
+  return n;
 }
 
 /**
@@ -51,7 +69,7 @@ export function countLevels(plane: ArrayLike<number>, limit = 3): number {
  * saturation. A constant plane has nothing to identify, and a two-level one (a mask) has every top pixel at the
  * maximum without being clipped, so neither is tested for saturation.
  */
-export function inspectPlane(plane: ArrayLike<number>): { greyLevels: number; saturation: ReturnType<typeof detectSaturation> } {
+export function inspectPlane(plane: ArrayLike<number>, width: number): { greyLevels: number; saturation: ReturnType<typeof detectSaturation> } {
   const greyLevels = countLevels(plane);
-  return { greyLevels, saturation: greyLevels < 3 ? null : detectSaturation(plane) };
+  return { greyLevels, saturation: greyLevels < 3 ? null : detectSaturation(plane, width) };
 }

@@ -223,6 +223,27 @@ describe('psfid simulate', { concurrency: 6 }, () => {
     });
   }
 
+  test('a float image in camera units (values above 1) is divided by its maximum, not clipped to a two-level mask; the sidecar records the divisor', async () => {
+    const dir = folder();
+    // the specimen as float32 counts (a float export of 16-bit data): up to 0.97 × 65535 × 0.7 ≈ 44,500
+    const counts = Float32Array.from(specimen(), (v) => 0.7 * v);
+    const max = counts.reduce((a, b) => Math.max(a, b), 0);
+    writeTiff(join(dir, 'counts.tif'), { width: W, height: H, planes: [counts] });
+    const r = await psfid(['simulate', 'counts.tif', '--out', 'y.tif', ...OPTICS, '--boundary', 'circular', ...NO_NOISE], dir);
+    assertOk(r);
+    assert.doesNotMatch(r.stderr, /warning/);
+    const y = readFloat(join(dir, 'y.tif'));
+    const expected = naiveBlur(Float64Array.from(counts, (v) => v / max), W, H, cliPsf, S, 'circular');
+    const err = maxAbsDiff(y.data, expected);
+    assert.ok(err < 2e-6, `max |y − naive blur of x / max| = ${err}`);
+    const sidecar = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar;
+    assert.ok(Math.abs(sidecar.input.scaling.divisor / max - 1) < 1e-6, `${sidecar.input.scaling.divisor} vs ${max}`);
+    assert.match(sidecar.input.scaling.rule, /the data's maximum/);
+    // with noise and 8 bits, y keeps its grey levels (it was 0 or 1 everywhere: everything above 1 clipped)
+    assertOk(await psfid(['simulate', 'counts.tif', '--out', 'n.tif', ...OPTICS, '--gain', '0.001', '--sigma', '0.001', '--bits', '8', '--salt-pepper', '0', '--seed', '1'], dir));
+    assert.ok(new Set(readFloat(join(dir, 'n.tif')).data).size > 50);
+  });
+
   for (const boundary of ['circular', 'reflect'] as const) {
     test(`--boundary ${boundary}, no noise: y is H×W and equals a naive ${boundary} convolution of x/65535 with the PSF of \`psfid psf\``, async () => {
       const dir = folder();

@@ -81,12 +81,48 @@ test('identify reports saturation on stderr and in the JSON summary, and still w
   if (!existsSync(defaultModelPath())) return t.skip(`no shipped model at ${defaultModelPath()}`);
   const { counts, level } = clipped(0.95);
   identifyPlane(counts, (summary, stderr) => {
-    const pixels = counts.filter((v) => v === level).length;
+    const pixels = plateauCount(counts, 128, level);
+    assert.ok(pixels > 0.9 * counts.filter((v) => v === level).length, `${pixels}`); // clipping makes plateaus
     assert.equal(summary.saturation!.pixels, pixels);
     assert.ok(Math.abs(summary.saturation!.level - level / 65535) < 1e-6, `${summary.saturation!.level}`); // uint16 scaled to [0, 1]
     assert.match(summary.warnings.join('\n'), new RegExp(`^${pixels} pixels \\(.* %\\) sit at the plane's maximum: saturated`, 'm'));
     assert.match(stderr, /^warning: \d+ pixels .* saturated/m);
   });
+});
+
+/** Pixels at `level` with a 4-neighbour at it too, counted on a zero-padded copy (no edge cases to get wrong). */
+function plateauCount(plane: ArrayLike<number>, width: number, level: number): number {
+  const height = plane.length / width;
+  const padded = new Float64Array((width + 2) * (height + 2)).fill(NaN);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) padded[(y + 1) * (width + 2) + x + 1] = plane[y * width + x]!;
+  let n = 0;
+  for (let y = 1; y <= height; y++)
+    for (let x = 1; x <= width; x++) {
+      const at = (dy: number, dx: number): boolean => padded[(y + dy) * (width + 2) + x + dx] === level;
+      if (at(0, 0) && (at(-1, 0) || at(1, 0) || at(0, -1) || at(0, 1))) n++;
+    }
+  return n;
+}
+
+test('detectSaturation with the plane width: isolated pixels at the maximum (salt noise, hot pixels) are not clipping; plateaus are', () => {
+  // an unclipped blurred scene (256², 12-bit counts) with 0.05 % salt pixels at the top of the range, as psfid
+  // simulate's salt-and-pepper writes them
+  const { y } = observe([0.1, 0, 0.05, 0, 0, 0, 0, 0], 3, 256);
+  const counts = Uint16Array.from(y, (v) => Math.round(100 + v * 3000));
+  const rand = rng(5);
+  const salted = counts.map((v) => (rand() < 5e-4 ? 4095 : v));
+  const salt = salted.filter((v) => v === 4095).length;
+  assert.ok(salt >= saturationThreshold(salted.length), `${salt} salt pixels`);
+  assert.ok(detectSaturation(salted), 'without the width every pixel at the maximum counts');
+  assert.equal(plateauCount(salted, 256, 4095), 0, 'salt pixels this sparse do not touch');
+  assert.equal(detectSaturation(salted, 256), null);
+  // the same scene clipped at its 97th percentile, salt added at the clip level: the plateaus are found, the salt is not counted
+  const level = Uint16Array.from(counts).sort()[Math.floor(0.97 * (counts.length - 1))]!;
+  const clippedSalted = counts.map((v) => (rand() < 5e-4 ? level : Math.min(v, level)));
+  const found = detectSaturation(clippedSalted, 256);
+  assert.ok(found && found.level === level, JSON.stringify(found));
+  assert.equal(found.pixels, plateauCount(clippedSalted, 256, level));
+  assert.ok(found.pixels < clippedSalted.filter((v) => v === level).length, 'isolated pixels at the level are left out');
 });
 
 test('countLevels counts distinct values up to its limit', () => {

@@ -241,7 +241,7 @@ export function register(program: Command): void {
     } else {
       // The network standardises each patch, so it reads the plane in the file's units: no second decode or copy.
       const p = prepareIdentification(path, blind!, metadata);
-      reportSaturation(raw, p.warnings);
+      reportSaturation(raw, W, p.warnings);
       const progress = lazyBar('identify', f.tiles ? 'tiles' : 'patches');
       try {
         if (f.tiles) {

@@ -61,8 +61,13 @@ export function register(program: Command): void {
       const known = ['mean-psf', 'blind-tv', 'oracle'] as const;
       const baselines = f.baselines === 'none' ? [] : f.baselines.split(',').map((b) => b.trim());
       for (const b of baselines) if (!(known as readonly string[]).includes(b)) throw usageError('--baselines', `unknown baseline '${b}' (known: ${known.join(', ')}, or none)`);
+      const twice = baselines.find((b, i) => baselines.indexOf(b) !== i);
+      if (twice !== undefined) throw usageError('--baselines', `--baselines names '${twice}' twice; give each baseline once`);
       if (modes.length === 0 && baselines.length === 0) throw usageError('--mode', '--mode none with --baselines none leaves nothing to evaluate');
       const augment = checkAugment(f.augment, '--augment');
+      // The montage's estimate and the augmentation are the network's: --mode none has neither.
+      if (modes.length === 0 && f.figure !== undefined) throw usageError('--figure', '--figure shows the network\'s estimates, and --mode none runs no network; give --mode given, mean or both, or leave --figure out');
+      if (modes.length === 0 && augment !== 'none') throw usageError('--augment', '--augment is the network\'s test-time augmentation, and --mode none runs no network; leave it out');
       if (f.figure !== undefined) pngPath('--figure', f.figure);
       const outputs = [{ path: f.out, flag: '--out' }, ...(f.figure !== undefined ? [{ path: f.figure, flag: '--figure' }] : [])];
       checkOutputPaths(outputs); // before the evaluation, which takes minutes

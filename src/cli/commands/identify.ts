@@ -138,8 +138,8 @@ export const FIELD_OF_FOCUS_HINT = 'small-fcref (models/psfid-small-fcref.safete
  * leaving saturated patches out was tried (session 13) and helped or hurt by up to 1 dB depending on the threshold,
  * with no setting better across cases. A constant plane is refused later (nothing to identify).
  */
-export function reportSaturation(plane: ArrayLike<number>, warnings: string[]): ReturnType<typeof detectSaturation> {
-  const { greyLevels, saturation } = inspectPlane(plane);
+export function reportSaturation(plane: ArrayLike<number>, width: number, warnings: string[]): ReturnType<typeof detectSaturation> {
+  const { greyLevels, saturation } = inspectPlane(plane, width);
   const text =
     greyLevels === 2
       ? 'the plane has only 2 grey levels (a mask or a thresholded image?): it shows no blur, so the PSF estimate means nothing; give the microscope image itself'
@@ -196,7 +196,7 @@ export function register(program: Command): void {
     checkOutputPaths([{ path: f.out, flag: '--out' }], [path]);
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
-    const saturation = reportSaturation(p.gray, p.warnings);
+    const saturation = reportSaturation(p.gray, p.image.width, p.warnings);
     const progress = lazyBar('identify', 'patches');
     let found: ReturnType<typeof identifyImage>;
     try {
@@ -241,7 +241,7 @@ export function register(program: Command): void {
     ];
     checkOutputPaths(outputs, [path]);
     const p = prepare(path, f);
-    const saturation = reportSaturation(p.gray, p.warnings);
+    const saturation = reportSaturation(p.gray, p.image.width, p.warnings);
     const progress = lazyBar('grid', 'tiles');
     let grid: ReturnType<typeof identifyImageGrid>;
     try {

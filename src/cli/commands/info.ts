@@ -60,7 +60,7 @@ function imageInfo(path: string): ImageInfo {
     shippedModelFcRange: (info?.prior as { fc?: [number, number] } | undefined)?.fc ?? null,
     shippedModelPriorMean: info && priorMeanOf(info),
     planeAuto: plane,
-    ...inspectPlane(grayPlane(image, path, plane.value)),
+    ...inspectPlane(grayPlane(image, path, plane.value), image.width),
   };
 }
 

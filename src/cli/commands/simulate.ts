@@ -73,7 +73,8 @@ export function register(program: Command): void {
 Input:
   Integer images are scaled to [0, 1] by their dtype's range, never by the data's maximum: uint8 ÷ 255,
   uint16 ÷ 65535 (a 12-bit camera image stored in uint16 spans 0…0.0625), uint32 ÷ 4294967295, int8 ÷ 127,
-  int16 ÷ 32767, int32 ÷ 2147483647. Float images are used as they are (the noise model assumes [0, 1]).
+  int16 ÷ 32767, int32 ÷ 2147483647. Float images are used as they are when their values lie in [0, 1], else divided
+  by their maximum (float data in camera units; the noise model works on [0, 1]; the sidecar records the divisor).
   RGB becomes luminance ${LUMA_WEIGHTS[0]} R + ${LUMA_WEIGHTS[1]} G + ${LUMA_WEIGHTS[2]} B; alpha is dropped. Stacks
   (z, channels, time): one plane, --plane. Images with NaN or infinite pixels, and images smaller than the PSF,
   are refused. y is on the same scale as the scaled input; the input's pixel size, when the file states one
@@ -103,15 +104,21 @@ Example:
 }
 
 /** How the input's samples became [0, 1] intensities (recorded in the sidecar). */
-function scalingOf(image: ImageStack): { divisor: number; rule: string } {
+function scalingOf(image: ImageStack, max: number): { divisor: number; rule: string } {
   const isFloat = image.dtype === 'float32' || image.dtype === 'float64';
+  // Float data above 1 are in a camera's or a processing step's units (a float32 export of 16-bit counts): kept as
+  // they are, --bits would clip everything above 1 and y would come out a two-level mask. Their maximum is the only
+  // scale they carry.
+  if (isFloat && max > 1) return { divisor: max, rule: `${image.dtype} values ÷ ${fmt(max)}, the data's maximum (float values above 1; the noise model works on [0, 1])` };
   if (isFloat) return { divisor: 1, rule: `${image.dtype} values kept as they are` };
   return { divisor: DTYPE_MAX[image.dtype], rule: `${image.dtype} values ÷ ${DTYPE_MAX[image.dtype]} (the dtype's maximum, not the data's)` };
 }
 
 /** Refuses samples that are not intensities (a palette, several samples with no colour meaning). */
 function checkSamples(input: string, image: ImageStack): void {
-  if (image.metadata.photometric === 'palette') {
+  // ImageJ saves every single-channel image with a LUT (Fiji's "Green", "Fire", a grey ramp) as a palette TIFF: its
+  // values are the intensities, as identify, grid and deconvolve read them.
+  if (image.metadata.photometric === 'palette' && image.metadata.imagej === undefined) {
     throw inputError(input, `${input}: palette (indexed-colour) image: its values are colour-table indices, not intensities; convert it to grey first`);
   }
   if (image.colorModel === 'multi' && image.samplesPerPixel > 1) {
@@ -192,9 +199,11 @@ function runSimulate(input: string, f: SimulateFlags): void {
     lo = Math.min(lo, x[i]!);
     hi = Math.max(hi, x[i]!);
   }
-  const scaling = scalingOf(image);
-  if (scaling.divisor === 1 && (lo < 0 || hi > 1)) {
-    console.error(`warning: ${input} holds ${image.dtype} values in [${fmt(lo)}, ${fmt(hi)}], outside [0, 1]; the noise model assumes [0, 1] and --bits clips to it`);
+  const scaling = scalingOf(image, hi);
+  // integers were divided by toFloat32Gray already; a float plane above 1 is divided here
+  if (image.dtype.startsWith('float') && scaling.divisor !== 1) for (let i = 0; i < x.length; i++) x[i]! /= scaling.divisor;
+  if (lo < 0) {
+    console.error(`warning: ${input} holds negative values (down to ${fmt(lo)}); the noise model assumes intensities ≥ 0 and --bits clips to [0, 1]`);
   }
 
   // 3. Parameters: pinned by flags or drawn, in the prior's order; then the acquisition, drawing the noise from the

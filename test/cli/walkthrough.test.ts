@@ -1,0 +1,99 @@
+// Defects found by a user walkthrough (session 20) of simulate → identify, grid, eval and psf: a --patch-size below
+// the network's input was reported as "the image is too small" (exit 1); eval --mode none drew an empty montage with
+// --figure, ignored --augment, and printed a baseline named twice twice; simulate refused ImageJ's LUT images
+// (saved as palette TIFFs, whose values are the intensities) that identify, grid and deconvolve read.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readImage, writeTiff } from '../../src/io/index.js';
+import { pythonHas, runPython } from '../io/helpers.js';
+import { airyPsf, convValid, deadLeaves } from '../deconv/helpers.js';
+import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
+
+const W = 96;
+const H = 80;
+const S = 15;
+
+let dir = '';
+let image = '';
+
+before(() => {
+  dir = makeTempDir('walk');
+  const scene = deadLeaves(H + S - 1, W + S - 1, 5);
+  const blurred = convValid(scene, H + S - 1, W + S - 1, airyPsf(S, 0.15), S);
+  image = join(dir, 'cells.tif');
+  writeTiff(image, { width: W, height: H, planes: [Uint16Array.from(blurred, (v) => Math.round(100 + 3000 * v))] }, { pixelSizeNm: 65 });
+});
+
+after(() => removeDir(dir));
+
+describe('--patch-size below the network input', () => {
+  test('identify and grid name --patch-size (exit 2), not the image, and write nothing', async () => {
+    const initial = listDir(dir);
+    assertError(await psfid(['identify', image, '--fc', '0.15', '--patch-size', '32', '--out', 'p.tif'], dir), 2, ['--patch-size', '32', '64×64']);
+    assertError(await psfid(['grid', image, '--fc', '0.15', '--tiles', '1x1', '--patch-size', '32', '--out', 'g.tif'], dir), 2, ['--patch-size', '32', '64×64']);
+    assert.deepEqual(listDir(dir), initial);
+  });
+});
+
+describe('eval --mode none (baselines only)', () => {
+  let images = '';
+  before(() => {
+    images = join(dir, 'images');
+    mkdirSync(images);
+    writeTiff(join(images, 'a.tif'), { width: 128, height: 128, planes: [Float32Array.from(deadLeaves(128, 128, 3))] });
+  });
+
+  const cases: [string, string[], string[]][] = [
+    ['--figure (the montage shows the network\'s estimate)', ['--mode', 'none', '--baselines', 'mean-psf', '--figure', 'e.png'], ['--figure', '--mode none']],
+    ['--augment dihedral (the network\'s augmentation)', ['--mode', 'none', '--baselines', 'mean-psf', '--augment', 'dihedral'], ['--augment', '--mode none']],
+    ['a baseline named twice', ['--mode', 'none', '--baselines', 'mean-psf,mean-psf'], ['--baselines', 'mean-psf', 'twice']],
+  ];
+  for (const [what, flags, mentions] of cases) {
+    test(`${what} is a usage error, and no file is written`, async () => {
+      const out = join(dir, 'ev');
+      mkdirSync(out, { recursive: true });
+      const r = await psfid(['eval', '--images', images, '--n', '1', ...flags, '--out', 'e.json'], out);
+      assertError(r, 2, mentions);
+      assert.deepEqual(listDir(out), []);
+    });
+  }
+
+  test('--mode none with one baseline still runs (the refusals above are not blanket ones)', async () => {
+    const out = join(dir, 'ev-ok');
+    mkdirSync(out);
+    const r = await psfid(['eval', '--images', images, '--n', '1', '--mode', 'none', '--baselines', 'mean-psf', '--out', 'e.json'], out);
+    assertOk(r);
+    assert.deepEqual(listDir(out), ['e.json']);
+  });
+});
+
+// A grey ramp as ImageJ writes a LUT image (PhotometricInterpretation 3), the same data as plain grey, and a palette
+// TIFF from elsewhere (colour-table indices).
+const PALETTE = String.raw`
+import sys, numpy as np, tifffile
+out = sys.argv[1]
+x = (np.add.outer(np.arange(70), 2 * np.arange(80)) % 200 + 20).astype(np.uint8)
+ramp = np.tile(np.arange(256, dtype=np.uint16) * 257, (3, 1))
+tifffile.imwrite(f'{out}/lut_imagej.tif', x, imagej=True, colormap=ramp)
+tifffile.imwrite(f'{out}/grey.tif', x, photometric='minisblack')
+tifffile.imwrite(f'{out}/indexed.tif', x, photometric='palette', colormap=ramp)
+print(tifffile.TiffFile(f'{out}/lut_imagej.tif').pages[0].photometric)
+`;
+
+test('simulate reads an ImageJ LUT image (a palette TIFF) as the intensities it holds, as identify does; a palette TIFF from elsewhere is still refused', { skip: pythonHas('tifffile, numpy') ? false : 'python3 with tifffile and numpy is not available' }, async () => {
+  const out = join(dir, 'palette');
+  mkdirSync(out);
+  assert.match(runPython(PALETTE, [out]), /3|PALETTE/);
+  assert.equal(readImage(join(out, 'lut_imagej.tif')).metadata.photometric, 'palette');
+  const flags = ['--fc', '0.2', '--seed', '5', '--size', '15'];
+  assertOk(await psfid(['simulate', 'lut_imagej.tif', ...flags, '--out', 'y_lut.tif'], out));
+  assertOk(await psfid(['simulate', 'grey.tif', ...flags, '--out', 'y_grey.tif'], out));
+  assert.deepEqual(readImage(join(out, 'y_lut.tif')).planes[0], readImage(join(out, 'y_grey.tif')).planes[0]);
+  const sidecar = JSON.parse(readFileSync(join(out, 'y_lut.json'), 'utf8')) as { input: { scaling: { divisor: number } } };
+  assert.equal(sidecar.input.scaling.divisor, 255);
+  const before = listDir(out);
+  assertError(await psfid(['simulate', 'indexed.tif', ...flags, '--out', 'y_idx.tif'], out), 1, ['indexed.tif', 'palette']);
+  assert.deepEqual(listDir(out), before);
+});
