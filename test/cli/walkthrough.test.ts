@@ -1,7 +1,8 @@
-// Defects found by a user walkthrough (session 20) of simulate → identify, grid, eval and psf: a --patch-size below
+// Defects found by a user walkthrough (session 19) of simulate → identify, grid, eval and psf: a --patch-size below
 // the network's input was reported as "the image is too small" (exit 1); eval --mode none drew an empty montage with
 // --figure, ignored --augment, and printed a baseline named twice twice; simulate refused ImageJ's LUT images
-// (saved as palette TIFFs, whose values are the intensities) that identify, grid and deconvolve read.
+// (saved as palette TIFFs, whose values are the intensities) that identify, grid and deconvolve read; the PSFs of
+// identify and grid, and deconvolve's output, did not carry the optics (`psfid info` could not tell their fc).
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -96,4 +97,30 @@ test('simulate reads an ImageJ LUT image (a palette TIFF) as the intensities it 
   const before = listDir(out);
   assertError(await psfid(['simulate', 'indexed.tif', ...flags, '--out', 'y_idx.tif'], out), 1, ['indexed.tif', 'palette']);
   assert.deepEqual(listDir(out), before);
+});
+
+describe('outputs carry the optics', () => {
+  test('identify and grid record the fc they used (psfid.fc) with the NA and emission given, and deconvolve keeps the input\'s', async () => {
+    const out = join(dir, 'optics');
+    mkdirSync(out);
+    const microscope = ['--na', '1.2', '--wavelength-nm', '520', '--pixel-size-nm', '65'];
+    assertOk(await psfid(['identify', image, ...microscope, '--out', 'p.tif'], out));
+    const psf = readImage(join(out, 'p.tif')).metadata;
+    const fc = (1.2 * 65) / 520;
+    assert.ok(Math.abs(psf.fc! - fc) < 1e-9, `psfid.fc ${psf.fc}`);
+    assert.deepEqual([psf.numericalAperture, psf.emissionWavelengthNm, psf.pixelSizeNm], [1.2, 520, 65]);
+    // info reads the PSF file's cut-off back (it said "cannot tell")
+    const info = await psfid(['info', join(out, 'p.tif')], out);
+    assertOk(info);
+    assert.match(info.stdout, /fc 0\.15 cycles\/pixel/);
+    assertOk(await psfid(['grid', image, '--fc', '0.17', '--tiles', '1x1', '--out', 'g.tif'], out));
+    const grid = readImage(join(out, 'g.tif')).metadata;
+    assert.equal(grid.fc, 0.17);
+    assert.equal(grid.numericalAperture, undefined); // none was stated
+    // deconvolve: the input states NA and emission (a file psfid psf wrote for them), and the output keeps them
+    assertOk(await psfid(['simulate', image, ...microscope, '--size', '15', '--gain', '0', '--sigma', '0', '--bits', '0', '--salt-pepper', '0', '--zernike', '4:0.05', '--out', 'y.tif'], out));
+    assertOk(await psfid(['deconvolve', 'y.tif', '--psf', 'y-psf.tif', '--iterations', '2', '--out', 'x.tif'], out));
+    const x = readImage(join(out, 'x.tif')).metadata;
+    assert.deepEqual([x.numericalAperture, x.emissionWavelengthNm, x.pixelSizeNm], [1.2, 520, 65]);
+  });
 });

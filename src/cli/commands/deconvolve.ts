@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
-import { encodeTiff, readImageAsync, toFloat32Gray, type ImageStack } from '../../io/index.js';
+import { buildOpticsInfo, encodeTiff, readImageAsync, toFloat32Gray, type ImageStack } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { fmt, inputError, usageError } from '../../errors.js';
@@ -282,7 +282,9 @@ export function register(program: Command): void {
     }
     const out = result.image;
     if (offset !== 0) for (let i = 0; i < out.length; i++) out[i]! += offset;
-    writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: W, height: H, planes: [out] }, { pixelSizeNm }, f.out) }]);
+    // the deconvolved image is the same field through the same objective: it keeps the optics the input stated
+    const info = buildOpticsInfo({ fc: metadata.fc, numericalAperture: metadata.numericalAperture, emissionWavelengthNm: metadata.emissionWavelengthNm });
+    writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: W, height: H, planes: [out] }, { pixelSizeNm, info }, f.out) }]);
     const how = f.method === 'wiener' ? '' : `, ${iterations}${f.accelerate ? ' accelerated' : ''} iterations`;
     const tiling = `${result.tiles.length} tile${result.tiles.length > 1 ? 's' : ''} of ≤ ${result.tileSize}² px, margin ${result.margin} px`;
     console.log(`psfid deconvolve: ${f.out} (${f.method}${how}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''}${planeNote}, ${tiling})`);

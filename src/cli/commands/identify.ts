@@ -1,7 +1,7 @@
 // `psfid identify` and `psfid grid`: the PSF of a microscope image (or a grid of PSFs across the field).
 import type { Command } from 'commander';
 import { resolveDevice, type Tensor } from '../../engine/index.js';
-import { encodePng, encodeTiff, readImage, type ImageStack } from '../../io/index.js';
+import { buildOpticsInfo, encodePng, encodeTiff, readImage, type ImageStack } from '../../io/index.js';
 import { loadModel, defaultModelPath, resolveModelPath, SHIPPED_MODELS, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
@@ -72,6 +72,12 @@ export interface Identification {
   maxPatches: number;
   augment: Augment;
   pixelSizeNm?: number;
+  /**
+   * How the PSFs identified here are written: the pixel size as the TIFF's calibration, and in ImageJ's Info the fc
+   * they were identified at (`psfid.fc`) with the NA and emission wavelength where known (flags, else the image), so
+   * that `psfid info` and psfid's other commands read a PSF file's optics back.
+   */
+  outputOptics: { pixelSizeNm?: number; info: string };
   /** Why the estimate extrapolates (fc or θmax outside the model's prior), also printed on stderr. */
   warnings: string[];
 }
@@ -121,7 +127,12 @@ export function prepareIdentification(path: string, v: IdentifyFlagValues, metad
   const thetaMax: Resolved<number> = v.thetaMax !== undefined ? { value: v.thetaMax, source: 'flag --theta-max' } : { value: mean.thetaMax, source: "the model's prior mean" };
   const warnings = outsideTraining(info, fc.value, thetaMax.value);
   for (const w of warnings) console.error(`warning: ${w}`);
-  return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, augment: v.augment, pixelSizeNm: v.optics.pixelSizeNm ?? metadata.pixelSizeNm, warnings };
+  const pixelSizeNm = v.optics.pixelSizeNm ?? metadata.pixelSizeNm;
+  const outputOptics = {
+    ...(pixelSizeNm !== undefined && { pixelSizeNm }),
+    info: buildOpticsInfo({ fc: fc.value, numericalAperture: v.optics.numericalAperture ?? metadata.numericalAperture, emissionWavelengthNm: v.optics.wavelengthNm ?? metadata.emissionWavelengthNm }),
+  };
+  return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, augment: v.augment, pixelSizeNm, outputOptics, warnings };
 }
 
 /** The identification options a prepared run passes to identifyImage / identifyImageGrid. */
@@ -207,7 +218,7 @@ export function register(program: Command): void {
     const { psf, patches } = found;
     const readout = f.readout ? zernikeReadout(psf.unsqueeze(0), p.fc.value, { allowUndersampling: !!f.allowUndersampling, thetaMax: p.thetaMax.value })[0]! : undefined;
     const S = psf.size(0);
-    writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: S, height: S, planes: [psf.data() as Float32Array] }, { pixelSizeNm: p.pixelSizeNm }, f.out) }]);
+    writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: S, height: S, planes: [psf.data() as Float32Array] }, p.outputOptics, f.out) }]);
     const summary = {
       image: path, out: f.out, model: p.modelPath, precision: p.precision, psfSize: S, patches, augment: p.augment,
       region: region ?? { x: 0, y: 0, width: p.image.width, height: p.image.height },
@@ -260,7 +271,7 @@ export function register(program: Command): void {
     const figure = f.figure !== undefined && psfGridFigure(p.gray, p.image.width, p.image.height, planes, S, grid.centres);
     // all or nothing: the stack, its sidecar and the figure
     const bytes = [
-      encodeTiff({ width: S, height: S, planes }, { pixelSizeNm: p.pixelSizeNm }, f.out),
+      encodeTiff({ width: S, height: S, planes }, p.outputOptics, f.out),
       jsonBytes(sidecar),
       ...(figure ? [encodePng({ width: figure.width, height: figure.height, channels: 3, data: figure.data }, f.figure)] : []),
     ];
