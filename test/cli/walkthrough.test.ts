@@ -124,3 +124,22 @@ describe('outputs carry the optics', () => {
     assert.deepEqual([x.numericalAperture, x.emissionWavelengthNm, x.pixelSizeNm], [1.2, 520, 65]);
   });
 });
+
+describe('numbers given as empty or hexadecimal text', () => {
+  // Number('') is 0 and Number('0x10') 16: these flags took them silently
+  const cases: [string, string[], string[]][] = [
+    ['grid --overlap ""', ['grid', 'IMAGE', '--fc', '0.15', '--tiles', '2x2', '--overlap', '', '--out', 'g.tif'], ['--overlap', "got ''"]],
+    ['demo --seed ""', ['demo', '--seed', '', '--out', 'demo-out'], ['--seed', "got ''"]],
+    ['demo --size 0x100', ['demo', '--size', '0x100', '--out', 'demo-out'], ['--size', "got '0x100'"]],
+    ['eval --seed " "', ['eval', '--images', 'images', '--seed', ' ', '--out', 'e.json'], ['--seed']],
+    ['eval --crop-size 0x40', ['eval', '--images', 'images', '--crop-size', '0x40', '--out', 'e.json'], ['--crop-size', "got '0x40'"]],
+  ];
+  for (const [what, args, mentions] of cases) {
+    test(`${what} is a usage error naming the flag, and nothing is written`, async () => {
+      const out = join(dir, `num-${what.replace(/\W+/g, '-')}`);
+      mkdirSync(out);
+      assertError(await psfid(args.map((a) => (a === 'IMAGE' ? image : a)), out), 2, mentions);
+      assert.deepEqual(listDir(out), []);
+    });
+  }
+});

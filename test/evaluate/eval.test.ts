@@ -82,7 +82,7 @@ test('psfid eval reports per-image PSNRs and the shipped model beats the mean-PS
 test('psfid eval refuses bad flags with one line and exit 2', () => {
   const r = spawnSync(process.execPath, [cli, 'eval', '--images', '/nonexistent-folder', '--n', '0', '--out', join(tmpdir(), 'x.json')], { encoding: 'utf8' });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /^error: --n must be a positive integer/);
+  assert.match(r.stderr, /^error: --n must be an integer ≥ 1, got '0'/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   const bad = spawnSync(process.execPath, [cli, 'eval', '--images', tmpdir(), '--augment', 'rotate', '--out', join(tmpdir(), 'x.json')], { encoding: 'utf8' });
   assert.equal(bad.status, 2);

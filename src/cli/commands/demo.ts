@@ -18,7 +18,7 @@ import { encodePng, encodeTiff, type TiffWriteImage } from '../../io/index.js';
 import { jsonBytes, writeOutputs, type OutputFile } from '../outputs.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
-import { precisionOption } from '../options.js';
+import { numberFlag, precisionOption, seedFlag } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
 import { planesOf } from './identify.js';
 
@@ -51,14 +51,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the specimen and the noise', '7')
     .addOption(precisionOption())
     .action((f: DemoFlags) => {
-      const size = Number(f.size);
-      const n = Number(f.tiles);
-      const iterations = Number(f.iterations);
-      const seed = Number(f.seed);
-      if (!Number.isInteger(size) || size < 128 || size > 4096) throw usageError('--size', `--size must be an integer in 128…4096, got '${f.size}'`);
-      if (!Number.isInteger(n) || n < 1 || n > 8) throw usageError('--tiles', `--tiles must be an integer in 1…8, got '${f.tiles}'`);
-      if (!Number.isInteger(iterations) || iterations < 1) throw usageError('--iterations', `--iterations must be a positive integer, got '${f.iterations}'`);
-      if (!Number.isInteger(seed) || seed < 0) throw usageError('--seed', `--seed must be a non-negative integer, got '${f.seed}'`);
+      // numberFlag, not Number(): Number('') is 0 and Number('0x10') 16
+      const size = numberFlag('--size', f.size, { integer: true, min: 128, max: 4096 });
+      const n = numberFlag('--tiles', f.tiles, { integer: true, min: 1, max: 8 });
+      const iterations = numberFlag('--iterations', f.iterations, { integer: true, min: 1 });
+      const seed = seedFlag(f.seed);
       let outStat;
       try {
         outStat = statSync(f.out);

@@ -9,7 +9,7 @@ import { encodePng } from '../../io/index.js';
 import { checkOutputPaths, jsonBytes, pngPath, writeOutputs } from '../outputs.js';
 import { usageError } from '../../errors.js';
 import { progressBar } from '../progress.js';
-import { precisionOption } from '../options.js';
+import { numberFlag, precisionOption, seedFlag } from '../options.js';
 import { AUGMENT_HELP } from './identify.js';
 import { checkAugment } from '../../identify/identify.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
@@ -50,12 +50,10 @@ export function register(program: Command): void {
     .addOption(precisionOption())
     .requiredOption('--out <json>', 'report with per-image values')
     .action((f: EvalFlags) => {
-      const n = Number(f.n);
-      if (!Number.isInteger(n) || n < 1) throw usageError('--n', `--n must be a positive integer, got '${f.n}'`);
-      const seed = Number(f.seed);
-      if (!Number.isInteger(seed) || seed < 0) throw usageError('--seed', `--seed must be a non-negative integer, got '${f.seed}'`);
-      const cropSize = Number(f.cropSize);
-      if (!Number.isInteger(cropSize) || cropSize < 16) throw usageError('--crop-size', `--crop-size must be an integer ≥ 16, got '${f.cropSize}'`);
+      // numberFlag, not Number(): Number('') is 0 and Number('0x10') 16
+      const n = numberFlag('--n', f.n, { integer: true, min: 1 });
+      const seed = seedFlag(f.seed);
+      const cropSize = numberFlag('--crop-size', f.cropSize, { integer: true, min: 16 });
       if (!['given', 'mean', 'both', 'none'].includes(f.mode)) throw usageError('--mode', `--mode must be given, mean, both or none, got '${f.mode}'`);
       const modes: EvalMode[] = f.mode === 'both' ? ['given', 'mean'] : f.mode === 'none' ? [] : [f.mode as EvalMode];
       const known = ['mean-psf', 'blind-tv', 'oracle'] as const;

@@ -10,7 +10,7 @@ import {
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
 import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
-import { fmt, usageError } from '../../errors.js';
+import { fmt } from '../../errors.js';
 import { checkAugment, type Augment } from '../../identify/identify.js';
 import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
@@ -241,8 +241,7 @@ export function register(program: Command): void {
       .requiredOption('--out <grid.tif>', 'output: float32 TIFF stack, one S×S PSF per tile (row-major: y, then x), with a JSON sidecar <grid>.json giving the tile centres'),
   ).action((path: string, f: CommonFlags & { tiles: string; overlap: string; figure?: string }) => {
     const tiles = parseTiles(f.tiles);
-    const overlap = Number(f.overlap);
-    if (!(overlap >= 0 && overlap < 1)) throw usageError('--overlap', `--overlap must be in [0, 1), got '${f.overlap}'`);
+    const overlap = numberFlag('--overlap', f.overlap, { min: 0, max: 1, maxExclusive: true });
     tiffPath('--out', f.out);
     if (f.figure !== undefined) pngPath('--figure', f.figure);
     const outputs = [
