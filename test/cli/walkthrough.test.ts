@@ -143,3 +143,34 @@ describe('numbers given as empty or hexadecimal text', () => {
     });
   }
 });
+
+describe('identify --roi checks the region for saturation, not the plane', () => {
+  test('a clipped left half warns for a region there, not for a region in the unclipped right half', async () => {
+    const out = join(dir, 'roi-sat');
+    mkdirSync(out);
+    const [w, h] = [256, 128];
+    const scene = deadLeaves(h + S - 1, w + S - 1, 9);
+    const blurred = convValid(scene, h + S - 1, w + S - 1, airyPsf(S, 0.15), S);
+    // 12-bit counts; the left half clipped at its median, as an overexposed cell would be
+    const counts = Uint16Array.from(blurred, (v) => Math.round(100 + 3900 * v));
+    const left = Uint16Array.from({ length: h * (w / 2) }, (_, k) => counts[Math.floor(k / (w / 2)) * w + (k % (w / 2))]!).sort();
+    const clip = left[Math.floor(left.length / 2)]!;
+    const top = Math.max(...counts);
+    assert.ok(clip < top, 'the clip level is below the unclipped half\'s maximum');
+    for (let y = 0; y < h; y++) for (let x = 0; x < w / 2; x++) counts[y * w + x] = Math.min(counts[y * w + x]!, clip);
+    // the right half must hold the plane's maximum for the plane-wide check to miss the clipping: raise one pixel
+    counts[5 * w + 200] = clip + 1000;
+    writeTiff(join(out, 'half.tif'), { width: w, height: h, planes: [counts] });
+    const run = async (roi: string): Promise<{ saturation: unknown; warnings: string[] }> => {
+      const r = await psfid(['identify', 'half.tif', '--fc', '0.15', '--roi', roi, '--out', 'p.tif', '--json'], out);
+      assertOk(r);
+      return JSON.parse(r.stdout) as { saturation: unknown; warnings: string[] };
+    };
+    const clipped = await run('0,0,128,128');
+    assert.ok(clipped.saturation, 'the clipped region is reported');
+    assert.ok(clipped.warnings.some((m) => /saturated/.test(m)));
+    const clean = await run('128,0,128,128');
+    assert.equal(clean.saturation, null);
+    assert.ok(!clean.warnings.some((m) => /saturated/.test(m)), clean.warnings.join('; '));
+  });
+});

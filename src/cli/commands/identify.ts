@@ -163,6 +163,13 @@ export function reportSaturation(plane: ArrayLike<number>, width: number, warnin
   return saturation;
 }
 
+/** The pixels of `region` of a row-major plane `width` pixels wide, row-major. */
+function regionPixels(plane: Float32Array, width: number, region: { x: number; y: number; width: number; height: number }): Float32Array {
+  const out = new Float32Array(region.width * region.height);
+  for (let r = 0; r < region.height; r++) out.set(plane.subarray((region.y + r) * width + region.x, (region.y + r) * width + region.x + region.width), r * region.width);
+  return out;
+}
+
 /** Reads the image and the model and resolves fc and θmax, each with where it came from. */
 export function prepare(path: string, f: CommonFlags): Prepared {
   const v = parseIdentifyFlags(f);
@@ -207,7 +214,8 @@ export function register(program: Command): void {
     checkOutputPaths([{ path: f.out, flag: '--out' }], [path]);
     const p = prepare(path, f);
     const region = f.roi ? parseRegion(f.roi, p.image.width, p.image.height) : undefined;
-    const saturation = reportSaturation(p.gray, p.image.width, p.warnings);
+    // what the network reads: the region, not the plane (a clipped cell elsewhere says nothing about it)
+    const saturation = region ? reportSaturation(regionPixels(p.gray, p.image.width, region), region.width, p.warnings) : reportSaturation(p.gray, p.image.width, p.warnings);
     const progress = lazyBar('identify', 'patches');
     let found: ReturnType<typeof identifyImage>;
     try {
