@@ -154,8 +154,12 @@ export function addOpticsOptions(cmd: Command, opts: { zernike?: boolean; pixelS
   return cmd;
 }
 
-/** Help text on fc, units and Zernike indexing, for `cmd.addHelpText('after', opticsHelp())`. */
-export function opticsHelp(): string {
+/**
+ * Help text on fc, units and (with `aberrations`, for the commands that take --zernike) Zernike indexing, for
+ * `cmd.addHelpText('after', opticsHelp(…))`. `cutoffRule` says how this command's optics flags combine: commands
+ * that read an image complete NA, wavelength and pixel size from its metadata, psf has no file to complete them.
+ */
+export function opticsHelp(opts: { cutoffRule?: string; aberrations?: boolean } = {}): string {
   const pixel = floorTo(cutoffPixel(NYQUIST_FC, EXAMPLE.na, EXAMPLE.wavelengthNm), 2);
   const modes = DEFAULT_ZERNIKE_NOLL.map((j) => `${j} ${zernikeName(j)}`);
   const half = Math.ceil(modes.length / 2);
@@ -166,8 +170,8 @@ Optics:
   in the sample plane, both in nm). The incoherent OTF extends to 2·fc, so Nyquist sampling needs fc ≤ ${NYQUIST_FC}, that
   is pixel ≤ λ/(4·NA): e.g. ≤ ${pixel} nm for NA ${EXAMPLE.na} at ${EXAMPLE.wavelengthNm} nm. Larger fc is refused unless
   --allow-undersampling; fc ≥ ${MAX_FC} is always refused. The Airy pattern's first zero lies at 0.61/fc
-  pixels. Give --fc, or all three of --na, --wavelength-nm and --pixel-size-nm, not both.
-
+  pixels. ${opts.cutoffRule ?? 'Give --fc, or all three of --na, --wavelength-nm and --pixel-size-nm, not both.'}
+${opts.aberrations === false ? '' : `
 Aberrations:
   Zernike coefficients are in waves (phase = 2π · waves · Z), Noll-normalised (RMS 1 over the pupil), indexed
   by Noll (j ≥ 1) with --zernike or by ANSI/OSA (j ≥ 0) with --zernike-ansi; other indices add to the default
@@ -175,7 +179,7 @@ Aberrations:
   An empty list is refused (leave the flag out for no aberrations), and so is piston (Noll 1, ANSI 0): a
   constant phase does not change an intensity PSF.
   Angles: ϑ = atan2(y, x) with x = columns (to the right), y = rows (downward).
-`;
+`}`;
 }
 
 function cutoffPixel(fc: number, na: number, wavelengthNm: number): number {

@@ -244,6 +244,25 @@ describe('psfid simulate', { concurrency: 6 }, () => {
     assert.ok(new Set(readFloat(join(dir, 'n.tif')).data).size > 50);
   });
 
+  test('--na and --wavelength-nm take the pixel size the input states (as identify completes them from a file); an input that states none is refused naming --pixel-size-nm', async () => {
+    const dir = folder();
+    writeTiff(join(dir, 'cal.tif'), { width: W, height: H, planes: [specimen()] }, { pixelSizeNm: 65 });
+    const r = await psfid(['simulate', 'cal.tif', '--na', '1.4', '--wavelength-nm', '520', '--size', '15', ...NO_NOISE, '--out', 'y.tif'], dir);
+    assertOk(r);
+    const s = JSON.parse(readFileSync(join(dir, 'y.json'), 'utf8')) as Sidecar & { optics: { pixelSizeNm: number; pixelSizeSource: string } };
+    assert.ok(Math.abs(s.parameters.fc - (1.4 * 65) / 520) < 1e-12, `fc ${s.parameters.fc}`);
+    assert.deepEqual([s.optics.pixelSizeNm, s.optics.pixelSizeSource], [65, "the input's metadata"]);
+    assert.equal(readImage(join(dir, 'y.tif')).metadata.pixelSizeNm, 65);
+    // the flag still wins over the file
+    assertOk(await psfid(['simulate', 'cal.tif', '--na', '1.4', '--wavelength-nm', '520', '--pixel-size-nm', '80', '--size', '15', ...NO_NOISE, '--out', 'z.tif'], dir));
+    const z = JSON.parse(readFileSync(join(dir, 'z.json'), 'utf8')) as Sidecar & { optics: { pixelSizeSource: string } };
+    assert.ok(Math.abs(z.parameters.fc - (1.4 * 80) / 520) < 1e-12);
+    assert.equal(z.optics.pixelSizeSource, '--pixel-size-nm');
+    const before = listDir(dir);
+    assertError(await psfid(['simulate', input, '--na', '1.4', '--wavelength-nm', '520', '--out', 'n.tif'], dir), 2, ['--pixel-size-nm']);
+    assert.deepEqual(listDir(dir), before);
+  });
+
   for (const boundary of ['circular', 'reflect'] as const) {
     test(`--boundary ${boundary}, no noise: y is H×W and equals a naive ${boundary} convolution of x/65535 with the PSF of \`psfid psf\``, async () => {
       const dir = folder();

@@ -174,3 +174,18 @@ describe('identify --roi checks the region for saturation, not the plane', () =>
     assert.ok(!clean.warnings.some((m) => /saturated/.test(m)), clean.warnings.join('; '));
   });
 });
+
+describe('--help states how each command takes the optics', () => {
+  test('identify and grid say the file can supply NA, wavelength and pixel size, and list no aberrations (they take no --zernike); psf does', async () => {
+    for (const cmd of ['identify', 'grid']) {
+      const r = await psfid([cmd, '--help'], dir);
+      assertOk(r);
+      assert.match(r.stdout, /each of the three the file's metadata\s+can supply/);
+      assert.doesNotMatch(r.stdout, /Aberrations:|--zernike/);
+      assert.doesNotMatch(r.stdout, /all three of --na/);
+    }
+    const psf = await psfid(['psf', '--help'], dir);
+    assert.match(psf.stdout, /Aberrations:/);
+    assert.match(psf.stdout, /all three of --na, --wavelength-nm and --pixel-size-nm, not both/);
+  });
+});

@@ -26,7 +26,13 @@ export function addCutoffFlags(cmd: Command): Command {
     .option('--wavelength-nm <nm>', "emission wavelength in nanometres (default: the file's metadata)")
     .option('--pixel-size-nm <nm>', "pixel size in the sample plane in nanometres (default: the file's metadata)")
     .option('--allow-undersampling', 'accept 0.25 < fc < 0.5 (pixels larger than Nyquist; the PSF aliases)')
-    .addHelpText('after', opticsHelp());
+    .addHelpText(
+      'after',
+      opticsHelp({
+        aberrations: false,
+        cutoffRule: "Give --fc, or --na, --wavelength-nm and --pixel-size-nm: each of the three the file's metadata\n  can supply (a flag overrides the file), as can a psfid.fc line psfid wrote; --fc does not combine with them.",
+      }),
+    );
 }
 
 /** The flags as numbers; NA, wavelength and pixel size may each be missing (the file's metadata fills them). */

@@ -57,7 +57,7 @@ export function register(program: Command): void {
     .usage('INPUT --out y.tif [--psf-out h.tif] [optics flags] [noise flags] [--seed N] [options]')
     .requiredOption('--out <y.tif>', 'output: the observation y as a float32 TIFF; the parameters go to <y>.json beside it')
     .option('--psf-out <h.tif>', 'output: the true PSF as a float32 TIFF (default: <y>-psf.tif beside y)');
-  addOpticsOptions(cmd, { pixelSizeNote: 'also written into the output TIFFs, with NA and wavelength (see "Metadata")' });
+  addOpticsOptions(cmd, { pixelSizeNote: 'with --na and --wavelength-nm, taken from the input when it states one and this is left out; also written into the output TIFFs, with NA and wavelength (see "Metadata")' });
   cmd
     .option('--theta-max <waves>', `bound θmax of the drawn Zernike coefficients, θ_k ~ U[−θmax, θmax], in waves (default: drawn from ${rangeText(P.thetaMax)}; not with --zernike)`)
     .option('--gain <γ>', `Poisson gain γ: intensity units per photon on the [0, 1] scale (Var = γ·intensity), 0 = no photon noise (default: drawn from ${rangeText(P.gain)})`)
@@ -95,7 +95,7 @@ Metadata:
   lines of ImageJ's Info property (Fiji: Image ▸ Show Info). With --fc, or fc drawn: the cut-off itself as a
   \`psfid.fc = …\` Info line (cycles/pixel), and the input's pixel size, if it states one, as the calibration.
   Flags given to identify override all of it.
-${opticsHelp()}
+${opticsHelp({ cutoffRule: 'Give --fc, or --na and --wavelength-nm with --pixel-size-nm (or a pixel size the input states),\n  not both; with none, fc is drawn from the prior.' })}
 Example:
   psfid simulate cells.tif --out y.tif --na 1.4 --wavelength-nm 520 --pixel-size-nm 65 --sigma 0.01 --seed 1
 `,
@@ -175,6 +175,17 @@ function runSimulate(input: string, f: SimulateFlags): void {
   const psfOut = f.psfOut ?? `${stem}-psf${ext}`;
   tiffPath('--psf-out', psfOut);
   const sidecarPath = `${stem}.json`;
+  // --na and --wavelength-nm describe the simulated objective; the pixel is the specimen's sampling, which the input
+  // may state: it completes the three, as identify completes them from a file (then the input is read here, once).
+  let early: ImageStack | undefined;
+  let pixelFromInput = false;
+  if (f.fc === undefined && f.na !== undefined && f.wavelengthNm !== undefined && f.pixelSizeNm === undefined) {
+    early = readImage(input);
+    if (early.metadata.pixelSizeNm !== undefined) {
+      f = { ...f, pixelSizeNm: String(early.metadata.pixelSizeNm) };
+      pixelFromInput = true;
+    }
+  }
   // The grid (and, without a cut-off, the pupil sampling at the prior's smallest fc) is checked now.
   const first = opticsFromFlags(f, { zernikeNoll: noll, fallbackFc: P.fc[0] });
   const theta = coefficients === null ? null : withFlagNames(() => coefficientsToTheta(noll, coefficients), { zernike: f.zernike !== undefined ? '--zernike' : '--zernike-ansi' });
@@ -186,7 +197,7 @@ function runSimulate(input: string, f: SimulateFlags): void {
   checkOutputPaths(outputs, [input]);
 
   // 2. The input (exit 1 on bad data).
-  const image = readImage(input);
+  const image = early ?? readImage(input);
   checkSamples(input, image);
   const chosen = resolvePlane(image, f.plane, input);
   const plane = chosen.value;
@@ -284,7 +295,7 @@ function runSimulate(input: string, f: SimulateFlags): void {
       fc: result.fc,
       fcUnit: 'cycles/pixel',
       fcSource: cutoff.source === 'fc' ? '--fc' : cutoff.source === 'microscope' ? 'NA·pixel/λ' : 'drawn',
-      ...(cutoff.source === 'microscope' && { numericalAperture: cutoff.numericalAperture, wavelengthNm: cutoff.wavelengthNm, pixelSizeNm: cutoff.pixelSizeNm }),
+      ...(cutoff.source === 'microscope' && { numericalAperture: cutoff.numericalAperture, wavelengthNm: cutoff.wavelengthNm, pixelSizeNm: cutoff.pixelSizeNm, pixelSizeSource: pixelFromInput ? 'the input\'s metadata' : '--pixel-size-nm' }),
       psfSize: s,
       pupilSize: first.optics.pupilSize,
       allowUndersampling: first.optics.allowUndersampling,
