@@ -189,3 +189,22 @@ describe('--help states how each command takes the optics', () => {
     assert.match(psf.stdout, /all three of --na, --wavelength-nm and --pixel-size-nm, not both/);
   });
 });
+
+describe('deconvolve --tile-size below the margins', () => {
+  test('warns with the work factor and the size that keeps it under 2×; the default and large tiles do not warn', async () => {
+    const out = join(dir, 'tiles');
+    mkdirSync(out);
+    assertOk(await psfid(['psf', '--fc', '0.15', '--size', '15', '--out', 'h.tif'], out));
+    // margin 2·15 = 30 px: 16 px tiles deconvolve 76² windows, (76/16)² = 22.6× the pixels kept; under 2× needs
+    // (t + 60)/t ≤ √2, t ≥ 144.9, so 146 (even)
+    const small = await psfid(['deconvolve', image, '--psf', 'h.tif', '--tile-size', '16', '--iterations', '1', '--out', 'a.tif'], out);
+    assertOk(small);
+    assert.match(small.stderr, /^warning: --tile-size 16 is below twice the 30 px margin .* 76² pixels to keep 16², 22\.6× the work; --tile-size ≥ 146 keeps it under 2×$/m);
+    assert.match(small.stdout, /1 iteration,/);
+    for (const t of [['--tile-size', '64'], []]) {
+      const r = await psfid(['deconvolve', image, '--psf', 'h.tif', ...t, '--iterations', '1', '--out', 'b.tif'], out);
+      assertOk(r);
+      assert.doesNotMatch(r.stderr, /warning/);
+    }
+  });
+});

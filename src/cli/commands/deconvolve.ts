@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
 import { buildOpticsInfo, encodeTiff, readImageAsync, toFloat32Gray, type ImageStack } from '../../io/index.js';
-import { DEFAULT_TILE_SIZE, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
+import { DEFAULT_TILE_SIZE, defaultMargin, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { fmt, inputError, usageError } from '../../errors.js';
 import { lazyBar } from '../progress.js';
@@ -46,6 +46,22 @@ interface DeconvolveFlags {
  * A PSF file as [N, S, S] planes, each divided by its sum (PSFs from other tools are not always normalised), with
  * the pixel size its file states. Values below −10⁻⁶ of a plane's peak are refused; smaller ones (round-off) are 0.
  */
+/**
+ * Warns when tiles are so small that their margins (two PSF widths a side, deconvolved and discarded) make up most of
+ * the work: a window of (t + 2m)² pixels per t² kept, e.g. 77× for 16 px tiles with a 31² PSF. The image's own border
+ * clips the margins, so an image no larger than one tile never warns.
+ */
+function warnSmallTiles(tileSize: number, psfSize: number, width: number, height: number): void {
+  const margin = defaultMargin(psfSize);
+  if (tileSize >= 2 * margin || (width <= tileSize && height <= tileSize)) return;
+  const cost = ((tileSize + 2 * margin) / tileSize) ** 2;
+  const suggest = Math.ceil(margin / (Math.SQRT2 - 1)) * 2; // (t + 2m)/t ≤ √2, even
+  console.error(
+    `warning: --tile-size ${tileSize} is below twice the ${margin} px margin that each tile carries (two PSF widths): a tile deconvolves ` +
+      `${tileSize + 2 * margin}² pixels to keep ${tileSize}², ${fmt(Math.round(cost * 10) / 10)}× the work; --tile-size ≥ ${suggest} keeps it under 2×`,
+  );
+}
+
 async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number; pixelSizeNm?: number }> {
   const img = await readImageAsync(path);
   if (img.width !== img.height || img.width % 2 === 0) throw inputError(path, `${path}: a PSF must be square with an odd side (centre at ⌊S/2⌋), got ${img.width}×${img.height}`);
@@ -263,6 +279,7 @@ export function register(program: Command): void {
     // tile by tile (output: raw), so that only one full-size float image is ever held.
     if (offset !== 0) for (let i = 0; i < raw.length; i++) raw[i]! -= offset;
     if (f.method !== 'wiener') checkCounts(raw, path, offset);
+    warnSmallTiles(tileSize, psfs.size(-1), W, H);
     const { onProgress, stop: stopBar } = lazyBar('deconvolve', f.method === 'wiener' ? 'tiles' : 'tile iterations');
     let result: TiledResult;
     try {
@@ -285,7 +302,7 @@ export function register(program: Command): void {
     // the deconvolved image is the same field through the same objective: it keeps the optics the input stated
     const info = buildOpticsInfo({ fc: metadata.fc, numericalAperture: metadata.numericalAperture, emissionWavelengthNm: metadata.emissionWavelengthNm });
     writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: W, height: H, planes: [out] }, { pixelSizeNm, info }, f.out) }]);
-    const how = f.method === 'wiener' ? '' : `, ${iterations}${f.accelerate ? ' accelerated' : ''} iterations`;
+    const how = f.method === 'wiener' ? '' : `, ${iterations}${f.accelerate ? ' accelerated' : ''} iteration${iterations === 1 ? '' : 's'}`;
     const tiling = `${result.tiles.length} tile${result.tiles.length > 1 ? 's' : ''} of ≤ ${result.tileSize}² px, margin ${result.margin} px`;
     console.log(`psfid deconvolve: ${f.out} (${f.method}${how}${grid ? `, ${grid.tiles[0]}×${grid.tiles[1]} PSF grid` : ''}${planeNote}, ${tiling})`);
     psfs.dispose();
