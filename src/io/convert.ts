@@ -30,12 +30,15 @@ export function getPlane(image: ImageStack, index: number): PixelArray {
   return image.planes[index]!;
 }
 
+/** What the plane bookkeeping reads of a stack: its metadata and plane count (not the pixels). */
+export type StackShape = { readonly metadata: ImageStack['metadata']; readonly planes: { readonly length: number } };
+
 /**
  * Whether the file says what its planes are (`metadata.planeAxes`, set by the TIFF reader): always true for one
  * plane; for images built in memory without `planeAxes`, true when they give sizeZ. When false, sizeZ = planes is
  * the readers' convention, not a fact: the planes may be time points or channels.
  */
-export function planeAxesStated(image: ImageStack): boolean {
+export function planeAxesStated(image: StackShape): boolean {
   const m = image.metadata;
   if (image.planes.length <= 1) return true;
   return m.planeAxes === undefined ? m.sizeZ !== undefined : m.planeAxes === 'stated';
@@ -63,6 +66,20 @@ export function planeIndex(image: ImageStack, at: { c?: number; z?: number; t?: 
   }
   if (index >= image.planes.length) throw new RangeError(`plane ${index} is out of range`);
   return index;
+}
+
+/** The channel, z-slice and time point (0-based) of plane `index`: the inverse of planeIndex. */
+export function planeCoordinates(image: StackShape, index: number): { c: number; z: number; t: number } {
+  const m = image.metadata;
+  const sizes = { C: m.sizeC ?? 1, Z: m.sizeZ ?? image.planes.length, T: m.sizeT ?? 1 };
+  const order = (m.dimensionOrder ?? 'XYCZT').slice(2).split('') as ('C' | 'Z' | 'T')[];
+  const pos = { C: 0, Z: 0, T: 0 };
+  let rest = index;
+  for (const k of order) {
+    pos[k] = rest % sizes[k];
+    rest = Math.floor(rest / sizes[k]);
+  }
+  return { c: pos.C, z: pos.Z, t: pos.T };
 }
 
 export interface ToFloat32GrayOptions {

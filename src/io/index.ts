@@ -43,7 +43,9 @@ export {
   getPlane,
   planeAxesStated,
   planeCount,
+  planeCoordinates,
   planeIndex,
   toFloat32Gray,
+  type StackShape,
   type ToFloat32GrayOptions,
 } from './convert.js';

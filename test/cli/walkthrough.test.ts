@@ -208,3 +208,26 @@ describe('deconvolve --tile-size below the margins', () => {
     }
   });
 });
+
+describe('deconvolve --grid on another plane of the stack the grid came from', () => {
+  test('warns for another z of a z-stack, not for the same z, another time point, or a bare stack\'s same plane', async () => {
+    const out = join(dir, 'planes');
+    mkdirSync(out);
+    const plane = readImage(image).planes[0] as Uint16Array;
+    const shifted = (k: number): Uint16Array => Uint16Array.from(plane, (v) => v + 10 * k);
+    writeTiff(join(out, 'z.tif'), { width: W, height: H, planes: [0, 1, 2].map(shifted) }, { slices: 3, pixelSizeNm: 65 });
+    writeTiff(join(out, 't.tif'), { width: W, height: H, planes: [0, 1, 2].map(shifted) }, { frames: 3, pixelSizeNm: 65 });
+    for (const stack of ['z.tif', 't.tif']) {
+      assertOk(await psfid(['grid', stack, '--fc', '0.15', '--tiles', '1x1', '--plane', '0', '--out', `g-${stack}`], out));
+    }
+    const run = (stack: string, p: string) => psfid(['deconvolve', stack, '--grid', `g-${stack}`, '--plane', p, '--iterations', '1', '--out', `x-${stack}-${p}.tif`], out);
+    const other = await run('z.tif', '2');
+    assertOk(other);
+    assert.match(other.stderr, /^warning: g-z\.tif was identified on plane 0 of z\.tif \(z 0\), and plane 2 \(z 2\) is deconvolved: the PSF of a z-stack changes with depth; give --plane 0, or run `psfid grid` on plane 2$/m);
+    for (const [stack, p] of [['z.tif', '0'], ['t.tif', '2']] as const) {
+      const r = await run(stack, p);
+      assertOk(r);
+      assert.doesNotMatch(r.stderr, /warning/, `${stack} plane ${p}`);
+    }
+  });
+});

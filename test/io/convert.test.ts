@@ -10,6 +10,7 @@ import {
   opticsFromOriginalMetadata,
   parseOmeXml,
   planeCount,
+  planeCoordinates,
   planeIndex,
   toFloat32Gray,
   type ImageStack,
@@ -81,6 +82,19 @@ test('planeCount, getPlane and planeIndex in ImageJ and OME orders', () => {
   assert.equal(planeIndex(ome, { c: 1, z: 2, t: 1 }), 2 + 1 * 3 + 1 * 6);
   assert.equal(planeIndex(image(planes, {}), { z: 7 }), 7);
   assert.throws(() => planeIndex(ij, { c: 2 }), RangeError);
+  // planeCoordinates inverts planeIndex in every order: each (c, z, t) maps to a distinct plane and back
+  for (const order of ['XYCZT', 'XYZCT', 'XYTZC', 'XYCTZ'] as const) {
+    const st = image(planes, { metadata: { sizeC: 2, sizeZ: 3, sizeT: 2, dimensionOrder: order } });
+    const seen = new Set<number>();
+    for (let c = 0; c < 2; c++)
+      for (let z = 0; z < 3; z++)
+        for (let t = 0; t < 2; t++) {
+          const k = planeIndex(st, { c, z, t });
+          seen.add(k);
+          assert.deepEqual(planeCoordinates(st, k), { c, z, t }, `${order} plane ${k}`);
+        }
+    assert.equal(seen.size, 12);
+  }
 });
 
 test('findNonFinite counts NaN and ±Inf over all planes', () => {

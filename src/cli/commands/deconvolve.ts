@@ -2,9 +2,10 @@
 // (spatially varying), or blindly (identify first). The image is deconvolved in overlapping tiles (--tile-size), so
 // that memory is bounded by the tile size: the plane is held once as float32, and once more for the result.
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
-import { buildOpticsInfo, encodeTiff, readImageAsync, toFloat32Gray, type ImageStack } from '../../io/index.js';
+import { buildOpticsInfo, encodeTiff, planeAxesStated, planeCoordinates, readImageAsync, toFloat32Gray, type ImageStack, type StackShape } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, defaultMargin, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { fmt, inputError, usageError } from '../../errors.js';
@@ -90,6 +91,9 @@ interface GridSidecar {
   tiles: [number, number];
   /** The size of the image the grid was identified on (sidecars before session 18: from the tile regions). */
   imageSize?: { width: number; height: number };
+  /** The image file and the plane of it the grid was identified on, when the sidecar says. */
+  image?: string;
+  plane?: number;
 }
 
 /** A grid's JSON sidecar (written by `psfid grid`), checked: one line naming the file when it is not one. */
@@ -116,7 +120,32 @@ function readGridSidecar(side: string): GridSidecar {
     const rs = regions as { x: number; y: number; width: number; height: number }[];
     size = { width: Math.max(...rs.map((r) => r.x + r.width)), height: Math.max(...rs.map((r) => r.y + r.height)) };
   }
-  return { tiles, centres, imageSize: size };
+  const plane = (meta.plane as { value?: unknown } | undefined)?.value;
+  return { tiles, centres, imageSize: size, ...(typeof meta.image === 'string' && { image: meta.image }), ...(Number.isInteger(plane) && { plane: plane as number }) };
+}
+
+/**
+ * Warns when a grid identified on one plane of this very stack deconvolves another plane at another depth: the PSF
+ * of a z-stack changes with depth (spherical aberration, the focus itself). Other time points or channels of the
+ * same z are left alone (reusing a grid across a time-lapse is what one does), as are other files.
+ */
+function warnOtherPlane(grid: string, meta: GridSidecar, path: string, image: StackShape, plane: number): void {
+  if (meta.plane === undefined || meta.image === undefined || meta.plane === plane || image.planes.length <= 1 || meta.plane >= image.planes.length) return;
+  if (!samePath(meta.image, path)) return;
+  const stated = planeAxesStated(image);
+  const [a, b] = [planeCoordinates(image, meta.plane), planeCoordinates(image, plane)];
+  if (stated && a.z === b.z) return;
+  const where = stated ? ` (z ${a.z}), and plane ${plane} (z ${b.z}) is deconvolved` : `, and plane ${plane} is deconvolved (the file does not say whether its planes are z, t or c)`;
+  console.error(`warning: ${grid} was identified on plane ${meta.plane} of ${path}${where}: the PSF of a z-stack changes with depth; give --plane ${meta.plane}, or run \`psfid grid\` on plane ${plane}`);
+}
+
+/** Whether two paths name the same file (links resolved; as given when one does not exist). */
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return resolve(a) === resolve(b);
+  }
 }
 
 /**
@@ -150,7 +179,7 @@ function checkCounts(raw: Float32Array, path: string, offset: number): void {
  * decoded file is not returned, so that it can be collected while the image is deconvolved; it is decoded on this
  * thread (readImageAsync), where its buffers are garbage-collected, rather than in readImage's long-lived worker thread.
  */
-async function readPlane(path: string, planeText: string): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata']; planeNote: string }> {
+async function readPlane(path: string, planeText: string): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata']; planeNote: string; stack: StackShape; plane: number }> {
   const image = await readImageAsync(path);
   const chosen = resolvePlane(image, planeText, path);
   const plane = chosen.value;
@@ -158,7 +187,8 @@ async function readPlane(path: string, planeText: string): Promise<{ raw: Float3
   for (let i = 0; i < raw.length; i++) if (!Number.isFinite(raw[i]!)) throw inputError(path, `${path}: NaN/Inf pixels in plane ${plane}; clean them first`);
   // which plane, for the closing line: only worth saying for a stack
   const planeNote = image.planes.length > 1 ? `, plane ${plane} (${chosen.source})` : '';
-  return { raw, width: image.width, height: image.height, metadata: image.metadata, planeNote };
+  // the stack's shape, not the stack: the pixels of the other planes are not held through the deconvolution
+  return { raw, width: image.width, height: image.height, metadata: image.metadata, planeNote, stack: { metadata: image.metadata, planes: { length: image.planes.length } }, plane };
 }
 
 /** Flags that only some modes read: given on the command line to a mode that ignores them, they are refused. */
@@ -231,7 +261,7 @@ export function register(program: Command): void {
     tiffPath('--out', f.out);
     checkOutputPaths([{ path: f.out, flag: '--out' }], [path, f.psf, f.grid, f.grid && sidecarPath(f.grid)]);
 
-    const { raw, width: W, height: H, metadata, planeNote } = await readPlane(path, f.plane);
+    const { raw, width: W, height: H, metadata, planeNote, stack, plane } = await readPlane(path, f.plane);
     const pixelSizeNm = metadata.pixelSizeNm;
 
     let psfs: Tensor;
@@ -248,6 +278,7 @@ export function register(program: Command): void {
           throw inputError(file, `${file}: identified on a ${meta.imageSize.width}×${meta.imageSize.height} image, but ${path} is ${W}×${H}: its tile centres do not fit; run \`psfid grid\` on this image`);
         }
         grid = { centres: meta.centres, tiles: meta.tiles };
+        warnOtherPlane(file, meta, path, stack, plane);
       }
       if (W < read.size || H < read.size) throw inputError(path, `${path}: the image (${W}×${H}) is smaller than the PSF (${read.size}×${read.size})`);
       // A PSF is applied per pixel: one sampled on other pixels is the wrong width here.
