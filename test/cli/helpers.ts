@@ -6,6 +6,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeTiff } from '../../src/io/index.js';
+import { airyPsf, convValid, deadLeaves } from '../deconv/helpers.js';
 
 /** The repository root (this file runs from dist/test/cli/). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -69,4 +71,16 @@ export function removeDir(dir: string): void {
 /** File names in `dir`, sorted (temporary files included: a failed command must leave none). */
 export function listDir(dir: string): string[] {
   return readdirSync(dir).sort();
+}
+
+/**
+ * Writes `dir`/cells.tif: a dead-leaves specimen blurred by an Airy PSF (S×S, fc 0.15; 'valid' convolution), as
+ * 12-bit-like uint16 counts (offset 100, 3000 counts), on 65 nm pixels; returns its path.
+ */
+export function writeCellsImage(dir: string, width: number, height: number, psfSize: number): string {
+  const scene = deadLeaves(height + psfSize - 1, width + psfSize - 1, 5);
+  const blurred = convValid(scene, height + psfSize - 1, width + psfSize - 1, airyPsf(psfSize, 0.15), psfSize);
+  const path = join(dir, 'cells.tif');
+  writeTiff(path, { width, height, planes: [Uint16Array.from(blurred, (v) => Math.round(100 + 3000 * v))] }, { pixelSizeNm: 65 });
+  return path;
 }

@@ -9,8 +9,8 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readImage, writeTiff } from '../../src/io/index.js';
-import { airyPsf, convValid, deadLeaves } from '../deconv/helpers.js';
-import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
+import { airyPsf } from '../deconv/helpers.js';
+import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir, writeCellsImage } from './helpers.js';
 
 const W = 96;
 const H = 80;
@@ -29,10 +29,7 @@ function delta(s: number): Float32Array {
 
 before(() => {
   dir = makeTempDir('safety');
-  const scene = deadLeaves(H + S - 1, W + S - 1, 5);
-  const blurred = convValid(scene, H + S - 1, W + S - 1, airyPsf(S, 0.15), S);
-  image = join(dir, 'cells.tif');
-  writeTiff(image, { width: W, height: H, planes: [Uint16Array.from(blurred, (v) => Math.round(100 + 3000 * v))] }, { pixelSizeNm: 65 });
+  image = writeCellsImage(dir, W, H, S);
   psf = join(dir, 'psf.tif');
   writeTiff(psf, { width: S, height: S, planes: [Float32Array.from(airyPsf(S, 0.15))] }, { pixelSizeNm: 65 });
 });

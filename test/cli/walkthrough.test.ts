@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { readImage, writeTiff } from '../../src/io/index.js';
 import { pythonHas, runPython } from '../io/helpers.js';
 import { airyPsf, convValid, deadLeaves } from '../deconv/helpers.js';
-import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir } from './helpers.js';
+import { assertError, assertOk, listDir, makeTempDir, psfid, removeDir, writeCellsImage } from './helpers.js';
 
 const W = 96;
 const H = 80;
@@ -21,10 +21,7 @@ let image = '';
 
 before(() => {
   dir = makeTempDir('walk');
-  const scene = deadLeaves(H + S - 1, W + S - 1, 5);
-  const blurred = convValid(scene, H + S - 1, W + S - 1, airyPsf(S, 0.15), S);
-  image = join(dir, 'cells.tif');
-  writeTiff(image, { width: W, height: H, planes: [Uint16Array.from(blurred, (v) => Math.round(100 + 3000 * v))] }, { pixelSizeNm: 65 });
+  image = writeCellsImage(dir, W, H, S);
 });
 
 after(() => removeDir(dir));
