@@ -153,3 +153,15 @@ export function findNonFinite(image: ImageStack): number {
   }
   return count;
 }
+
+/**
+ * Why a palette image's values are not intensities, or undefined when they are (or it is no palette image): its
+ * stored values are colour-table indices, which read as intensities only when the table is a grey ramp, or when
+ * ImageJ wrote the file (ImageJ saves every single-channel image with a LUT, "Fire" or "Green" included, as a palette
+ * TIFF whose values are the data).
+ */
+export function paletteProblem(image: StackShape): string | undefined {
+  const m = image.metadata;
+  if (m.photometric !== 'palette' || m.imagej !== undefined || m.paletteGreyRamp === true) return undefined;
+  return 'palette (indexed-colour) image whose colour table is not a grey ramp: its values are colour-table indices, not intensities; convert it to grey first';
+}

@@ -41,6 +41,7 @@ export {
   LUMA_WEIGHTS,
   findNonFinite,
   getPlane,
+  paletteProblem,
   planeAxesStated,
   planeCount,
   planeCoordinates,

@@ -518,6 +518,17 @@ function tifffileAxes(description: string | undefined, planeCount: number): Pick
   return { sizeC: sizes.C, sizeZ: sizes.Z, sizeT: sizes.T, dimensionOrder: order };
 }
 
+/** Whether a TIFF ColorMap (all reds, then greens, then blues) is a grey ramp: R = G = B, non-decreasing. */
+function isGreyRamp(map: number[] | undefined): boolean {
+  if (!map || map.length === 0 || map.length % 3 !== 0) return false;
+  const n = map.length / 3;
+  for (let i = 0; i < n; i++) {
+    if (map[i] !== map[n + i] || map[i] !== map[2 * n + i]) return false;
+    if (i > 0 && map[i]! < map[i - 1]!) return false;
+  }
+  return true;
+}
+
 async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: number): Promise<ImageMetadata> {
   const meta: ImageMetadata = {
     sizeC: 1,
@@ -528,6 +539,7 @@ async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: num
     photometric: PHOTOMETRIC_NAMES[page.photometric] ?? String(page.photometric),
     compression: COMPRESSION_NAMES[page.compression] ?? String(page.compression),
   };
+  if (page.photometric === 3) meta.paletteGreyRamp = isGreyRamp(asNumbers(await tagOf(image, 'ColorMap')));
   const description = asString(await tagOf(image, 'ImageDescription'));
   if (description !== undefined) meta.description = description;
   const software = asString(await tagOf(image, 'Software'));

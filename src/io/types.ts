@@ -113,6 +113,11 @@ export interface ImageMetadata {
   software?: string;
   /** TIFF PhotometricInterpretation as a word (`minisblack`, `miniswhite`, `rgb`, `palette`, `separated`, …). */
   photometric?: string;
+  /**
+   * Palette TIFFs: whether the colour map is a grey ramp (red = green = blue at every index, never darker at a higher
+   * index), so that the stored indices order like the intensities they show. Undefined for other images.
+   */
+  paletteGreyRamp?: boolean;
   /** TIFF Compression as a word (`none`, `lzw`, `deflate`, `packbits`, …). */
   compression?: string;
   /**

@@ -67,8 +67,9 @@ describe('eval --mode none (baselines only)', () => {
   });
 });
 
-// A grey ramp as ImageJ writes a LUT image (PhotometricInterpretation 3), the same data as plain grey, and a palette
-// TIFF from elsewhere (colour-table indices).
+// A grey ramp as ImageJ writes a LUT image (PhotometricInterpretation 3), the same data as plain grey, a palette TIFF
+// from elsewhere with a grey-ramp table (its indices order like intensities), and one with a colour table (a "fire"
+// LUT: red rises first, then green, then blue; its indices are not intensities).
 const PALETTE = String.raw`
 import sys, numpy as np, tifffile
 out = sys.argv[1]
@@ -76,11 +77,14 @@ x = (np.add.outer(np.arange(70), 2 * np.arange(80)) % 200 + 20).astype(np.uint8)
 ramp = np.tile(np.arange(256, dtype=np.uint16) * 257, (3, 1))
 tifffile.imwrite(f'{out}/lut_imagej.tif', x, imagej=True, colormap=ramp)
 tifffile.imwrite(f'{out}/grey.tif', x, photometric='minisblack')
-tifffile.imwrite(f'{out}/indexed.tif', x, photometric='palette', colormap=ramp)
+tifffile.imwrite(f'{out}/ramp.tif', x, photometric='palette', colormap=ramp)
+i = np.arange(256)
+fire = np.stack([np.minimum(3 * i, 255), np.clip(3 * i - 255, 0, 255), np.clip(3 * i - 510, 0, 255)]).astype(np.uint16) * 257
+tifffile.imwrite(f'{out}/indexed.tif', x, photometric='palette', colormap=fire)
 print(tifffile.TiffFile(f'{out}/lut_imagej.tif').pages[0].photometric)
 `;
 
-test('simulate reads an ImageJ LUT image (a palette TIFF) as the intensities it holds, as identify does; a palette TIFF from elsewhere is still refused', { skip: pythonHas('tifffile, numpy') ? false : 'python3 with tifffile and numpy is not available' }, async () => {
+test('simulate reads an ImageJ LUT image and a grey-ramp palette TIFF as the intensities they hold; a palette TIFF with a colour table is refused by simulate, identify and deconvolve, and info says why', { skip: pythonHas('tifffile, numpy') ? false : 'python3 with tifffile and numpy is not available' }, async () => {
   const out = join(dir, 'palette');
   mkdirSync(out);
   assert.match(runPython(PALETTE, [out]), /3|PALETTE/);
@@ -91,9 +95,18 @@ test('simulate reads an ImageJ LUT image (a palette TIFF) as the intensities it 
   assert.deepEqual(readImage(join(out, 'y_lut.tif')).planes[0], readImage(join(out, 'y_grey.tif')).planes[0]);
   const sidecar = JSON.parse(readFileSync(join(out, 'y_lut.json'), 'utf8')) as { input: { scaling: { divisor: number } } };
   assert.equal(sidecar.input.scaling.divisor, 255);
+  assertOk(await psfid(['simulate', 'ramp.tif', ...flags, '--out', 'y_ramp.tif'], out));
+  assert.deepEqual(readImage(join(out, 'y_ramp.tif')).planes[0], readImage(join(out, 'y_grey.tif')).planes[0]);
   const before = listDir(out);
-  assertError(await psfid(['simulate', 'indexed.tif', ...flags, '--out', 'y_idx.tif'], out), 1, ['indexed.tif', 'palette']);
+  const refused = ['indexed.tif', 'palette', 'not a grey ramp'];
+  assertError(await psfid(['simulate', 'indexed.tif', ...flags, '--out', 'y_idx.tif'], out), 1, refused);
+  assertError(await psfid(['identify', 'indexed.tif', '--fc', '0.2', '--out', 'p_idx.tif'], out), 1, refused);
+  assertError(await psfid(['deconvolve', 'indexed.tif', '--psf', 'y_grey-psf.tif', '--out', 'x_idx.tif'], out), 1, refused);
   assert.deepEqual(listDir(out), before);
+  const info = await psfid(['info', 'indexed.tif'], out);
+  assertOk(info);
+  assert.match(info.stdout, /not a grey ramp.*refuse it/);
+  assert.doesNotMatch((await psfid(['info', 'ramp.tif'], out)).stdout, /grey ramp/);
 });
 
 describe('outputs carry the optics', () => {

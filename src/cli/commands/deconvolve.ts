@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
-import { buildOpticsInfo, encodeTiff, planeAxesStated, planeCoordinates, readImageAsync, toFloat32Gray, type ImageStack, type StackShape } from '../../io/index.js';
+import { buildOpticsInfo, encodeTiff, paletteProblem, planeAxesStated, planeCoordinates, readImageAsync, toFloat32Gray, type ImageStack, type StackShape } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, defaultMargin, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
 import { checkPlaneFlag, identifyImage, identifyImageGrid, parseTiles, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
 import { fmt, inputError, usageError } from '../../errors.js';
@@ -181,6 +181,8 @@ function checkCounts(raw: Float32Array, path: string, offset: number): void {
  */
 async function readPlane(path: string, planeText: string): Promise<{ raw: Float32Array; width: number; height: number; metadata: ImageStack['metadata']; planeNote: string; stack: StackShape; plane: number }> {
   const image = await readImageAsync(path);
+  const palette = paletteProblem(image);
+  if (palette) throw inputError(path, `${path}: ${palette}`);
   const chosen = resolvePlane(image, planeText, path);
   const plane = chosen.value;
   const raw = toFloat32Gray(image, plane, { scale: 'none' });

@@ -1,7 +1,7 @@
 // `psfid identify` and `psfid grid`: the PSF of a microscope image (or a grid of PSFs across the field).
 import type { Command } from 'commander';
 import { resolveDevice, type Tensor } from '../../engine/index.js';
-import { buildOpticsInfo, encodePng, encodeTiff, readImage, type ImageStack } from '../../io/index.js';
+import { buildOpticsInfo, encodePng, encodeTiff, paletteProblem, readImage, type ImageStack } from '../../io/index.js';
 import { loadModel, defaultModelPath, resolveModelPath, SHIPPED_MODELS, type ModelInfo } from '../../model/store.js';
 import type { Identifier } from '../../model/identifier.js';
 import {
@@ -10,7 +10,7 @@ import {
 } from '../../identify/pipeline.js';
 import { psfGridFigure } from '../../report/figures.js';
 import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
-import { fmt } from '../../errors.js';
+import { fmt, inputError } from '../../errors.js';
 import { checkAugment, type Augment } from '../../identify/identify.js';
 import { cutoffFromFlags, numberFlag, optionalNumberFlag, opticsHelp, precisionOption, type OpticsFlags as RawOpticsFlags } from '../options.js';
 import type { ConvPrecision, ConvPrecisionRequest } from '../../model/precision.js';
@@ -181,6 +181,8 @@ export function prepare(path: string, f: CommonFlags): Prepared {
   const v = parseIdentifyFlags(f);
   checkPlaneFlag(f.plane);
   const image = readImage(path);
+  const palette = paletteProblem(image);
+  if (palette) throw inputError(path, `${path}: ${palette}`);
   const plane = resolvePlane(image, f.plane, path);
   const gray = grayPlane(image, path, plane.value);
   return { image, gray, plane, ...prepareIdentification(path, v, image.metadata) };

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { blasThreads, cudaDeviceCount, getNumThreads, torchVersion } from '../../engine/index.js';
 import { convPrecisionFor } from '../../model/precision.js';
-import { planeAxesStated, readImage } from '../../io/index.js';
+import { paletteProblem, planeAxesStated, readImage } from '../../io/index.js';
 import { grayPlane, priorMeanOf, resolveCutoff, resolvePlane, type Resolved } from '../../identify/pipeline.js';
 import { inspectPlane, type detectSaturation } from '../../identify/saturation.js';
 import { defaultModelPath, loadModelInfo, shippedModelPath, SHIPPED_MODELS } from '../../model/store.js';
@@ -26,6 +26,8 @@ interface ImageInfo {
   shippedModelPriorMean: { fc: number; thetaMax: number } | null;
   planeAuto: Resolved<number>;
   saturation: ReturnType<typeof detectSaturation>;
+  /** Why the values are colour-table indices, not intensities (a palette that is no grey ramp); else null. */
+  palette: string | null;
   /** Distinct values of the plane, counted up to 3 (1: constant, 2: a mask or thresholded image; 3 means 3 or more). */
   greyLevels: number;
   /** Samples per pixel: 3 or 4 for RGB(A), which psfid reads as luminance. */
@@ -61,6 +63,7 @@ function imageInfo(path: string): ImageInfo {
     shippedModelPriorMean: info && priorMeanOf(info),
     planeAuto: plane,
     ...inspectPlane(grayPlane(image, path, plane.value), image.width),
+    palette: paletteProblem(image) ?? null,
   };
 }
 
@@ -77,6 +80,7 @@ function imageInfoText(r: ImageInfo): string {
     `  pixel size ${stated(r.pixelSizeNm, ' nm')}; NA ${stated(r.numericalAperture)}; emission ${stated(r.emissionWavelengthNm, ' nm')}`,
     fc,
     `  --plane auto: plane ${r.planeAuto.value} (${r.planeAuto.source})`,
+    ...(r.palette ? [`  ${r.palette} (identify, grid, deconvolve and simulate refuse it)`] : []),
     r.greyLevels < 3
       ? `  grey levels: ${r.greyLevels} (${r.greyLevels === 1 ? 'a constant plane' : 'a mask or a thresholded image'}: no blur to identify)`
       : `  saturation: ${r.saturation ? `${r.saturation.pixels} pixels (${(100 * r.saturation.fraction).toPrecision(2)} %) at the plane's maximum` : 'none found'}`,

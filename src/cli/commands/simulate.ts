@@ -11,7 +11,7 @@ import { BOUNDARIES, DEFAULT_PRIOR, acquire, sampleDegradation, type Boundary, t
 import { Generator, noGrad, tensor, tidy } from '../../engine/index.js';
 import { fmt, inputError, usageError } from '../../errors.js';
 import { checkPlaneFlag, PLANE_HELP, resolvePlane } from '../../identify/pipeline.js';
-import { DTYPE_MAX, LUMA_WEIGHTS, encodeTiff, planeCount, readImage, toFloat32Gray, type ImageStack } from '../../io/index.js';
+import { DTYPE_MAX, LUMA_WEIGHTS, encodeTiff, paletteProblem, planeCount, readImage, toFloat32Gray, type ImageStack } from '../../io/index.js';
 import { coefficientsToTheta, resolveOptics } from '../../optics/index.js';
 import {
   activeZernike,
@@ -116,11 +116,9 @@ function scalingOf(image: ImageStack, max: number): { divisor: number; rule: str
 
 /** Refuses samples that are not intensities (a palette, several samples with no colour meaning). */
 function checkSamples(input: string, image: ImageStack): void {
-  // ImageJ saves every single-channel image with a LUT (Fiji's "Green", "Fire", a grey ramp) as a palette TIFF: its
-  // values are the intensities, as identify, grid and deconvolve read them.
-  if (image.metadata.photometric === 'palette' && image.metadata.imagej === undefined) {
-    throw inputError(input, `${input}: palette (indexed-colour) image: its values are colour-table indices, not intensities; convert it to grey first`);
-  }
+  // ImageJ's LUT images and grey-ramp palettes hold intensities; other palettes hold colour-table indices
+  const palette = paletteProblem(image);
+  if (palette) throw inputError(input, `${input}: ${palette}`);
   if (image.colorModel === 'multi' && image.samplesPerPixel > 1) {
     throw inputError(input, `${input}: ${image.samplesPerPixel} samples per pixel with no colour meaning (${image.metadata.photometric ?? 'multi-sample'}); save one channel as a grey image first`);
   }
