@@ -338,7 +338,7 @@ export function opticsTiffOptions(cutoff: CutoffFlags, fc: number, pixelSizeNm?:
   if (cutoff.source === 'microscope') {
     return { pixelSizeNm: cutoff.pixelSizeNm, info: buildOpticsInfo({ numericalAperture: cutoff.numericalAperture, emissionWavelengthNm: cutoff.wavelengthNm }) };
   }
-  return { ...(pixelSizeNm !== undefined && { pixelSizeNm }), info: buildOpticsInfo({ fc }) };
+  return { ...(pixelSizeNm !== undefined && { pixelSizeNm }), info: buildOpticsInfo({ fc, fcPixelSizeNm: pixelSizeNm }) };
 }
 
 /** The cut-off of the flags as cutoffLimitError words it (src/identify/pipeline.ts: one wording for every command). */

@@ -129,12 +129,17 @@ export function resolveCutoff(flags: OpticsFlags, md: ImageStack['metadata'], pa
     throw usageError('--na', `--na must be ≤ ${MAX_NA} (no immersion medium goes higher), got ${fmt(flags.numericalAperture)}`);
   }
   const stated = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) && v > 0 ? v : undefined);
-  const recorded = stated(md.fc);
+  // fc is per pixel: a file resampled since psfid recorded it (new calibration, same Info) scales it, fc = NA·pixel/λ
+  const recordedAsWritten = stated(md.fc);
+  const [filePx, refPx] = [stated(md.pixelSizeNm), stated(md.fcPixelSizeNm)];
+  const rescale = recordedAsWritten !== undefined && filePx !== undefined && refPx !== undefined && Math.abs(filePx / refPx - 1) > 1e-6 ? filePx / refPx : 1;
+  const recorded = recordedAsWritten === undefined ? undefined : recordedAsWritten * rescale;
   // Any of --na, --wavelength-nm, --pixel-size-nm asks for NA·pixel/λ: a flag overrides what the file records.
   if (recorded !== undefined && flags.numericalAperture === undefined && flags.wavelengthNm === undefined && flags.pixelSizeNm === undefined) {
     refuse({ kind: 'recorded', fc: recorded, path });
     checkSmallCutoff(recorded, `${path}: fc = ${fmt(recorded)} cycles/pixel (${PSFID_FC_KEY} in the file's metadata)`, '--fc');
-    return { value: recorded, source: `metadata: ${PSFID_FC_KEY} (the cut-off psfid simulate or psf recorded)` };
+    const scaled = rescale === 1 ? '' : ` = ${fmt(recordedAsWritten!)} on ${fmt(refPx!)} nm pixels, scaled to the file's ${fmt(filePx!)} nm pixels`;
+    return { value: recorded, source: `metadata: ${PSFID_FC_KEY}${scaled} (the cut-off psfid simulate or psf recorded)` };
   }
   const na = flags.numericalAperture ?? stated(md.numericalAperture);
   const wl = flags.wavelengthNm ?? stated(md.emissionWavelengthNm);

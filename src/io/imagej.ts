@@ -160,10 +160,19 @@ export function encodeImageJInfo(info: string): { byteCounts: number[]; data: Ui
  */
 export const PSFID_FC_KEY = 'psfid.fc';
 
+/**
+ * The key of the pixel size (nm) that `psfid.fc` refers to (`psfid.fc.pixelSizeNm = 65`), written beside it when
+ * psfid knows one. fc is in cycles per pixel: an image resampled in another tool keeps its Info but not its pixel,
+ * and fc then scales with the new pixel size (fc = NA·pixel/λ), which this lets psfid do.
+ */
+export const PSFID_FC_PIXEL_KEY = 'psfid.fc.pixelSizeNm';
+
 /** What psfid states about a TIFF's optics in ImageJ's Info (`buildOpticsInfo`). */
 export interface OpticsInfoFields {
   /** Pupil cut-off in cycles/pixel, as `psfid.fc`. */
   fc?: number;
+  /** The pixel size (nm) `fc` refers to, as `psfid.fc.pixelSizeNm` (only with `fc`). */
+  fcPixelSizeNm?: number;
   /** Objective NA, as `LensNA` (a key opticsFromOriginalMetadata reads). */
   numericalAperture?: number;
   /** Emission wavelength in nm, as `EmissionWavelength`. */
@@ -178,6 +187,7 @@ export interface OpticsInfoFields {
 export function buildOpticsInfo(f: OpticsInfoFields): string {
   const lines: string[] = [];
   if (f.fc !== undefined) lines.push(`${PSFID_FC_KEY} = ${formatNumber(f.fc)}`);
+  if (f.fc !== undefined && f.fcPixelSizeNm !== undefined) lines.push(`${PSFID_FC_PIXEL_KEY} = ${formatNumber(f.fcPixelSizeNm)}`);
   if (f.numericalAperture !== undefined) lines.push(`LensNA = ${formatNumber(f.numericalAperture)}`);
   if (f.emissionWavelengthNm !== undefined) lines.push(`EmissionWavelength = ${formatNumber(f.emissionWavelengthNm)}`);
   return lines.map((l) => `${l}\n`).join('');
@@ -187,11 +197,11 @@ export function buildOpticsInfo(f: OpticsInfoFields): string {
  * The cut-off (cycles/pixel) of a `psfid.fc = value` line of ImageJ's Info (key compared without case), when there is
  * exactly one value, finite and positive; its limits (Nyquist, …) are checked where it is used, naming the file.
  */
-export function cutoffFromInfo(info: string): number | undefined {
+export function cutoffFromInfo(info: string, key = PSFID_FC_KEY): number | undefined {
   const values = new Set<number>();
   for (const line of info.split(/\r?\n/)) {
     const eq = line.indexOf('=');
-    if (eq <= 0 || line.slice(0, eq).trim().toLowerCase() !== PSFID_FC_KEY) continue;
+    if (eq <= 0 || line.slice(0, eq).trim().toLowerCase() !== key.toLowerCase()) continue;
     const text = line.slice(eq + 1).trim();
     const v = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
     if (Number.isFinite(v) && v > 0) values.add(v);

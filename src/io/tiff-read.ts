@@ -7,7 +7,7 @@
 // - reads ImageJ and OME calibration.
 import { fromArrayBuffer } from 'geotiff';
 import { ImageIOError, describeThrown } from './errors.js';
-import { IJ_METADATA_BYTE_COUNTS_TAG, IJ_METADATA_TAG, cutoffFromInfo, isImageJDescription, opticsFromOriginalMetadata, parseImageJDescription, parseImageJInfo } from './imagej.js';
+import { IJ_METADATA_BYTE_COUNTS_TAG, IJ_METADATA_TAG, PSFID_FC_PIXEL_KEY, cutoffFromInfo, isImageJDescription, opticsFromOriginalMetadata, parseImageJDescription, parseImageJInfo } from './imagej.js';
 import { isOmeXml, parseOmeXml } from './ome.js';
 import { toNm } from './units.js';
 import type { ColorModel, DType, DimensionOrder, ImageMetadata, ImageStack, PixelArray } from './types.js';
@@ -597,6 +597,8 @@ async function readMetadata(image: GeoTiffImage, page: PageInfo, planeCount: num
       // The cut-off psfid recorded where it knew no microscope (`psfid.fc`, imagej.ts).
       const fc = cutoffFromInfo(info);
       if (fc !== undefined) meta.fc = fc;
+      const fcPixel = fc === undefined ? undefined : cutoffFromInfo(info, PSFID_FC_PIXEL_KEY);
+      if (fcPixel !== undefined) meta.fcPixelSizeNm = fcPixel;
     }
   }
 

@@ -83,6 +83,8 @@ export interface ImageMetadata {
    * pixel size state it. identify uses it before NA·pixel/λ from the metadata; any cut-off flag overrides it.
    */
   fc?: number;
+  /** The pixel size (nm) the recorded `fc` refers to (`psfid.fc.pixelSizeNm`), when psfid wrote one. */
+  fcPixelSizeNm?: number;
   /**
    * Number of channels (C), z-slices (Z) and time points (T). Readers always set them: from ImageJ or OME
    * metadata when the file describes its planes consistently, else C=1, Z=planes, T=1 (RGB samples are not C).

@@ -241,3 +241,26 @@ describe('deconvolve --grid on another plane of the stack the grid came from', (
     }
   });
 });
+
+describe('psfid.fc on a resampled file', () => {
+  test('psfid records the pixel the fc refers to; a file whose calibration changed since gets fc scaled to its pixels', async () => {
+    const out = join(dir, 'resampled');
+    mkdirSync(out);
+    assertOk(await psfid(['simulate', image, '--fc', '0.1', '--size', '15', '--seed', '2', '--out', 'y.tif'], out));
+    const y = readImage(join(out, 'y.tif'));
+    assert.deepEqual([y.metadata.fc, y.metadata.fcPixelSizeNm, y.metadata.pixelSizeNm], [0.1, 65, 65]);
+    // the same pixels and Info, the calibration doubled (as a 2× binning in another tool leaves the Info): fc = NA·pixel/λ doubles
+    const info = 'psfid.fc = 0.1\npsfid.fc.pixelSizeNm = 65\n';
+    writeTiff(join(out, 'binned.tif'), { width: y.width, height: y.height, planes: y.planes }, { pixelSizeNm: 130, info });
+    const binned = await psfid(['identify', 'binned.tif', '--out', 'p.tif', '--json'], out);
+    assertOk(binned);
+    const fc = (JSON.parse(binned.stdout) as { fc: { value: number; source: string } }).fc;
+    assert.ok(Math.abs(fc.value - 0.2) < 1e-12, `${fc.value}`);
+    assert.match(fc.source, /psfid\.fc = 0\.1 on 65 nm pixels, scaled to the file's 130 nm pixels/);
+    // no recorded pixel (older files): fc as written
+    writeTiff(join(out, 'old.tif'), { width: y.width, height: y.height, planes: y.planes }, { pixelSizeNm: 130, info: 'psfid.fc = 0.1\n' });
+    const old = await psfid(['identify', 'old.tif', '--out', 'q.tif', '--json'], out);
+    assertOk(old);
+    assert.equal((JSON.parse(old.stdout) as { fc: { value: number } }).fc.value, 0.1);
+  });
+});

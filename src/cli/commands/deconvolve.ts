@@ -333,7 +333,7 @@ export function register(program: Command): void {
     const out = result.image;
     if (offset !== 0) for (let i = 0; i < out.length; i++) out[i]! += offset;
     // the deconvolved image is the same field through the same objective: it keeps the optics the input stated
-    const info = buildOpticsInfo({ fc: metadata.fc, numericalAperture: metadata.numericalAperture, emissionWavelengthNm: metadata.emissionWavelengthNm });
+    const info = buildOpticsInfo({ fc: metadata.fc, fcPixelSizeNm: metadata.fcPixelSizeNm, numericalAperture: metadata.numericalAperture, emissionWavelengthNm: metadata.emissionWavelengthNm });
     writeOutputs([{ path: f.out, flag: '--out', bytes: encodeTiff({ width: W, height: H, planes: [out] }, { pixelSizeNm, info }, f.out) }]);
     const how = f.method === 'wiener' ? '' : `, ${iterations}${f.accelerate ? ' accelerated' : ''} iteration${iterations === 1 ? '' : 's'}`;
     const tiling = `${result.tiles.length} tile${result.tiles.length > 1 ? 's' : ''} of ≤ ${result.tileSize}² px, margin ${result.margin} px`;

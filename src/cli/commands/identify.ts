@@ -136,7 +136,7 @@ export function prepareIdentification(path: string, v: IdentifyFlagValues, metad
   const pixelSizeNm = v.optics.pixelSizeNm ?? metadata.pixelSizeNm;
   const outputOptics = {
     ...(pixelSizeNm !== undefined && { pixelSizeNm }),
-    info: buildOpticsInfo({ fc: fc.value, numericalAperture: v.optics.numericalAperture ?? metadata.numericalAperture, emissionWavelengthNm: v.optics.wavelengthNm ?? metadata.emissionWavelengthNm }),
+    info: buildOpticsInfo({ fc: fc.value, fcPixelSizeNm: pixelSizeNm, numericalAperture: v.optics.numericalAperture ?? metadata.numericalAperture, emissionWavelengthNm: v.optics.wavelengthNm ?? metadata.emissionWavelengthNm }),
   };
   return { fc, thetaMax, model, info, modelPath, device: v.device, precision: model.convPrecision, patchSize: v.patchSize, maxPatches: v.maxPatches, augment: v.augment, pixelSizeNm, outputOptics, warnings };
 }
