@@ -899,7 +899,7 @@ Napi::Value PoissonExact(const Napi::CallbackInfo& info) {
 // threads would not carry autograd's thread-local state), they call the plain operator.
 bool threadedFftApplies(const at::Tensor& x, int64_t rows, int64_t cols) {
   return !at::hasMKL() && x.device().is_cpu() && at::get_num_threads() > 1 && !at::in_parallel_region() &&
-         !(at::GradMode::is_enabled() && x.requires_grad()) && rows * cols >= (1 << 16) && x.dim() >= 2;
+         !(at::GradMode::is_enabled() && x.requires_grad()) && rows * cols >= (1 << 16);
 }
 
 // Runs body(begin, end) over [0, n) in one block per thread, with gradients off in the workers.

@@ -22,7 +22,7 @@ function writeError(e: unknown, path: string): ImageIOError {
 }
 
 /** The file a path names, links resolved (also through its folder when the file does not exist yet). */
-function canonicalPath(path: string): string {
+export function canonicalPath(path: string): string {
   try {
     return realpathSync(path);
   } catch {

@@ -1,7 +1,7 @@
 // safetensors (https://github.com/huggingface/safetensors format): 8-byte little-endian header length, a JSON header
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}}, then the raw little-endian
 // bytes. Small enough to write ourselves; the tests check files that Python's PyTorch/safetensors wrote and read.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { tensor, Tensor, type DType } from './tensor.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -38,10 +38,13 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record
   return Buffer.concat([head, Buffer.from(json, 'utf8'), ...chunks]);
 }
 
+/** The largest JSON header accepted (a guard against reading garbage as a length). */
+const MAX_HEADER_BYTES = 100 << 20;
+
 export function decodeSafetensors(buf: Buffer, source = 'safetensors'): SafetensorsFile {
   if (buf.length < 8) throw new Error(`${source}: too short to be a safetensors file`);
   const n = Number(buf.readBigUInt64LE(0));
-  if (n > buf.length - 8 || n > 100 << 20) throw new Error(`${source}: header length ${n} exceeds the file`);
+  if (n > buf.length - 8 || n > MAX_HEADER_BYTES) throw new Error(`${source}: header length ${n} exceeds the file`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
     header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
@@ -89,4 +92,27 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor>, meta
 
 export function loadSafetensors(path: string): SafetensorsFile {
   return decodeSafetensors(readFileSync(path), path);
+}
+
+/**
+ * The metadata of a safetensors file, read from its header alone (the tensors are not loaded: a checkpoint of the
+ * seed preset is ~700 MB). Null when the file is not there or its header is not readable.
+ */
+export function readSafetensorsMetadata(path: string): Record<string, string> | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(8);
+    if (readSync(fd, head, 0, 8, 0) !== 8) return null;
+    const n = Number(head.readBigUInt64LE(0));
+    if (n > statSync(path).size - 8 || n > MAX_HEADER_BYTES) return null;
+    const json = Buffer.alloc(n);
+    if (readSync(fd, json, 0, n, 8) !== n) return null;
+    const header = JSON.parse(json.toString('utf8')) as { __metadata__?: Record<string, string> };
+    return header.__metadata__ ?? {};
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

@@ -44,20 +44,27 @@ export function planeAxesStated(image: StackShape): boolean {
   return m.planeAxes === undefined ? m.sizeZ !== undefined : m.planeAxes === 'stated';
 }
 
+/** The sizes of C, Z and T and their order in the file, fastest first (defaults: XYCZT, C = 1, Z = planes, T = 1). */
+function stackAxes(image: StackShape): { sizes: Record<'C' | 'Z' | 'T', number>; order: ('C' | 'Z' | 'T')[] } {
+  const m = image.metadata;
+  return {
+    sizes: { C: m.sizeC ?? 1, Z: m.sizeZ ?? image.planes.length, T: m.sizeT ?? 1 },
+    order: (m.dimensionOrder ?? 'XYCZT').slice(2).split('') as ('C' | 'Z' | 'T')[],
+  };
+}
+
 /**
  * Index in `image.planes` of channel `c`, z-slice `z`, time point `t` (all 0-based, default 0), following
  * `metadata.dimensionOrder` and `sizeC/sizeZ/sizeT` (defaults: XYCZT, C=1, Z=planes, T=1).
  */
 export function planeIndex(image: ImageStack, at: { c?: number; z?: number; t?: number }): number {
-  const m = image.metadata;
-  const sizes = { C: m.sizeC ?? 1, Z: m.sizeZ ?? image.planes.length, T: m.sizeT ?? 1 };
+  const { sizes, order } = stackAxes(image);
   const pos = { C: at.c ?? 0, Z: at.z ?? 0, T: at.t ?? 0 };
   for (const k of ['C', 'Z', 'T'] as const) {
     if (!Number.isInteger(pos[k]) || pos[k] < 0 || pos[k] >= sizes[k]) {
       throw new RangeError(`${k.toLowerCase()}=${pos[k]} is out of range 0..${sizes[k] - 1}`);
     }
   }
-  const order = (m.dimensionOrder ?? 'XYCZT').slice(2).split('') as ('C' | 'Z' | 'T')[];
   let index = 0;
   let stride = 1;
   for (const k of order) {
@@ -70,9 +77,7 @@ export function planeIndex(image: ImageStack, at: { c?: number; z?: number; t?: 
 
 /** The channel, z-slice and time point (0-based) of plane `index`: the inverse of planeIndex. */
 export function planeCoordinates(image: StackShape, index: number): { c: number; z: number; t: number } {
-  const m = image.metadata;
-  const sizes = { C: m.sizeC ?? 1, Z: m.sizeZ ?? image.planes.length, T: m.sizeT ?? 1 };
-  const order = (m.dimensionOrder ?? 'XYCZT').slice(2).split('') as ('C' | 'Z' | 'T')[];
+  const { sizes, order } = stackAxes(image);
   const pos = { C: 0, Z: 0, T: 0 };
   let rest = index;
   for (const k of order) {

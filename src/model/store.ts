@@ -110,13 +110,14 @@ export function shippedModelPath(name: string): string {
 /**
  * A model argument as a file: an existing path as given, else a shipped model's name (`small-fcref` →
  * <package>/models/psfid-small-fcref.safetensors), so that `--model small-fcref` works from any folder. Refuses
- * anything else in one line that lists the shipped names.
+ * anything else in one line that lists the shipped names. `accepts` words what the caller takes and which file of a
+ * run folder to point to (train --init-from: a checkpoint or model file, the run's checkpoint).
  */
-export function resolveModelPath(pathOrName: string): string {
+export function resolveModelPath(pathOrName: string, accepts: { what: string; runFile: 'model' | 'checkpoint' } = { what: 'model file', runFile: 'model' }): string {
   if (existsSync(pathOrName)) {
     if (statSync(pathOrName).isDirectory()) {
-      const inRun = join(pathOrName, 'model.safetensors');
-      throw inputError(pathOrName, `${pathOrName}: is a folder, not a model file${existsSync(inRun) ? `; a training run's model is ${inRun}` : ''}`);
+      const inRun = join(pathOrName, `${accepts.runFile}.safetensors`);
+      throw inputError(pathOrName, `${pathOrName}: is a folder, not a ${accepts.what}${existsSync(inRun) ? `; a training run's ${accepts.runFile} is ${inRun}` : ''}`);
     }
     return pathOrName;
   }
@@ -124,5 +125,5 @@ export function resolveModelPath(pathOrName: string): string {
     const shipped = shippedModelPath(pathOrName);
     if (existsSync(shipped)) return shipped;
   }
-  throw inputError(pathOrName, `${pathOrName}: no such model file (or shipped model name: ${SHIPPED_MODELS.join(', ')})`);
+  throw inputError(pathOrName, `${pathOrName}: no such ${accepts.what} (or shipped model name: ${SHIPPED_MODELS.join(', ')})`);
 }

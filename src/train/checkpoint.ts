@@ -2,11 +2,10 @@
 // metadata, the step, the config and the prior μ. Written atomically (temporary file, then rename), so an
 // interruption while writing leaves the previous checkpoint intact. Randomness needs no saved state: step k's data
 // is a pure function of (seed, k).
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { loadSafetensors, saveSafetensors, type Optimizer, type Tensor, nn } from '../engine/index.js';
 import { inputError } from '../errors.js';
-import { MODEL_FORMAT, SHIPPED_MODELS, shippedModelPath } from '../model/store.js';
+import { MODEL_FORMAT, resolveModelPath } from '../model/store.js';
 import { PRESETS, type Identifier } from '../model/identifier.js';
 
 export const CHECKPOINT_FORMAT = 'psfid-checkpoint-1';
@@ -83,42 +82,11 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
 }
 
 /**
- * The metadata of a safetensors file, read from its header alone (the tensors are not loaded: a checkpoint of the
- * seed preset is ~700 MB). Null when the file is not there or its header is not readable.
- */
-export function readSafetensorsMetadata(path: string): Record<string, string> | null {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(8);
-    if (readSync(fd, head, 0, 8, 0) !== 8) return null;
-    const n = Number(head.readBigUInt64LE(0));
-    if (n > statSync(path).size - 8 || n > 100 << 20) return null;
-    const json = Buffer.alloc(n);
-    if (readSync(fd, json, 0, n, 8) !== n) return null;
-    const header = JSON.parse(json.toString('utf8')) as { __metadata__?: Record<string, string> };
-    return header.__metadata__ ?? {};
-  } catch {
-    return null;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/**
  * An --init-from argument as a file: an existing file as given, else a shipped model's name (`small` →
  * <package>/models/psfid-small.safetensors), as `--model` takes elsewhere.
  */
 export function resolveInitialWeightsPath(pathOrName: string): string {
-  if (existsSync(pathOrName)) {
-    if (statSync(pathOrName).isDirectory()) {
-      const ck = join(pathOrName, 'checkpoint.safetensors');
-      throw inputError(pathOrName, `${pathOrName}: is a folder, not a checkpoint or model file${existsSync(ck) ? `; a training run's checkpoint is ${ck}` : ''}`);
-    }
-    return pathOrName;
-  }
-  if ((SHIPPED_MODELS as readonly string[]).includes(pathOrName) && existsSync(shippedModelPath(pathOrName))) return shippedModelPath(pathOrName);
-  throw inputError(pathOrName, `${pathOrName}: no such checkpoint or model file (or shipped model name: ${SHIPPED_MODELS.join(', ')})`);
+  return resolveModelPath(pathOrName, { what: 'checkpoint or model file', runFile: 'checkpoint' });
 }
 
 /**

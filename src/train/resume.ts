@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { resolvePreset } from '../model/identifier.js';
 import { usageError } from '../errors.js';
 import { trainConfigSchema, type TrainConfig } from './config.js';
-import { CHECKPOINT_FORMAT, readSafetensorsMetadata } from './checkpoint.js';
+import { readSafetensorsMetadata } from '../engine/index.js';
+import { CHECKPOINT_FORMAT } from './checkpoint.js';
 
 /** The files whose presence means a folder holds a training run (a new run would overwrite them). */
 export const RUN_FILES = ['checkpoint.safetensors', 'log.jsonl', 'model.safetensors'] as const;

@@ -2,8 +2,7 @@
 // (spatially varying), or blindly (identify first). The image is deconvolved in overlapping tiles (--tile-size), so
 // that memory is bounded by the tile size: the plane is held once as float32, and once more for the result.
 import type { Command } from 'commander';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { tensor, noGrad, resolveDevice, tidy, type Tensor } from '../../engine/index.js';
 import { buildOpticsInfo, encodeTiff, paletteProblem, planeAxesStated, planeCoordinates, readImageAsync, toFloat32Gray, type ImageStack, type StackShape } from '../../io/index.js';
 import { DEFAULT_TILE_SIZE, defaultMargin, richardsonLucyTiled, wienerTiled, type TiledResult } from '../../deconv/index.js';
@@ -13,7 +12,7 @@ import { lazyBar } from '../progress.js';
 import { numberFlag, precisionOption } from '../options.js';
 import type { ConvPrecisionRequest } from '../../model/precision.js';
 import { addCutoffFlags, AUGMENT_HELP, FIELD_OF_FOCUS_HINT, parseIdentifyFlags, patchingOf, prepareIdentification, reportSaturation, sidecarPath } from './identify.js';
-import { checkOutputPaths, tiffPath, writeOutputs } from '../outputs.js';
+import { canonicalPath, checkOutputPaths, tiffPath, writeOutputs } from '../outputs.js';
 
 interface DeconvolveFlags {
   psf?: string;
@@ -47,22 +46,6 @@ interface DeconvolveFlags {
  * A PSF file as [N, S, S] planes, each divided by its sum (PSFs from other tools are not always normalised), with
  * the pixel size its file states. Values below −10⁻⁶ of a plane's peak are refused; smaller ones (round-off) are 0.
  */
-/**
- * Warns when tiles are so small that their margins (two PSF widths a side, deconvolved and discarded) make up most of
- * the work: a window of (t + 2m)² pixels per t² kept, e.g. 77× for 16 px tiles with a 31² PSF. The image's own border
- * clips the margins, so an image no larger than one tile never warns.
- */
-function warnSmallTiles(tileSize: number, psfSize: number, width: number, height: number): void {
-  const margin = defaultMargin(psfSize);
-  if (tileSize >= 2 * margin || (width <= tileSize && height <= tileSize)) return;
-  const cost = ((tileSize + 2 * margin) / tileSize) ** 2;
-  const suggest = Math.ceil(margin / (Math.SQRT2 - 1)) * 2; // (t + 2m)/t ≤ √2, even
-  console.error(
-    `warning: --tile-size ${tileSize} is below twice the ${margin} px margin that each tile carries (two PSF widths): a tile deconvolves ` +
-      `${tileSize + 2 * margin}² pixels to keep ${tileSize}², ${fmt(Math.round(cost * 10) / 10)}× the work; --tile-size ≥ ${suggest} keeps it under 2×`,
-  );
-}
-
 async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number; pixelSizeNm?: number }> {
   const img = await readImageAsync(path);
   if (img.width !== img.height || img.width % 2 === 0) throw inputError(path, `${path}: a PSF must be square with an odd side (centre at ⌊S/2⌋), got ${img.width}×${img.height}`);
@@ -84,6 +67,22 @@ async function readPsfs(path: string): Promise<{ psfs: Tensor; size: number; pix
     p.forEach((v, i) => (data[k * S * S + i] = Math.max(0, v) / sum));
   });
   return { psfs: tensor(data, [planes.length, S, S]), size: S, pixelSizeNm: img.metadata.pixelSizeNm };
+}
+
+/**
+ * Warns when tiles are so small that their margins (two PSF widths a side, deconvolved and discarded) make up most of
+ * the work: a window of (t + 2m)² pixels per t² kept, e.g. 77× for 16 px tiles with a 31² PSF. The image's own border
+ * clips the margins, so an image no larger than one tile never warns.
+ */
+function warnSmallTiles(tileSize: number, psfSize: number, width: number, height: number): void {
+  const margin = defaultMargin(psfSize);
+  if (tileSize >= 2 * margin || (width <= tileSize && height <= tileSize)) return;
+  const cost = ((tileSize + 2 * margin) / tileSize) ** 2;
+  const suggest = Math.ceil(margin / (Math.SQRT2 - 1)) * 2; // (t + 2m)/t ≤ √2, even
+  console.error(
+    `warning: --tile-size ${tileSize} is below twice the ${margin} px margin that each tile carries (two PSF widths): a tile deconvolves ` +
+      `${tileSize + 2 * margin}² pixels to keep ${tileSize}², ${fmt(Math.round(cost * 10) / 10)}× the work; --tile-size ≥ ${suggest} keeps it under 2×`,
+  );
 }
 
 interface GridSidecar {
@@ -131,7 +130,7 @@ function readGridSidecar(side: string): GridSidecar {
  */
 function warnOtherPlane(grid: string, meta: GridSidecar, path: string, image: StackShape, plane: number): void {
   if (meta.plane === undefined || meta.image === undefined || meta.plane === plane || image.planes.length <= 1 || meta.plane >= image.planes.length) return;
-  if (!samePath(meta.image, path)) return;
+  if (canonicalPath(meta.image) !== canonicalPath(path)) return;
   const stated = planeAxesStated(image);
   const [a, b] = [planeCoordinates(image, meta.plane), planeCoordinates(image, plane)];
   if (stated && a.z === b.z) return;
@@ -139,14 +138,6 @@ function warnOtherPlane(grid: string, meta: GridSidecar, path: string, image: St
   console.error(`warning: ${grid} was identified on plane ${meta.plane} of ${path}${where}: the PSF of a z-stack changes with depth; give --plane ${meta.plane}, or run \`psfid grid\` on plane ${plane}`);
 }
 
-/** Whether two paths name the same file (links resolved; as given when one does not exist). */
-function samePath(a: string, b: string): boolean {
-  try {
-    return realpathSync(a) === realpathSync(b);
-  } catch {
-    return resolve(a) === resolve(b);
-  }
-}
 
 /**
  * Richardson–Lucy models photon counts: negative pixels (after --offset) are taken as 0. Refuses a plane with no
